@@ -1,0 +1,416 @@
+//! The crate's one error type and its stable kinds.
+//!
+//! Every failure is an [`Error`]. Its [`Error::kind`] is an [`ErrorKind`]
+//! whose [`ErrorKind::as_str`] name is stable, snake_case and safe to put in
+//! logs and metrics. Messages never contain token contents or key material.
+//!
+//! [`Error::is_rejection`] separates "the presented token is not acceptable"
+//! (answer 401/403) from [`Error::is_internal`] "our side failed" (a store
+//! backend, answer 500) and [`Error::is_configuration`] mistakes made while
+//! building keys or validators.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use crate::jws::Algorithm;
+
+/// Everything that can go wrong while building keys and validators, issuing
+/// tokens and validating them.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The token is not a well-formed compact JWS / JWT.
+    #[error("malformed token: {0}")]
+    Malformed(Malformed),
+
+    /// The token is longer than the validator's size limit; nothing was decoded.
+    #[error("token of {len} bytes exceeds the limit of {limit} bytes")]
+    TokenTooLarge {
+        /// Length of the presented token in bytes.
+        len: usize,
+        /// The configured limit in bytes.
+        limit: usize,
+    },
+
+    /// The `alg` header names no algorithm this crate implements (this
+    /// includes `none`).
+    #[error("unsupported algorithm")]
+    UnsupportedAlgorithm,
+
+    /// The algorithm is implemented but not in the validator's allow-list.
+    #[error("algorithm {0} is not allowed")]
+    AlgorithmNotAllowed(Algorithm),
+
+    /// No key in the store matches the token's `kid` and `alg`.
+    #[error("no key matches the token's key id and algorithm")]
+    UnknownKey,
+
+    /// The signature does not verify with the selected key.
+    #[error("invalid signature")]
+    InvalidSignature,
+
+    /// The token expired (`exp`), beyond the allowed leeway.
+    #[error("token expired at {exp} (now {now})")]
+    Expired {
+        /// The token's `exp`, seconds since the Unix epoch.
+        exp: i64,
+        /// The validator's clock, seconds since the Unix epoch.
+        now: i64,
+    },
+
+    /// The token is not valid yet (`nbf`), beyond the allowed leeway.
+    #[error("token not valid before {nbf} (now {now})")]
+    NotYetValid {
+        /// The token's `nbf`, seconds since the Unix epoch.
+        nbf: i64,
+        /// The validator's clock, seconds since the Unix epoch.
+        now: i64,
+    },
+
+    /// The token's `iat` lies in the future, beyond the allowed leeway.
+    #[error("token issued in the future at {iat} (now {now})")]
+    IssuedInFuture {
+        /// The token's `iat`, seconds since the Unix epoch.
+        iat: i64,
+        /// The validator's clock, seconds since the Unix epoch.
+        now: i64,
+    },
+
+    /// The token is older than the validator's maximum age (from `iat`).
+    #[error("token issued at {iat} is older than {max_age} seconds (now {now})")]
+    TokenTooOld {
+        /// The token's `iat`, seconds since the Unix epoch.
+        iat: i64,
+        /// The validator's clock, seconds since the Unix epoch.
+        now: i64,
+        /// The configured maximum age in seconds.
+        max_age: i64,
+    },
+
+    /// The `iss` claim is not one of the accepted issuers.
+    #[error("issuer not accepted")]
+    InvalidIssuer,
+
+    /// The `aud` claim does not name an accepted audience, or names one
+    /// where no audience is expected.
+    #[error("audience not accepted")]
+    InvalidAudience,
+
+    /// The `typ` header is not the required type.
+    #[error("token type not accepted")]
+    InvalidType,
+
+    /// A claim the validator requires is absent.
+    #[error("missing required claim `{0}`")]
+    MissingClaim(Cow<'static, str>),
+
+    /// The header carries `crit`; no extensions are understood, so the token
+    /// must be rejected (RFC 7515 §4.1.11).
+    #[error("unsupported critical header parameter")]
+    UnsupportedCriticalHeader,
+
+    /// Key material was rejected when the key was built or imported.
+    #[error("invalid key: {0}")]
+    InvalidKey(KeyError),
+
+    /// A builder was given settings that contradict each other or leave a
+    /// required policy undecided.
+    #[error("invalid configuration: {0}")]
+    InvalidConfiguration(Cow<'static, str>),
+
+    /// A signing operation failed inside the crypto library.
+    #[error("signing failed")]
+    SigningFailed,
+
+    /// A pluggable store (key store, revocation list, ...) failed. The token
+    /// is rejected: failures close, they never open.
+    #[error("store failure: {0}")]
+    Store(Box<dyn std::error::Error + Send + Sync + 'static>),
+}
+
+/// Why a token is malformed. Carries no token contents.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Malformed {
+    /// Not exactly three dot-separated segments, or an empty segment.
+    Shape,
+    /// A segment is not strict unpadded base64url (RFC 7515 §2).
+    Base64,
+    /// The header or claims are not a JSON object.
+    Json,
+    /// A JSON object repeats a member name (RFC 7515 §5.2, RFC 7519 §4).
+    DuplicateMember,
+    /// A header parameter has the wrong JSON type or value.
+    Header(&'static str),
+    /// A claim is present with the wrong JSON type or an out-of-range value;
+    /// it is never treated as absent.
+    Claim(Cow<'static, str>),
+    /// The claims did not deserialize into the application's claims type.
+    CustomClaims,
+}
+
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Shape => f.write_str("not three non-empty dot-separated segments"),
+            Self::Base64 => f.write_str("invalid base64url"),
+            Self::Json => f.write_str("header or claims are not a JSON object"),
+            Self::DuplicateMember => f.write_str("duplicate JSON member"),
+            Self::Header(name) => write!(f, "invalid header parameter `{name}`"),
+            Self::Claim(name) => write!(f, "invalid claim `{name}`"),
+            Self::CustomClaims => f.write_str("claims do not match the expected type"),
+        }
+    }
+}
+
+/// Why key material was rejected.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyError {
+    /// The bytes could not be parsed as the stated format.
+    Format(&'static str),
+    /// The key does not belong to the requested algorithm (wrong type,
+    /// curve, or a JWK `alg`/`use`/`key_ops` that forbids it).
+    AlgorithmMismatch,
+    /// An HMAC secret shorter than the hash output (RFC 7518 §3.2).
+    SecretTooShort {
+        /// The minimum length in bytes.
+        min: usize,
+        /// The length given.
+        len: usize,
+    },
+    /// An RSA modulus under 2048 bits.
+    RsaTooSmall {
+        /// The modulus size in bits, when known before the crypto library
+        /// refused the key.
+        bits: Option<usize>,
+    },
+    /// The crypto library rejected the key.
+    Rejected(&'static str),
+    /// The operation needs a key type this algorithm does not have (for
+    /// example generating an RSA key, or exporting a secret key).
+    Unsupported(&'static str),
+}
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Format(what) => write!(f, "cannot parse {what}"),
+            Self::AlgorithmMismatch => f.write_str("key does not match the requested algorithm"),
+            Self::SecretTooShort { min, len } => {
+                write!(f, "HMAC secret of {len} bytes is shorter than {min} bytes")
+            }
+            Self::RsaTooSmall { bits: Some(bits) } => {
+                write!(f, "RSA modulus of {bits} bits is under 2048")
+            }
+            Self::RsaTooSmall { bits: None } => f.write_str("RSA modulus is under 2048 bits"),
+            Self::Rejected(why) => write!(f, "key rejected: {why}"),
+            Self::Unsupported(what) => write!(f, "unsupported: {what}"),
+        }
+    }
+}
+
+impl From<KeyError> for Error {
+    fn from(e: KeyError) -> Self {
+        Error::InvalidKey(e)
+    }
+}
+
+impl From<Malformed> for Error {
+    fn from(e: Malformed) -> Self {
+        Error::Malformed(e)
+    }
+}
+
+/// The stable category of an [`Error`], for logs, metrics and branching.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// See [`Error::Malformed`].
+    Malformed,
+    /// See [`Error::TokenTooLarge`].
+    TokenTooLarge,
+    /// See [`Error::UnsupportedAlgorithm`].
+    UnsupportedAlgorithm,
+    /// See [`Error::AlgorithmNotAllowed`].
+    AlgorithmNotAllowed,
+    /// See [`Error::UnknownKey`].
+    UnknownKey,
+    /// See [`Error::InvalidSignature`].
+    InvalidSignature,
+    /// See [`Error::Expired`].
+    Expired,
+    /// See [`Error::NotYetValid`].
+    NotYetValid,
+    /// See [`Error::IssuedInFuture`].
+    IssuedInFuture,
+    /// See [`Error::TokenTooOld`].
+    TokenTooOld,
+    /// See [`Error::InvalidIssuer`].
+    InvalidIssuer,
+    /// See [`Error::InvalidAudience`].
+    InvalidAudience,
+    /// See [`Error::InvalidType`].
+    InvalidType,
+    /// See [`Error::MissingClaim`].
+    MissingClaim,
+    /// See [`Error::UnsupportedCriticalHeader`].
+    UnsupportedCriticalHeader,
+    /// See [`Error::InvalidKey`].
+    InvalidKey,
+    /// See [`Error::InvalidConfiguration`].
+    InvalidConfiguration,
+    /// See [`Error::SigningFailed`].
+    SigningFailed,
+    /// See [`Error::Store`].
+    StoreFailure,
+}
+
+impl ErrorKind {
+    /// The stable snake_case name of this kind, such as `"expired"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Malformed => "malformed",
+            Self::TokenTooLarge => "token_too_large",
+            Self::UnsupportedAlgorithm => "unsupported_algorithm",
+            Self::AlgorithmNotAllowed => "algorithm_not_allowed",
+            Self::UnknownKey => "unknown_key",
+            Self::InvalidSignature => "invalid_signature",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::IssuedInFuture => "issued_in_future",
+            Self::TokenTooOld => "token_too_old",
+            Self::InvalidIssuer => "invalid_issuer",
+            Self::InvalidAudience => "invalid_audience",
+            Self::InvalidType => "invalid_type",
+            Self::MissingClaim => "missing_claim",
+            Self::UnsupportedCriticalHeader => "unsupported_critical_header",
+            Self::InvalidKey => "invalid_key",
+            Self::InvalidConfiguration => "invalid_configuration",
+            Self::SigningFailed => "signing_failed",
+            Self::StoreFailure => "store_failure",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Error {
+    /// The stable category of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Malformed(_) => ErrorKind::Malformed,
+            Self::TokenTooLarge { .. } => ErrorKind::TokenTooLarge,
+            Self::UnsupportedAlgorithm => ErrorKind::UnsupportedAlgorithm,
+            Self::AlgorithmNotAllowed(_) => ErrorKind::AlgorithmNotAllowed,
+            Self::UnknownKey => ErrorKind::UnknownKey,
+            Self::InvalidSignature => ErrorKind::InvalidSignature,
+            Self::Expired { .. } => ErrorKind::Expired,
+            Self::NotYetValid { .. } => ErrorKind::NotYetValid,
+            Self::IssuedInFuture { .. } => ErrorKind::IssuedInFuture,
+            Self::TokenTooOld { .. } => ErrorKind::TokenTooOld,
+            Self::InvalidIssuer => ErrorKind::InvalidIssuer,
+            Self::InvalidAudience => ErrorKind::InvalidAudience,
+            Self::InvalidType => ErrorKind::InvalidType,
+            Self::MissingClaim(_) => ErrorKind::MissingClaim,
+            Self::UnsupportedCriticalHeader => ErrorKind::UnsupportedCriticalHeader,
+            Self::InvalidKey(_) => ErrorKind::InvalidKey,
+            Self::InvalidConfiguration(_) => ErrorKind::InvalidConfiguration,
+            Self::SigningFailed => ErrorKind::SigningFailed,
+            Self::Store(_) => ErrorKind::StoreFailure,
+        }
+    }
+
+    /// `true` when the presented token is unacceptable: answer the request
+    /// with 401 (or 403), not 500.
+    pub fn is_rejection(&self) -> bool {
+        !self.is_internal() && !self.is_configuration()
+    }
+
+    /// `true` when our side failed (a store backend, the crypto library while
+    /// signing): answer 500; the token was still rejected.
+    pub fn is_internal(&self) -> bool {
+        matches!(self, Self::Store(_) | Self::SigningFailed)
+    }
+
+    /// `true` for mistakes in building keys, validators and tokens.
+    pub fn is_configuration(&self) -> bool {
+        matches!(self, Self::InvalidKey(_) | Self::InvalidConfiguration(_))
+    }
+
+    /// Wraps a pluggable store's failure.
+    pub fn store(err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Store(Box::new(err))
+    }
+
+    pub(crate) fn config(msg: &'static str) -> Self {
+        Self::InvalidConfiguration(Cow::Borrowed(msg))
+    }
+
+    pub(crate) fn claim(name: impl Into<Cow<'static, str>>) -> Self {
+        Self::Malformed(Malformed::Claim(name.into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_names_are_stable_snake_case() {
+        let cases = [
+            (Error::Malformed(Malformed::Shape), "malformed"),
+            (Error::TokenTooLarge { len: 9, limit: 8 }, "token_too_large"),
+            (Error::UnsupportedAlgorithm, "unsupported_algorithm"),
+            (
+                Error::AlgorithmNotAllowed(Algorithm::HS256),
+                "algorithm_not_allowed",
+            ),
+            (Error::UnknownKey, "unknown_key"),
+            (Error::InvalidSignature, "invalid_signature"),
+            (Error::Expired { exp: 1, now: 2 }, "expired"),
+            (Error::NotYetValid { nbf: 2, now: 1 }, "not_yet_valid"),
+            (Error::IssuedInFuture { iat: 2, now: 1 }, "issued_in_future"),
+            (
+                Error::TokenTooOld {
+                    iat: 1,
+                    now: 9,
+                    max_age: 2,
+                },
+                "token_too_old",
+            ),
+            (Error::InvalidIssuer, "invalid_issuer"),
+            (Error::InvalidAudience, "invalid_audience"),
+            (Error::InvalidType, "invalid_type"),
+            (Error::MissingClaim("sub".into()), "missing_claim"),
+            (
+                Error::UnsupportedCriticalHeader,
+                "unsupported_critical_header",
+            ),
+            (
+                Error::InvalidKey(KeyError::AlgorithmMismatch),
+                "invalid_key",
+            ),
+            (Error::config("x"), "invalid_configuration"),
+            (Error::SigningFailed, "signing_failed"),
+            (Error::store(std::io::Error::other("down")), "store_failure"),
+        ];
+        for (err, name) in cases {
+            assert_eq!(err.kind().as_str(), name);
+            assert_eq!(err.kind().to_string(), name);
+        }
+    }
+
+    #[test]
+    fn categories_are_disjoint() {
+        let store = Error::store(std::io::Error::other("down"));
+        assert!(store.is_internal() && !store.is_rejection());
+        let cfg = Error::InvalidKey(KeyError::AlgorithmMismatch);
+        assert!(cfg.is_configuration() && !cfg.is_rejection());
+        assert!(Error::InvalidSignature.is_rejection());
+    }
+}

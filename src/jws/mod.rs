@@ -1,0 +1,183 @@
+//! Compact JWS (RFC 7515): algorithms, the header, and signing and
+//! verifying raw payloads.
+//!
+//! Most applications use [`crate::jwt`], which builds on this module. Use it
+//! directly for JWS payloads that are not JWT claims.
+
+mod algorithm;
+mod header;
+
+pub use algorithm::{Algorithm, AlgorithmSet};
+pub use header::Header;
+
+pub(crate) use algorithm::Family;
+pub(crate) use header::typ_matches;
+
+use crate::encoding::{DEFAULT_MAX_TOKEN_SIZE, b64_decode, b64_encode_into};
+use crate::error::{Error, Malformed};
+use crate::keys::{SigningKey, VerifyingKey};
+
+/// The three segments of a compact JWS, still encoded.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Compact<'a> {
+    /// `BASE64URL(header) || '.' || BASE64URL(payload)`, the signed bytes.
+    pub(crate) signing_input: &'a [u8],
+    pub(crate) header: &'a [u8],
+    pub(crate) payload: &'a [u8],
+    pub(crate) signature: &'a [u8],
+}
+
+impl<'a> Compact<'a> {
+    /// Splits a token into exactly three non-empty segments; `max_len` is
+    /// checked first, before anything else is read.
+    pub(crate) fn split(token: &'a str, max_len: usize) -> Result<Self, Error> {
+        if token.len() > max_len {
+            return Err(Error::TokenTooLarge {
+                len: token.len(),
+                limit: max_len,
+            });
+        }
+        let bytes = token.as_bytes();
+        let mut dots = memchr_dots(bytes);
+        let (Some(first), Some(second), None) = (dots.next(), dots.next(), dots.next()) else {
+            return Err(Malformed::Shape.into());
+        };
+        let header = bytes.get(..first).unwrap_or_default();
+        let payload = bytes.get(first + 1..second).unwrap_or_default();
+        let signature = bytes.get(second + 1..).unwrap_or_default();
+        if header.is_empty() || payload.is_empty() || signature.is_empty() {
+            return Err(Malformed::Shape.into());
+        }
+        Ok(Self {
+            signing_input: bytes.get(..second).unwrap_or_default(),
+            header,
+            payload,
+            signature,
+        })
+    }
+
+    pub(crate) fn header(&self) -> Result<Header, Error> {
+        Header::parse(&b64_decode(self.header)?)
+    }
+}
+
+fn memchr_dots(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'.')
+        .map(|(i, _)| i)
+}
+
+/// Signs `payload` into a compact JWS with header `alg`, `typ` (if given)
+/// and the key's `kid`.
+///
+/// # Errors
+///
+/// [`Error::SigningFailed`] if the crypto library fails.
+pub fn sign(payload: &[u8], key: &SigningKey, typ: Option<&str>) -> Result<String, Error> {
+    let header = Header {
+        alg: key.algorithm(),
+        typ: typ.map(str::to_owned),
+        cty: None,
+        kid: Some(key.key_id().to_owned()),
+    };
+    sign_with_header(&header, payload, key)
+}
+
+pub(crate) fn sign_with_header(
+    header: &Header,
+    payload: &[u8],
+    key: &SigningKey,
+) -> Result<String, Error> {
+    let header_json = header.to_json()?;
+    let mut out = String::with_capacity((header_json.len() + payload.len()) * 4 / 3 + 700);
+    b64_encode_into(&header_json, &mut out);
+    out.push('.');
+    b64_encode_into(payload, &mut out);
+    let signature = key.sign(out.as_bytes())?;
+    out.push('.');
+    b64_encode_into(&signature, &mut out);
+    Ok(out)
+}
+
+/// Verifies a compact JWS with one key and returns its header and decoded
+/// payload. The payload is not interpreted: for JWTs use
+/// [`crate::jwt::Validator`], which also checks claims.
+///
+/// Checks, in order: size (8 KiB), shape, header (`alg` supported, no
+/// `crit`), `alg` equal to the key's algorithm, signature, payload encoding.
+///
+/// # Errors
+///
+/// [`Error::TokenTooLarge`], [`Error::Malformed`],
+/// [`Error::UnsupportedAlgorithm`], [`Error::UnsupportedCriticalHeader`],
+/// [`Error::AlgorithmNotAllowed`] when the header names another algorithm
+/// than the key's, [`Error::InvalidSignature`].
+pub fn verify(token: &str, key: &VerifyingKey) -> Result<(Header, Vec<u8>), Error> {
+    let compact = Compact::split(token, DEFAULT_MAX_TOKEN_SIZE)?;
+    let header = compact.header()?;
+    if header.alg != key.algorithm() {
+        return Err(Error::AlgorithmNotAllowed(header.alg));
+    }
+    let signature = b64_decode(compact.signature)?;
+    key.verify(compact.signing_input, &signature)?;
+    let payload = b64_decode(compact.payload)?;
+    Ok((header, payload))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_shapes() {
+        assert!(Compact::split("a.b.c", 100).is_ok());
+        for bad in [
+            "",
+            "abc",
+            "a.b",
+            "a.b.c.d",
+            "a..c",
+            ".b.c",
+            "a.b.",
+            "a.b.c.d.e",
+        ] {
+            assert!(
+                matches!(
+                    Compact::split(bad, 100),
+                    Err(Error::Malformed(Malformed::Shape))
+                ),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            Compact::split("a.b.c", 4),
+            Err(Error::TokenTooLarge { len: 5, limit: 4 })
+        ));
+    }
+
+    #[test]
+    fn sign_then_verify_and_tamper() {
+        let key = SigningKey::hmac(Algorithm::HS256, &[3u8; 32]).unwrap();
+        let token = sign(b"payload", &key, Some("JWT")).unwrap();
+        let (header, payload) = verify(&token, &key.verifying_key()).unwrap();
+        assert_eq!(payload, b"payload");
+        assert_eq!(header.key_id(), Some(key.key_id()));
+        let mut bytes = token.into_bytes();
+        bytes[5] ^= 1;
+        let tampered = String::from_utf8(bytes).unwrap();
+        assert!(verify(&tampered, &key.verifying_key()).is_err());
+    }
+
+    #[test]
+    fn verify_refuses_a_header_alg_other_than_the_keys() {
+        let key = SigningKey::hmac(Algorithm::HS384, &[3u8; 48]).unwrap();
+        let other = VerifyingKey::hmac(Algorithm::HS256, &[3u8; 48]).unwrap();
+        let token = sign(b"x", &key, None).unwrap();
+        assert!(matches!(
+            verify(&token, &other),
+            Err(Error::AlgorithmNotAllowed(Algorithm::HS384))
+        ));
+    }
+}

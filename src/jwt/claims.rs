@@ -1,0 +1,410 @@
+use std::fmt;
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::value::RawValue;
+
+use crate::error::{Error, Malformed};
+use crate::json::{Members, as_str};
+
+/// The largest NumericDate accepted: 9999-12-31T23:59:59Z.
+pub(crate) const MAX_NUMERIC_DATE: i64 = 253_402_300_799;
+
+/// A registered claim the validator can require (RFC 7519 §4.1, RFC 9068
+/// §2.2, RFC 8693 §4.3). An enum, not a string, so a typo cannot silently
+/// disable a check.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Claim {
+    /// `iss`, the issuer.
+    Issuer,
+    /// `sub`, the subject.
+    Subject,
+    /// `aud`, the audience.
+    Audience,
+    /// `exp`, the expiration time.
+    ExpiresAt,
+    /// `nbf`, the time before which the token is not valid.
+    NotBefore,
+    /// `iat`, the time of issue.
+    IssuedAt,
+    /// `jti`, the token's unique id.
+    JwtId,
+    /// `scope`, the space-delimited scopes.
+    Scope,
+    /// `client_id`, the OAuth client the token was issued to.
+    ClientId,
+}
+
+impl Claim {
+    /// The claim's JSON member name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Issuer => "iss",
+            Self::Subject => "sub",
+            Self::Audience => "aud",
+            Self::ExpiresAt => "exp",
+            Self::NotBefore => "nbf",
+            Self::IssuedAt => "iat",
+            Self::JwtId => "jti",
+            Self::Scope => "scope",
+            Self::ClientId => "client_id",
+        }
+    }
+
+    pub(crate) const fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+impl fmt::Display for Claim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The claims of a token: the registered claims this crate understands,
+/// plus the application's own claims `T`.
+///
+/// Times are NumericDates: whole seconds since the Unix epoch (a fractional
+/// value is truncated). `T` is deserialized from the whole claims object,
+/// so it sees registered claims too and must not use
+/// `#[serde(deny_unknown_fields)]`; when issuing, `T` must serialize to a
+/// JSON object whose members do not repeat a registered claim name.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Claims<T = NoCustomClaims> {
+    /// `iss`: who issued the token.
+    pub issuer: Option<String>,
+    /// `sub`: whom the token is about.
+    pub subject: Option<String>,
+    /// `aud`: the recipients the token is for; `None` when absent (an empty
+    /// list means the token carried `"aud":[]`).
+    pub audience: Option<Vec<String>>,
+    /// `exp`: expiration time, seconds since the epoch.
+    pub expires_at: Option<i64>,
+    /// `nbf`: not valid before, seconds since the epoch.
+    pub not_before: Option<i64>,
+    /// `iat`: time of issue, seconds since the epoch.
+    pub issued_at: Option<i64>,
+    /// `jti`: unique token id.
+    pub jwt_id: Option<String>,
+    /// `scope`: space-delimited scopes (RFC 8693 §4.2, RFC 9068 §2.2.3).
+    pub scope: Option<String>,
+    /// `client_id`: the OAuth client (RFC 8693 §4.3, RFC 9068 §2.2).
+    pub client_id: Option<String>,
+    /// The application's own claims.
+    pub custom: T,
+}
+
+impl<T> Claims<T> {
+    /// `true` when `aud` contains `audience`.
+    pub fn has_audience(&self, audience: &str) -> bool {
+        self.audience
+            .as_ref()
+            .is_some_and(|a| a.iter().any(|x| x == audience))
+    }
+
+    /// The space-separated scope tokens of `scope`.
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.scope
+            .as_deref()
+            .unwrap_or("")
+            .split(' ')
+            .filter(|s| !s.is_empty())
+    }
+
+    pub(crate) fn has(&self, claim: Claim) -> bool {
+        match claim {
+            Claim::Issuer => self.issuer.is_some(),
+            Claim::Subject => self.subject.is_some(),
+            Claim::Audience => self.audience.is_some(),
+            Claim::ExpiresAt => self.expires_at.is_some(),
+            Claim::NotBefore => self.not_before.is_some(),
+            Claim::IssuedAt => self.issued_at.is_some(),
+            Claim::JwtId => self.jwt_id.is_some(),
+            Claim::Scope => self.scope.is_some(),
+            Claim::ClientId => self.client_id.is_some(),
+        }
+    }
+
+    pub(crate) fn with_custom<U>(self, custom: U) -> Claims<U> {
+        Claims {
+            issuer: self.issuer,
+            subject: self.subject,
+            audience: self.audience,
+            expires_at: self.expires_at,
+            not_before: self.not_before,
+            issued_at: self.issued_at,
+            jwt_id: self.jwt_id,
+            scope: self.scope,
+            client_id: self.client_id,
+            custom,
+        }
+    }
+}
+
+const REGISTERED: [&str; 9] = [
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "scope",
+    "client_id",
+];
+
+impl<T: Serialize> Serialize for Claims<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error as _;
+        let custom = serde_json::to_value(&self.custom).map_err(S::Error::custom)?;
+        let custom = match custom {
+            serde_json::Value::Object(map) => map,
+            serde_json::Value::Null => serde_json::Map::new(),
+            _ => {
+                return Err(S::Error::custom(
+                    "custom claims must serialize to a JSON object",
+                ));
+            }
+        };
+        if let Some(name) = custom.keys().find(|k| REGISTERED.contains(&k.as_str())) {
+            return Err(S::Error::custom(format!(
+                "custom claim `{name}` repeats a registered claim"
+            )));
+        }
+        let mut map = s.serialize_map(None)?;
+        let strings = [
+            ("iss", &self.issuer),
+            ("sub", &self.subject),
+            ("jti", &self.jwt_id),
+            ("scope", &self.scope),
+            ("client_id", &self.client_id),
+        ];
+        for (name, value) in strings {
+            if let Some(v) = value {
+                map.serialize_entry(name, v)?;
+            }
+        }
+        match self.audience.as_deref() {
+            Some([one]) => map.serialize_entry("aud", one)?,
+            Some(many) => map.serialize_entry("aud", many)?,
+            None => {}
+        }
+        for (name, value) in [
+            ("exp", self.expires_at),
+            ("nbf", self.not_before),
+            ("iat", self.issued_at),
+        ] {
+            if let Some(v) = value {
+                map.serialize_entry(name, &v)?;
+            }
+        }
+        for (k, v) in &custom {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+/// The custom claims type for tokens that carry none the application
+/// reads. Deserializes from any claims object and serializes to nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct NoCustomClaims;
+
+impl Serialize for NoCustomClaims {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_map(Some(0))?.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for NoCustomClaims {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = NoCustomClaims;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a claims object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(NoCustomClaims)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// Parses a NumericDate (RFC 7519 §2): a JSON number of seconds, finite,
+/// non-negative and before year 10000. Strings, `null`, booleans and
+/// anything else are errors, never "absent".
+fn numeric_date(raw: &RawValue, name: &'static str) -> Result<i64, Error> {
+    let n: serde_json::Number = serde_json::from_str(raw.get()).map_err(|_| Error::claim(name))?;
+    let secs = if let Some(i) = n.as_i64() {
+        i
+    } else if n.is_u64() {
+        return Err(Error::claim(name));
+    } else {
+        let f = n.as_f64().ok_or_else(|| Error::claim(name))?;
+        if !f.is_finite() || f < 0.0 || f > MAX_NUMERIC_DATE as f64 {
+            return Err(Error::claim(name));
+        }
+        f.trunc() as i64
+    };
+    if !(0..=MAX_NUMERIC_DATE).contains(&secs) {
+        return Err(Error::claim(name));
+    }
+    Ok(secs)
+}
+
+fn string_claim(raw: &RawValue, name: &'static str) -> Result<String, Error> {
+    as_str(raw)
+        .map(|s| s.into_owned())
+        .ok_or_else(|| Error::claim(name))
+}
+
+/// `aud`: a string, or an array of strings (RFC 7519 §4.1.3).
+fn audience(raw: &RawValue) -> Result<Vec<String>, Error> {
+    if let Some(one) = as_str(raw) {
+        return Ok(vec![one.into_owned()]);
+    }
+    let many: Vec<&RawValue> = serde_json::from_str(raw.get()).map_err(|_| Error::claim("aud"))?;
+    many.into_iter()
+        .map(|v| {
+            as_str(v)
+                .map(|s| s.into_owned())
+                .ok_or_else(|| Error::claim("aud"))
+        })
+        .collect()
+}
+
+/// Reads the registered claims with strict types.
+pub(crate) fn parse_registered(members: &Members<'_>) -> Result<Claims<()>, Error> {
+    let mut c = Claims::<()>::default();
+    for (name, raw) in members.iter() {
+        match name {
+            "iss" => c.issuer = Some(string_claim(raw, "iss")?),
+            "sub" => c.subject = Some(string_claim(raw, "sub")?),
+            "jti" => c.jwt_id = Some(string_claim(raw, "jti")?),
+            "scope" => c.scope = Some(string_claim(raw, "scope")?),
+            "client_id" => c.client_id = Some(string_claim(raw, "client_id")?),
+            "aud" => c.audience = Some(audience(raw)?),
+            "exp" => c.expires_at = Some(numeric_date(raw, "exp")?),
+            "nbf" => c.not_before = Some(numeric_date(raw, "nbf")?),
+            "iat" => c.issued_at = Some(numeric_date(raw, "iat")?),
+            _ => {}
+        }
+    }
+    Ok(c)
+}
+
+/// Parses a whole claims payload: registered claims strictly, then `T`.
+pub(crate) fn parse_claims<T: de::DeserializeOwned>(payload: &[u8]) -> Result<Claims<T>, Error> {
+    let members = Members::parse(payload)?;
+    let registered = parse_registered(&members)?;
+    let custom: T =
+        serde_json::from_slice(payload).map_err(|_| Error::Malformed(Malformed::CustomClaims))?;
+    Ok(registered.with_custom(custom))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reg(json: &str) -> Result<Claims<()>, Error> {
+        parse_registered(&Members::parse(json.as_bytes())?)
+    }
+
+    fn is_claim_error(r: Result<Claims<()>, Error>, name: &str) -> bool {
+        matches!(r, Err(Error::Malformed(Malformed::Claim(n))) if n == name)
+    }
+
+    #[test]
+    fn numeric_dates_are_strict() {
+        assert_eq!(
+            reg(r#"{"exp":1300819380}"#).unwrap().expires_at,
+            Some(1300819380)
+        );
+        assert_eq!(
+            reg(r#"{"exp":1300819380.9}"#).unwrap().expires_at,
+            Some(1300819380)
+        );
+        assert_eq!(reg(r#"{"exp":0}"#).unwrap().expires_at, Some(0));
+        assert_eq!(
+            reg(r#"{"exp":1e9}"#).unwrap().expires_at,
+            Some(1_000_000_000)
+        );
+        for bad in [
+            r#"{"exp":"1300819380"}"#,
+            r#"{"exp":null}"#,
+            r#"{"exp":true}"#,
+            r#"{"exp":-1}"#,
+            r#"{"exp":-0.5}"#,
+            r#"{"exp":253402300800}"#,
+            r#"{"exp":18446744073709551615}"#,
+            r#"{"exp":1e400}"#,
+            r#"{"exp":[1]}"#,
+            r#"{"exp":{}}"#,
+        ] {
+            assert!(is_claim_error(reg(bad), "exp"), "{bad}");
+        }
+        assert!(is_claim_error(reg(r#"{"nbf":"0"}"#), "nbf"));
+        assert!(is_claim_error(reg(r#"{"iat":null}"#), "iat"));
+    }
+
+    #[test]
+    fn audience_forms() {
+        assert_eq!(
+            reg(r#"{"aud":"a"}"#).unwrap().audience,
+            Some(vec!["a".into()])
+        );
+        assert_eq!(
+            reg(r#"{"aud":["a","b"]}"#).unwrap().audience,
+            Some(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(reg(r#"{"aud":[]}"#).unwrap().audience, Some(vec![]));
+        for bad in [
+            r#"{"aud":1}"#,
+            r#"{"aud":{"a":1}}"#,
+            r#"{"aud":[["a"]]}"#,
+            r#"{"aud":["a",1]}"#,
+            r#"{"aud":null}"#,
+        ] {
+            assert!(is_claim_error(reg(bad), "aud"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn string_claims_are_strict() {
+        for name in ["iss", "sub", "jti", "scope", "client_id"] {
+            assert!(is_claim_error(reg(&format!(r#"{{"{name}":1}}"#)), name));
+            assert!(is_claim_error(reg(&format!(r#"{{"{name}":null}}"#)), name));
+        }
+    }
+
+    #[test]
+    fn serializes_registered_then_custom_and_refuses_collisions() {
+        #[derive(Serialize)]
+        struct Custom {
+            role: &'static str,
+        }
+        let c = Claims {
+            issuer: Some("i".into()),
+            audience: Some(vec!["a".into()]),
+            expires_at: Some(5),
+            custom: Custom { role: "admin" },
+            ..Claims::<()>::default().with_custom(Custom { role: "" })
+        };
+        assert_eq!(
+            serde_json::to_string(&c).unwrap(),
+            r#"{"iss":"i","aud":"a","exp":5,"role":"admin"}"#
+        );
+        #[derive(Serialize)]
+        struct Bad {
+            exp: i64,
+        }
+        let bad = Claims::<()>::default().with_custom(Bad { exp: 1 });
+        assert!(serde_json::to_string(&bad).is_err());
+    }
+}

@@ -1,0 +1,14 @@
+//! JSON Web Tokens (RFC 7519): claims, issuing and validation.
+//!
+//! [`TokenBuilder`] signs tokens on the issuer side; [`Validator`] checks
+//! them on the resource-server side and hands out [`Verified`] claims.
+
+mod builder;
+mod claims;
+mod validator;
+
+pub use builder::{ACCESS_TOKEN_TYPE, DEFAULT_LIFETIME, TokenBuilder};
+pub use claims::{Claim, Claims, NoCustomClaims};
+pub use validator::{DEFAULT_LEEWAY, Validator, ValidatorBuilder, Verified};
+
+pub(crate) use claims::parse_claims;

@@ -1,0 +1,514 @@
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use time::Duration;
+
+use super::builder::ACCESS_TOKEN_TYPE;
+use super::claims::{Claim, Claims, NoCustomClaims, parse_claims};
+use crate::clock::{Clock, SystemClock};
+use crate::encoding::{DEFAULT_MAX_TOKEN_SIZE, MAX_TOKEN_SIZE_LIMIT, b64_decode};
+use crate::error::Error;
+use crate::jws::{Algorithm, AlgorithmSet, Compact, Header, typ_matches};
+use crate::keys::{KeyQuery, KeyStore};
+
+/// The default clock leeway: 30 seconds.
+pub const DEFAULT_LEEWAY: Duration = Duration::seconds(30);
+
+/// A token whose signature, header and claims passed every check of a
+/// [`Validator`]. Only this crate can make one.
+#[derive(Debug, Clone)]
+pub struct Verified<T = NoCustomClaims> {
+    header: Header,
+    claims: Claims<T>,
+}
+
+impl<T> Verified<T> {
+    /// The verified header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The verified claims.
+    pub fn claims(&self) -> &Claims<T> {
+        &self.claims
+    }
+
+    /// The application's custom claims.
+    pub fn custom(&self) -> &T {
+        &self.claims.custom
+    }
+
+    /// `sub`, if present.
+    pub fn subject(&self) -> Option<&str> {
+        self.claims.subject.as_deref()
+    }
+
+    /// Takes the claims out.
+    pub fn into_claims(self) -> Claims<T> {
+        self.claims
+    }
+}
+
+#[derive(Debug, Clone)]
+enum IssuerPolicy {
+    Unset,
+    Any,
+    OneOf(Vec<String>),
+}
+
+#[derive(Debug, Clone)]
+enum AudiencePolicy {
+    Unset,
+    NoneExpected,
+    AnyOf(Vec<String>),
+    AllOf(Vec<String>),
+}
+
+#[derive(Debug)]
+struct Config {
+    store: Arc<dyn KeyStore>,
+    allowed: AlgorithmSet,
+    issuer: IssuerPolicy,
+    audience: AudiencePolicy,
+    typ: Option<String>,
+    required: u16,
+    leeway: i64,
+    max_age: Option<i64>,
+    max_size: usize,
+    clock: Arc<dyn Clock>,
+}
+
+/// Validates JWTs (the resource-server side). Built once with
+/// [`Validator::builder`], immutable, `Send + Sync`, and cheap to clone
+/// (clones share one configuration).
+///
+/// # Order of checks
+///
+/// size → shape → header (`alg` supported, no `crit`) → `alg` allowed →
+/// key lookup by `kid` and `alg` → signature → claims types and duplicate
+/// members → required claims → `typ` → `exp`, `nbf`, `iat`, age → issuer →
+/// audience → custom claims type. Nothing in the payload is read before the
+/// signature verifies, so a forged token reports a signature or key
+/// failure, never a claim error.
+#[derive(Debug, Clone)]
+pub struct Validator {
+    config: Arc<Config>,
+}
+
+/// Configures a [`Validator`].
+///
+/// # Defaults
+///
+/// | setting | default | why |
+/// |---|---|---|
+/// | algorithms | those of the keys in the store | never wider than the keys |
+/// | issuer | **must be chosen**: [`issuer`](Self::issuer) / [`issuers`](Self::issuers) or [`danger_accept_any_issuer`](Self::danger_accept_any_issuer) | a forgotten issuer check is a silent hole |
+/// | audience | **must be chosen**: [`audience`](Self::audience) / [`audiences`](Self::audiences) or [`expect_no_audience`](Self::expect_no_audience) | RFC 7519 §4.1.3: a token for someone else must not pass |
+/// | `exp` | required | a token without expiry lives forever |
+/// | `nbf`, `iat` | checked when present | |
+/// | leeway | 30 s ([`DEFAULT_LEEWAY`]) | clock skew between servers |
+/// | maximum age | none | |
+/// | `typ` | any | set it, or use [`access_token_profile`](Self::access_token_profile) |
+/// | maximum token size | 8 KiB | garbage is refused before decoding |
+/// | clock | [`SystemClock`] | |
+#[derive(Debug, Clone)]
+pub struct ValidatorBuilder {
+    store: Arc<dyn KeyStore>,
+    allowed: Option<AlgorithmSet>,
+    issuer: IssuerPolicy,
+    audience: AudiencePolicy,
+    typ: Option<String>,
+    required: u16,
+    exp_optional: bool,
+    leeway: Duration,
+    max_age: Option<Duration>,
+    max_size: usize,
+    clock: Arc<dyn Clock>,
+}
+
+impl Validator {
+    /// Starts configuring a validator whose keys come from `store`.
+    pub fn builder(store: impl KeyStore + 'static) -> ValidatorBuilder {
+        ValidatorBuilder {
+            store: Arc::new(store),
+            allowed: None,
+            issuer: IssuerPolicy::Unset,
+            audience: AudiencePolicy::Unset,
+            typ: None,
+            required: 0,
+            exp_optional: false,
+            leeway: DEFAULT_LEEWAY,
+            max_age: None,
+            max_size: DEFAULT_MAX_TOKEN_SIZE,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The algorithms this validator accepts now: its allow-list narrowed
+    /// to the algorithms of the keys in its store.
+    pub fn algorithms(&self) -> AlgorithmSet {
+        self.config
+            .allowed
+            .intersection(self.config.store.algorithms())
+    }
+
+    /// Validates `token` and returns its verified header and claims, with
+    /// the custom claims deserialized into `T` (use [`NoCustomClaims`] when
+    /// there are none to read).
+    ///
+    /// # Errors
+    ///
+    /// The first failed check, in the order given on [`Validator`]:
+    /// [`Error::TokenTooLarge`], [`Error::Malformed`],
+    /// [`Error::UnsupportedAlgorithm`], [`Error::UnsupportedCriticalHeader`],
+    /// [`Error::AlgorithmNotAllowed`], [`Error::UnknownKey`],
+    /// [`Error::InvalidSignature`], [`Error::MissingClaim`],
+    /// [`Error::InvalidType`], [`Error::Expired`], [`Error::NotYetValid`],
+    /// [`Error::IssuedInFuture`], [`Error::TokenTooOld`],
+    /// [`Error::InvalidIssuer`], [`Error::InvalidAudience`];
+    /// [`Error::Store`] when the key store fails.
+    pub fn validate<T: DeserializeOwned>(&self, token: &str) -> Result<Verified<T>, Error> {
+        let cfg = &*self.config;
+        let compact = Compact::split(token, cfg.max_size)?;
+        let header = compact.header()?;
+        if !self.algorithms().contains(header.alg) {
+            return Err(Error::AlgorithmNotAllowed(header.alg));
+        }
+        let signature = b64_decode(compact.signature)?;
+        let key = cfg
+            .store
+            .find_key(&KeyQuery::new(header.alg, header.kid.as_deref()))?;
+        if key.algorithm() != header.alg {
+            return Err(Error::UnknownKey);
+        }
+        key.verify(compact.signing_input, &signature)?;
+        // Everything below reads bytes that the key holder signed.
+        let payload = b64_decode(compact.payload)?;
+        let claims: Claims<T> = parse_claims(&payload)?;
+        self.check_claims(&header, &claims)?;
+        Ok(Verified { header, claims })
+    }
+
+    fn check_claims<T>(&self, header: &Header, claims: &Claims<T>) -> Result<(), Error> {
+        let cfg = &*self.config;
+        for claim in ALL_CLAIMS {
+            if cfg.required & claim.bit() != 0 && !claims.has(claim) {
+                return Err(Error::MissingClaim(claim.name().into()));
+            }
+        }
+        if let Some(expected) = &cfg.typ
+            && !header
+                .typ
+                .as_deref()
+                .is_some_and(|t| typ_matches(expected, t))
+        {
+            return Err(Error::InvalidType);
+        }
+        let now = cfg.clock.now_unix();
+        let leeway = cfg.leeway;
+        if let Some(exp) = claims.expires_at
+            && now >= exp.saturating_add(leeway)
+        {
+            return Err(Error::Expired { exp, now });
+        }
+        if let Some(nbf) = claims.not_before
+            && now.saturating_add(leeway) < nbf
+        {
+            return Err(Error::NotYetValid { nbf, now });
+        }
+        if let Some(iat) = claims.issued_at {
+            if iat > now.saturating_add(leeway) {
+                return Err(Error::IssuedInFuture { iat, now });
+            }
+            if let Some(max_age) = cfg.max_age
+                && now.saturating_sub(iat) > max_age.saturating_add(leeway)
+            {
+                return Err(Error::TokenTooOld { iat, now, max_age });
+            }
+        }
+        if let IssuerPolicy::OneOf(accepted) = &cfg.issuer {
+            let iss = claims.issuer.as_deref().unwrap_or_default();
+            if !accepted.iter().any(|a| a == iss) {
+                return Err(Error::InvalidIssuer);
+            }
+        }
+        match (&cfg.audience, &claims.audience) {
+            (AudiencePolicy::NoneExpected, None) => {}
+            (AudiencePolicy::AnyOf(accepted), Some(aud))
+                if aud.iter().any(|a| accepted.contains(a)) => {}
+            (AudiencePolicy::AllOf(needed), Some(aud))
+                if needed.iter().all(|n| aud.contains(n)) => {}
+            _ => return Err(Error::InvalidAudience),
+        }
+        Ok(())
+    }
+}
+
+const ALL_CLAIMS: [Claim; 9] = [
+    Claim::Issuer,
+    Claim::Subject,
+    Claim::Audience,
+    Claim::ExpiresAt,
+    Claim::NotBefore,
+    Claim::IssuedAt,
+    Claim::JwtId,
+    Claim::Scope,
+    Claim::ClientId,
+];
+
+impl ValidatorBuilder {
+    /// Narrows the accepted algorithms. Every algorithm named must belong
+    /// to a key in the store.
+    #[must_use]
+    pub fn algorithms(mut self, algs: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.allowed = Some(algs.into_iter().collect());
+        self
+    }
+
+    /// Accepts tokens whose `iss` equals `issuer` (and makes `iss`
+    /// required). Repeatable: each call adds an accepted issuer.
+    #[must_use]
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        match &mut self.issuer {
+            IssuerPolicy::OneOf(list) => list.push(issuer.into()),
+            _ => self.issuer = IssuerPolicy::OneOf(vec![issuer.into()]),
+        }
+        self
+    }
+
+    /// Accepts tokens whose `iss` is one of `issuers` (exact, case-sensitive
+    /// comparison) and makes `iss` required.
+    #[must_use]
+    pub fn issuers<I, S>(mut self, issuers: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        for i in issuers {
+            self = self.issuer(i);
+        }
+        if matches!(self.issuer, IssuerPolicy::Unset) {
+            self.issuer = IssuerPolicy::OneOf(Vec::new());
+        }
+        self
+    }
+
+    /// Accepts any issuer, or none. Only for a store whose keys belong to a
+    /// single issuer you trust for every purpose.
+    #[must_use]
+    pub fn danger_accept_any_issuer(mut self) -> Self {
+        self.issuer = IssuerPolicy::Any;
+        self
+    }
+
+    /// Accepts tokens whose `aud` names `audience` (and makes `aud`
+    /// required). Repeatable: each call adds an accepted audience; by
+    /// default one match is enough.
+    #[must_use]
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        match &mut self.audience {
+            AudiencePolicy::AnyOf(list) | AudiencePolicy::AllOf(list) => list.push(audience.into()),
+            _ => self.audience = AudiencePolicy::AnyOf(vec![audience.into()]),
+        }
+        self
+    }
+
+    /// Accepts tokens whose `aud` names at least one of `audiences`.
+    #[must_use]
+    pub fn audiences<I, S>(mut self, audiences: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        for a in audiences {
+            self = self.audience(a);
+        }
+        if matches!(self.audience, AudiencePolicy::Unset) {
+            self.audience = AudiencePolicy::AnyOf(Vec::new());
+        }
+        self
+    }
+
+    /// Requires `aud` to name every configured audience instead of one.
+    #[must_use]
+    pub fn require_all_audiences(mut self) -> Self {
+        if let AudiencePolicy::AnyOf(list) = &mut self.audience {
+            self.audience = AudiencePolicy::AllOf(std::mem::take(list));
+        }
+        self
+    }
+
+    /// Declares that this service is nobody's audience: tokens that carry
+    /// `aud` are rejected (RFC 7519 §4.1.3), tokens without it pass.
+    #[must_use]
+    pub fn expect_no_audience(mut self) -> Self {
+        self.audience = AudiencePolicy::NoneExpected;
+        self
+    }
+
+    /// Requires the header `typ` to name this media type (compared
+    /// case-insensitively, `application/` prefix optional, RFC 7515
+    /// §4.1.9).
+    #[must_use]
+    pub fn typ(mut self, typ: impl Into<String>) -> Self {
+        self.typ = Some(typ.into());
+        self
+    }
+
+    /// Requires a registered claim to be present.
+    #[must_use]
+    pub fn require(mut self, claim: Claim) -> Self {
+        self.required |= claim.bit();
+        self
+    }
+
+    /// The RFC 9068 access token profile: `typ` must be `at+jwt`, and `iss`,
+    /// `exp`, `aud`, `sub`, `client_id`, `iat` and `jti` are required, so an
+    /// ID token or any other JWT from the same issuer cannot pass as an
+    /// access token. Issuer and audience must still be configured.
+    #[must_use]
+    pub fn access_token_profile(mut self) -> Self {
+        self.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
+        for claim in [
+            Claim::Issuer,
+            Claim::ExpiresAt,
+            Claim::Audience,
+            Claim::Subject,
+            Claim::ClientId,
+            Claim::IssuedAt,
+            Claim::JwtId,
+        ] {
+            self.required |= claim.bit();
+        }
+        self
+    }
+
+    /// Accepts tokens without `exp`. Such tokens never expire: only
+    /// revocation takes them back.
+    #[must_use]
+    pub fn danger_allow_missing_exp(mut self) -> Self {
+        self.exp_optional = true;
+        self
+    }
+
+    /// Sets the leeway applied to `exp`, `nbf`, `iat` and the maximum age.
+    #[must_use]
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Rejects tokens issued more than `max_age` ago (requires `iat`).
+    #[must_use]
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = Some(max_age);
+        self
+    }
+
+    /// Sets the maximum token size in bytes (default 8 KiB, at most 1 MiB).
+    #[must_use]
+    pub fn max_token_size(mut self, bytes: usize) -> Self {
+        self.max_size = bytes;
+        self
+    }
+
+    /// Reads time from `clock`.
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Builds the validator.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfiguration`] when no issuer or audience policy was
+    /// chosen, a list of issuers or audiences is empty, the allow-list is
+    /// empty or names an algorithm no key in the store has, the store holds
+    /// no key and no allow-list is given, the leeway or maximum age is
+    /// negative, or the size limit is 0 or over 1 MiB.
+    pub fn build(self) -> Result<Validator, Error> {
+        match &self.issuer {
+            IssuerPolicy::Unset => {
+                return Err(Error::config(
+                    "no issuer policy: call issuer()/issuers() or danger_accept_any_issuer()",
+                ));
+            }
+            IssuerPolicy::OneOf(list) if list.is_empty() => {
+                return Err(Error::config("the list of issuers is empty"));
+            }
+            _ => {}
+        }
+        match &self.audience {
+            AudiencePolicy::Unset => {
+                return Err(Error::config(
+                    "no audience policy: call audience()/audiences() or expect_no_audience()",
+                ));
+            }
+            AudiencePolicy::AnyOf(list) | AudiencePolicy::AllOf(list) if list.is_empty() => {
+                return Err(Error::config("the list of audiences is empty"));
+            }
+            _ => {}
+        }
+        let in_store = self.store.algorithms();
+        let allowed = match self.allowed {
+            Some(list) if list.is_empty() => {
+                return Err(Error::config("the algorithm allow-list is empty"));
+            }
+            Some(list) if !in_store.is_empty() && !list.is_subset_of(in_store) => {
+                return Err(Error::config(
+                    "the allow-list names an algorithm no key in the store has",
+                ));
+            }
+            Some(list) => list,
+            None if in_store.is_empty() => {
+                return Err(Error::config(
+                    "the key store is empty: name the algorithms to accept",
+                ));
+            }
+            None => Algorithm::ALL.into_iter().collect(),
+        };
+        if self.leeway.is_negative() {
+            return Err(Error::config("the leeway is negative"));
+        }
+        if self.max_age.is_some_and(|m| m.is_negative()) {
+            return Err(Error::config("the maximum age is negative"));
+        }
+        if self.max_size == 0 || self.max_size > MAX_TOKEN_SIZE_LIMIT {
+            return Err(Error::config(
+                "the token size limit must be 1 byte to 1 MiB",
+            ));
+        }
+        let mut required = self.required;
+        if !self.exp_optional {
+            required |= Claim::ExpiresAt.bit();
+        }
+        if matches!(self.issuer, IssuerPolicy::OneOf(_)) {
+            required |= Claim::Issuer.bit();
+        }
+        if matches!(
+            self.audience,
+            AudiencePolicy::AnyOf(_) | AudiencePolicy::AllOf(_)
+        ) {
+            required |= Claim::Audience.bit();
+        }
+        if self.max_age.is_some() {
+            required |= Claim::IssuedAt.bit();
+        }
+        Ok(Validator {
+            config: Arc::new(Config {
+                store: self.store,
+                allowed,
+                issuer: self.issuer,
+                audience: self.audience,
+                typ: self.typ,
+                required,
+                leeway: self.leeway.whole_seconds(),
+                max_age: self.max_age.map(|m| m.whole_seconds()),
+                max_size: self.max_size,
+                clock: self.clock,
+            }),
+        })
+    }
+}

@@ -1,0 +1,101 @@
+//! The few DER structures key import needs, decoded with the `spki` and
+//! `pkcs1` crates.
+
+use pkcs1::RsaPublicKey;
+use spki::SubjectPublicKeyInfo;
+use spki::der::asn1::{AnyRef, BitStringRef, ObjectIdentifier, UintRef};
+
+use crate::error::KeyError;
+
+const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+
+/// The public key inside a SubjectPublicKeyInfo, by type.
+#[derive(Debug)]
+pub(crate) enum SpkiKey<'a> {
+    /// A PKCS#1 RSAPublicKey.
+    Rsa(&'a [u8]),
+    /// An uncompressed or compressed SEC1 point on the named curve.
+    Ec { curve: Curve, point: &'a [u8] },
+    /// The 32-byte Ed25519 public key.
+    Ed25519(&'a [u8]),
+}
+
+/// A named elliptic curve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Curve {
+    P256,
+    P384,
+}
+
+pub(crate) fn parse_spki(der: &[u8]) -> Result<SpkiKey<'_>, KeyError> {
+    let bad = KeyError::Format("SubjectPublicKeyInfo DER");
+    let spki = SubjectPublicKeyInfo::<AnyRef<'_>, BitStringRef<'_>>::try_from(der)
+        .map_err(|_| bad.clone())?;
+    let key = spki.subject_public_key.as_bytes().ok_or(bad.clone())?;
+    let oid = spki.algorithm.oid;
+    if oid == RSA_ENCRYPTION {
+        Ok(SpkiKey::Rsa(key))
+    } else if oid == EC_PUBLIC_KEY {
+        let curve = spki.algorithm.parameters_oid().map_err(|_| bad)?;
+        let curve = if curve == SECP256R1 {
+            Curve::P256
+        } else if curve == SECP384R1 {
+            Curve::P384
+        } else {
+            return Err(KeyError::Unsupported("elliptic curve"));
+        };
+        Ok(SpkiKey::Ec { curve, point: key })
+    } else if oid == ED25519 {
+        Ok(SpkiKey::Ed25519(key))
+    } else {
+        Err(KeyError::Unsupported("public key type"))
+    }
+}
+
+/// The modulus and exponent of a PKCS#1 RSAPublicKey, big-endian without
+/// leading zeros.
+pub(crate) fn parse_rsa_public(der: &[u8]) -> Result<(&[u8], &[u8]), KeyError> {
+    let key = RsaPublicKey::<UintRef<'_>>::try_from(der)
+        .map_err(|_| KeyError::Format("PKCS#1 RSAPublicKey DER"))?;
+    Ok((key.modulus.as_bytes(), key.public_exponent.as_bytes()))
+}
+
+/// The bit length of a big-endian unsigned integer.
+pub(crate) fn bit_len(be: &[u8]) -> usize {
+    let mut bytes = be.iter().skip_while(|b| **b == 0);
+    match bytes.next() {
+        None => 0,
+        Some(first) => (8 - first.leading_zeros() as usize) + 8 * bytes.count(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bit_lengths() {
+        assert_eq!(bit_len(&[]), 0);
+        assert_eq!(bit_len(&[0, 0]), 0);
+        assert_eq!(bit_len(&[1]), 1);
+        assert_eq!(bit_len(&[0, 0x80, 0]), 16);
+        assert_eq!(bit_len(&[0x7f; 256]), 2047);
+    }
+
+    #[test]
+    fn garbage_is_a_format_error() {
+        for bytes in [
+            &b""[..],
+            b"\x30",
+            b"\x30\x03\x02\x01",
+            &[0x30, 0x82, 0xff, 0xff],
+        ] {
+            assert!(matches!(parse_spki(bytes), Err(KeyError::Format(_))));
+            assert!(matches!(parse_rsa_public(bytes), Err(KeyError::Format(_))));
+        }
+    }
+}

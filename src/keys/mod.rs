@@ -1,0 +1,794 @@
+//! Key material: signing keys, verification keys, JWK import and export, and
+//! the key stores a validator finds its keys in.
+//!
+//! A key is bound to exactly one [`Algorithm`] when it is built (RFC 8725
+//! §3.1): the same RSA key cannot verify both `RS256` and `PS256` tokens, and
+//! an HMAC secret can never be used where a public key is expected, so the
+//! algorithm named in a token's header can never choose how the key is used.
+//!
+//! Keys are parsed once, at construction, into ring's ready forms; a
+//! configuration mistake (an HMAC secret shorter than the hash output, an
+//! RSA modulus under 2048 bits, a JWK whose `alg` disagrees) fails here, not
+//! when the first token arrives.
+//!
+//! Every key has a key id: the one given (`with_key_id`, or a JWK's `kid`),
+//! or by default the key's RFC 7638 JWK thumbprint.
+//!
+//! | algorithm | signing key from | verification key from |
+//! |---|---|---|
+//! | HS256/384/512 | bytes, generated, `oct` JWK | the same secret |
+//! | RS/PS 256/384/512 | PKCS#8 or PKCS#1, DER or PEM; RSA JWK | SPKI or PKCS#1, DER or PEM; `n`/`e`; RSA JWK |
+//! | ES256, ES384 | generated; PKCS#8 DER or PEM; EC JWK | SPKI DER or PEM; SEC1 point; EC JWK |
+//! | EdDSA (Ed25519) | generated; PKCS#8 DER or PEM; OKP JWK | SPKI DER or PEM; 32 raw bytes; OKP JWK |
+
+mod der;
+mod jwk;
+mod store;
+
+use std::fmt;
+use std::sync::Arc;
+
+use ring::hmac;
+use ring::rand::{SecureRandom, SystemRandom};
+use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, KeyError};
+use crate::jws::{Algorithm, Family};
+
+pub use jwk::{Jwk, JwkSet};
+pub use store::{KeyQuery, KeyRing, KeySetStore, KeyStore, SingleKeyStore};
+
+pub(crate) use der::Curve;
+
+/// The key material of a verification key, in ring's ready form.
+#[derive(Clone)]
+enum Public {
+    Hmac(hmac::Key),
+    Rsa {
+        /// PKCS#1 RSAPublicKey DER, as ring's verifier takes it.
+        pkcs1: Box<[u8]>,
+        n: Box<[u8]>,
+        e: Box<[u8]>,
+    },
+    Ec {
+        curve: Curve,
+        /// Uncompressed SEC1 point.
+        point: Box<[u8]>,
+    },
+    Ed25519([u8; 32]),
+}
+
+/// A key that verifies signatures of one algorithm: a public key, or an
+/// HMAC secret.
+///
+/// Not `Clone`: share it as `Arc<VerifyingKey>`, as key stores do. `Debug`
+/// shows the algorithm and key id, never secret bytes.
+pub struct VerifyingKey {
+    alg: Algorithm,
+    kid: String,
+    thumbprint: String,
+    key: Public,
+}
+
+impl fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("VerifyingKey");
+        d.field("alg", &self.alg).field("kid", &self.kid);
+        if matches!(self.key, Public::Hmac(_)) {
+            d.field("secret", &"[redacted]");
+        }
+        d.finish()
+    }
+}
+
+/// The signing and verification parameters ring uses for an algorithm.
+fn rsa_verify_params(alg: Algorithm) -> &'static signature::RsaParameters {
+    match alg {
+        Algorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+        Algorithm::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
+        Algorithm::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
+        Algorithm::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
+        Algorithm::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
+        _ => &signature::RSA_PKCS1_2048_8192_SHA256,
+    }
+}
+
+fn rsa_sign_padding(alg: Algorithm) -> &'static dyn signature::RsaEncoding {
+    match alg {
+        Algorithm::RS384 => &signature::RSA_PKCS1_SHA384,
+        Algorithm::RS512 => &signature::RSA_PKCS1_SHA512,
+        Algorithm::PS256 => &signature::RSA_PSS_SHA256,
+        Algorithm::PS384 => &signature::RSA_PSS_SHA384,
+        Algorithm::PS512 => &signature::RSA_PSS_SHA512,
+        _ => &signature::RSA_PKCS1_SHA256,
+    }
+}
+
+fn hmac_algorithm(alg: Algorithm) -> hmac::Algorithm {
+    match alg {
+        Algorithm::HS384 => hmac::HMAC_SHA384,
+        Algorithm::HS512 => hmac::HMAC_SHA512,
+        _ => hmac::HMAC_SHA256,
+    }
+}
+
+/// Minimum HMAC secret length: the hash output size (RFC 7518 §3.2).
+fn hmac_min_len(alg: Algorithm) -> usize {
+    match alg {
+        Algorithm::HS384 => 48,
+        Algorithm::HS512 => 64,
+        _ => 32,
+    }
+}
+
+fn curve_of(alg: Algorithm) -> Option<Curve> {
+    match alg {
+        Algorithm::ES256 => Some(Curve::P256),
+        Algorithm::ES384 => Some(Curve::P384),
+        _ => None,
+    }
+}
+
+fn ecdsa_signing(alg: Algorithm) -> &'static signature::EcdsaSigningAlgorithm {
+    match alg {
+        Algorithm::ES384 => &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
+        _ => &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+    }
+}
+
+const RSA_MIN_BITS: usize = 2048;
+const RSA_MAX_BITS: usize = 8192;
+
+fn require_family(alg: Algorithm, family: Family) -> Result<(), KeyError> {
+    if alg.family() == family {
+        Ok(())
+    } else {
+        Err(KeyError::AlgorithmMismatch)
+    }
+}
+
+fn ring_rejected(e: ring::error::KeyRejected) -> KeyError {
+    match e.to_string().as_str() {
+        "TooSmall" => KeyError::RsaTooSmall { bits: None },
+        "WrongAlgorithm" => KeyError::AlgorithmMismatch,
+        "InvalidEncoding" => KeyError::Format("key encoding"),
+        "InconsistentComponents" => KeyError::Rejected("inconsistent key components"),
+        "PublicKeyIsMissing" => KeyError::Rejected("PKCS#8 without its public key"),
+        "TooLarge" => KeyError::Rejected("key too large"),
+        _ => KeyError::Rejected("key rejected by the crypto library"),
+    }
+}
+
+/// Decodes one PEM block and returns its label and zeroizing contents.
+fn decode_pem(pem: &str) -> Result<(String, Zeroizing<Vec<u8>>), KeyError> {
+    let block = pem::parse(pem).map_err(|_| KeyError::Format("PEM"))?;
+    let tag = block.tag().to_owned();
+    Ok((tag, Zeroizing::new(block.into_contents())))
+}
+
+impl VerifyingKey {
+    fn build(alg: Algorithm, key: Public) -> Self {
+        let mut k = Self {
+            alg,
+            kid: String::new(),
+            thumbprint: String::new(),
+            key,
+        };
+        k.thumbprint = jwk::export(&k).map(|j| j.thumbprint()).unwrap_or_default();
+        k.kid.clone_from(&k.thumbprint);
+        k
+    }
+
+    /// A verification key for an HMAC algorithm from the shared secret.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::AlgorithmMismatch`] for a non-HMAC `alg`;
+    /// [`KeyError::SecretTooShort`] for a secret shorter than the hash output
+    /// (32, 48 or 64 bytes, RFC 7518 §3.2).
+    pub fn hmac(alg: Algorithm, secret: &[u8]) -> Result<Self, Error> {
+        let (key, kid) = hmac_key(alg, secret)?;
+        Ok(Self {
+            alg,
+            thumbprint: kid.clone(),
+            kid,
+            key: Public::Hmac(key),
+        })
+    }
+
+    /// An RSA public key from its modulus and exponent (big-endian bytes).
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::AlgorithmMismatch`] for a non-RSA `alg`;
+    /// [`KeyError::RsaTooSmall`] for a modulus under 2048 bits;
+    /// [`KeyError::Rejected`] for one over 8192 bits or an invalid exponent.
+    pub fn from_rsa_components(alg: Algorithm, n: &[u8], e: &[u8]) -> Result<Self, Error> {
+        require_family(alg, Family::Rsa)?;
+        let n = strip_zeros(n);
+        let e = strip_zeros(e);
+        let bits = der::bit_len(n);
+        if bits < RSA_MIN_BITS {
+            return Err(KeyError::RsaTooSmall { bits: Some(bits) }.into());
+        }
+        if bits > RSA_MAX_BITS {
+            return Err(KeyError::Rejected("RSA modulus over 8192 bits").into());
+        }
+        // ring accepts exponents from 3 up to 2^33 - 1 for verification.
+        if e.is_empty() || e.len() > 5 || e.last().is_none_or(|b| b & 1 == 0) || e == [1] {
+            return Err(KeyError::Rejected("RSA public exponent").into());
+        }
+        let pkcs1 = rsa_public_der(n, e);
+        Ok(Self::build(
+            alg,
+            Public::Rsa {
+                pkcs1: pkcs1.into(),
+                n: n.into(),
+                e: e.into(),
+            },
+        ))
+    }
+
+    /// A public key from a PKCS#1 `RSAPublicKey` in DER.
+    ///
+    /// # Errors
+    ///
+    /// As [`VerifyingKey::from_rsa_components`], and [`KeyError::Format`]
+    /// when the DER does not parse.
+    pub fn from_pkcs1_der(alg: Algorithm, der: &[u8]) -> Result<Self, Error> {
+        require_family(alg, Family::Rsa)?;
+        let (n, e) = der::parse_rsa_public(der)?;
+        Self::from_rsa_components(alg, n, e)
+    }
+
+    /// An EC public key (`ES256` or `ES384`) from a SEC1 uncompressed point
+    /// (`0x04 || x || y`).
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::AlgorithmMismatch`] for a non-ECDSA `alg`;
+    /// [`KeyError::Format`] for a point of the wrong size or form.
+    pub fn from_ec_point(alg: Algorithm, point: &[u8]) -> Result<Self, Error> {
+        let curve = curve_of(alg).ok_or(KeyError::AlgorithmMismatch)?;
+        let len = match curve {
+            Curve::P256 => 65,
+            Curve::P384 => 97,
+        };
+        if point.len() != len || point.first() != Some(&4) {
+            return Err(KeyError::Format("uncompressed SEC1 point").into());
+        }
+        Ok(Self::build(
+            alg,
+            Public::Ec {
+                curve,
+                point: point.into(),
+            },
+        ))
+    }
+
+    /// An Ed25519 public key (`EdDSA`) from its 32 bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::Format`] when `public` is not 32 bytes long.
+    pub fn from_ed25519(public: &[u8]) -> Result<Self, Error> {
+        let bytes: [u8; 32] = public
+            .try_into()
+            .map_err(|_| KeyError::Format("32-byte Ed25519 public key"))?;
+        Ok(Self::build(Algorithm::EdDSA, Public::Ed25519(bytes)))
+    }
+
+    /// A public key from a DER SubjectPublicKeyInfo (the body of a
+    /// `PUBLIC KEY` PEM block): RSA, EC P-256/P-384 or Ed25519.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::Format`] for DER that does not parse;
+    /// [`KeyError::AlgorithmMismatch`] when the key's type or curve does not
+    /// fit `alg`; the errors of the per-type constructors.
+    pub fn from_spki_der(alg: Algorithm, der: &[u8]) -> Result<Self, Error> {
+        match der::parse_spki(der)? {
+            der::SpkiKey::Rsa(pkcs1) => Self::from_pkcs1_der(alg, pkcs1),
+            der::SpkiKey::Ec { curve, point } => {
+                if curve_of(alg) != Some(curve) {
+                    return Err(KeyError::AlgorithmMismatch.into());
+                }
+                Self::from_ec_point(alg, point)
+            }
+            der::SpkiKey::Ed25519(bytes) => {
+                require_family(alg, Family::Ed25519)?;
+                Self::from_ed25519(bytes)
+            }
+        }
+    }
+
+    /// A verification key from PEM: `PUBLIC KEY` (SPKI), `RSA PUBLIC KEY`
+    /// (PKCS#1), or a private key (`PRIVATE KEY`, `RSA PRIVATE KEY`), whose
+    /// public half is taken.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::Format`] for PEM that does not parse or an unknown label;
+    /// the errors of the DER constructors.
+    pub fn from_pem(alg: Algorithm, pem: &str) -> Result<Self, Error> {
+        let (tag, der) = decode_pem(pem)?;
+        match tag.as_str() {
+            "PUBLIC KEY" => Self::from_spki_der(alg, &der),
+            "RSA PUBLIC KEY" => Self::from_pkcs1_der(alg, &der),
+            "PRIVATE KEY" | "RSA PRIVATE KEY" => {
+                Ok(SigningKey::from_pem(alg, pem)?.public.duplicate())
+            }
+            _ => Err(KeyError::Format("PEM label").into()),
+        }
+    }
+
+    /// Replaces the key id (by default the RFC 7638 thumbprint).
+    #[must_use]
+    pub fn with_key_id(mut self, kid: impl Into<String>) -> Self {
+        self.kid = kid.into();
+        self
+    }
+
+    /// The one algorithm this key verifies.
+    pub fn algorithm(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// The key id (`kid`).
+    pub fn key_id(&self) -> &str {
+        &self.kid
+    }
+
+    /// `true` for an HMAC secret, which must never be published.
+    pub fn is_secret(&self) -> bool {
+        matches!(self.key, Public::Hmac(_))
+    }
+
+    /// The RFC 7638 JWK thumbprint (SHA-256, base64url) of the key.
+    ///
+    /// For an HMAC key it is the thumbprint of its secret: as safe to show
+    /// as any token signed with that secret, no safer.
+    pub fn thumbprint(&self) -> &str {
+        &self.thumbprint
+    }
+
+    /// The public key as a JWK, or `None` for an HMAC secret, which is never
+    /// exported.
+    pub fn to_jwk(&self) -> Option<Jwk> {
+        jwk::export(self)
+    }
+
+    /// Verifies `signature` over `message` with this key's one algorithm.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidSignature`] when it does not verify. The error says
+    /// nothing more (no side channel on why).
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), Error> {
+        let ok = match &self.key {
+            Public::Hmac(key) => hmac::verify(key, message, signature),
+            Public::Rsa { pkcs1, .. } => {
+                signature::UnparsedPublicKey::new(rsa_verify_params(self.alg), pkcs1)
+                    .verify(message, signature)
+            }
+            Public::Ec { curve, point } => {
+                let alg = match curve {
+                    Curve::P256 => &signature::ECDSA_P256_SHA256_FIXED,
+                    Curve::P384 => &signature::ECDSA_P384_SHA384_FIXED,
+                };
+                signature::UnparsedPublicKey::new(alg, point).verify(message, signature)
+            }
+            Public::Ed25519(public) => {
+                signature::UnparsedPublicKey::new(&signature::ED25519, public)
+                    .verify(message, signature)
+            }
+        };
+        ok.map_err(|_| Error::InvalidSignature)
+    }
+
+    pub(crate) fn rsa_components(&self) -> Option<(&[u8], &[u8])> {
+        match &self.key {
+            Public::Rsa { n, e, .. } => Some((n, e)),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn ec_point(&self) -> Option<(Curve, &[u8])> {
+        match &self.key {
+            Public::Ec { curve, point } => Some((*curve, point)),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn ed25519_bytes(&self) -> Option<&[u8; 32]> {
+        match &self.key {
+            Public::Ed25519(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn duplicate(&self) -> Self {
+        Self {
+            alg: self.alg,
+            kid: self.kid.clone(),
+            thumbprint: self.thumbprint.clone(),
+            key: self.key.clone(),
+        }
+    }
+}
+
+fn strip_zeros(be: &[u8]) -> &[u8] {
+    let start = be.iter().position(|b| *b != 0).unwrap_or(be.len());
+    be.get(start..).unwrap_or(&[])
+}
+
+/// DER of `RSAPublicKey ::= SEQUENCE { n INTEGER, e INTEGER }`.
+fn rsa_public_der(n: &[u8], e: &[u8]) -> Vec<u8> {
+    fn push_len(out: &mut Vec<u8>, len: usize) {
+        if len < 0x80 {
+            out.push(len as u8);
+        } else {
+            let bytes = len.to_be_bytes();
+            let skip = bytes.iter().take_while(|b| **b == 0).count();
+            let significant = bytes.get(skip..).unwrap_or(&[]);
+            out.push(0x80 | significant.len() as u8);
+            out.extend_from_slice(significant);
+        }
+    }
+    fn integer(be: &[u8]) -> Vec<u8> {
+        let pad = be.first().is_some_and(|b| b & 0x80 != 0);
+        let mut out = vec![0x02];
+        push_len(&mut out, be.len() + usize::from(pad));
+        if pad {
+            out.push(0);
+        }
+        out.extend_from_slice(be);
+        out
+    }
+    let body = [integer(n), integer(e)].concat();
+    let mut out = vec![0x30];
+    push_len(&mut out, body.len());
+    out.extend_from_slice(&body);
+    out
+}
+
+fn hmac_key(alg: Algorithm, secret: &[u8]) -> Result<(hmac::Key, String), KeyError> {
+    require_family(alg, Family::Hmac)?;
+    let min = hmac_min_len(alg);
+    if secret.len() < min {
+        return Err(KeyError::SecretTooShort {
+            min,
+            len: secret.len(),
+        });
+    }
+    Ok((
+        hmac::Key::new(hmac_algorithm(alg), secret),
+        jwk::thumbprint_oct(secret),
+    ))
+}
+
+enum Private {
+    Hmac(hmac::Key),
+    Rsa(RsaKeyPair),
+    Ec(EcdsaKeyPair),
+    Ed25519(Ed25519KeyPair),
+}
+
+/// A key that signs tokens with one algorithm: an HMAC secret or a private
+/// key.
+///
+/// Not `Clone` (share it as `Arc<SigningKey>`); `Debug` prints the
+/// algorithm and key id only. Buffers this crate decodes private key bytes
+/// into (PEM bodies, JWK members, generated PKCS#8 documents) are zeroized
+/// when dropped; the parsed key lives inside ring's key types.
+pub struct SigningKey {
+    alg: Algorithm,
+    key: Private,
+    public: Arc<VerifyingKey>,
+    rng: SystemRandom,
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("alg", &self.alg)
+            .field("kid", &self.public.kid)
+            .field("key", &"[redacted]")
+            .finish()
+    }
+}
+
+impl SigningKey {
+    fn with_public(alg: Algorithm, key: Private, public: VerifyingKey) -> Self {
+        Self {
+            alg,
+            key,
+            public: Arc::new(public),
+            rng: SystemRandom::new(),
+        }
+    }
+
+    /// An HMAC signing key from a shared secret.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::AlgorithmMismatch`] for a non-HMAC `alg`;
+    /// [`KeyError::SecretTooShort`] for a secret shorter than the hash
+    /// output (32, 48 or 64 bytes, RFC 7518 §3.2).
+    pub fn hmac(alg: Algorithm, secret: &[u8]) -> Result<Self, Error> {
+        let (key, kid) = hmac_key(alg, secret)?;
+        let public = VerifyingKey {
+            alg,
+            thumbprint: kid.clone(),
+            kid,
+            key: Public::Hmac(key.clone()),
+        };
+        Ok(Self::with_public(alg, Private::Hmac(key), public))
+    }
+
+    /// Generates a fresh key with ring's system random generator: an HMAC
+    /// secret as long as the hash output, or an ECDSA / Ed25519 key pair.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::Unsupported`] for RSA (generate RSA keys with a dedicated
+    /// tool and load them); [`Error::SigningFailed`] if the system random
+    /// generator fails.
+    pub fn generate(alg: Algorithm) -> Result<Self, Error> {
+        match alg.family() {
+            Family::Hmac => {
+                let mut secret = Zeroizing::new(vec![0u8; hmac_min_len(alg)]);
+                SystemRandom::new()
+                    .fill(&mut secret)
+                    .map_err(|_| Error::SigningFailed)?;
+                Self::hmac(alg, &secret)
+            }
+            Family::Ec | Family::Ed25519 => {
+                let pkcs8 = Self::generate_pkcs8_der(alg)?;
+                Self::from_pkcs8_der(alg, &pkcs8)
+            }
+            Family::Rsa => Err(KeyError::Unsupported("RSA key generation").into()),
+        }
+    }
+
+    /// Generates an ECDSA or Ed25519 private key and returns it as a PKCS#8
+    /// DER document (zeroized on drop), for storing and loading later with
+    /// [`SigningKey::from_pkcs8_der`].
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::Unsupported`] for HMAC and RSA algorithms;
+    /// [`Error::SigningFailed`] if the system random generator fails.
+    pub fn generate_pkcs8_der(alg: Algorithm) -> Result<Zeroizing<Vec<u8>>, Error> {
+        let rng = SystemRandom::new();
+        let doc = match alg.family() {
+            Family::Ec => EcdsaKeyPair::generate_pkcs8(ecdsa_signing(alg), &rng),
+            Family::Ed25519 => Ed25519KeyPair::generate_pkcs8(&rng),
+            _ => return Err(KeyError::Unsupported("PKCS#8 generation for this algorithm").into()),
+        }
+        .map_err(|_| Error::SigningFailed)?;
+        Ok(Zeroizing::new(doc.as_ref().to_vec()))
+    }
+
+    /// A private key from PKCS#8 DER (v1 or v2): RSA, EC P-256/P-384 with
+    /// its public key, or Ed25519.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::AlgorithmMismatch`] when the key's type or curve does not
+    /// fit `alg`; [`KeyError::RsaTooSmall`] for RSA under 2048 bits;
+    /// [`KeyError::Rejected`] for anything else ring refuses; HMAC
+    /// algorithms take no PKCS#8.
+    pub fn from_pkcs8_der(alg: Algorithm, der: &[u8]) -> Result<Self, Error> {
+        let rng = SystemRandom::new();
+        match alg.family() {
+            Family::Hmac => Err(KeyError::AlgorithmMismatch.into()),
+            Family::Rsa => Self::from_rsa(alg, RsaKeyPair::from_pkcs8(der).map_err(ring_rejected)?),
+            Family::Ec => {
+                let pair = EcdsaKeyPair::from_pkcs8(ecdsa_signing(alg), der, &rng)
+                    .map_err(ring_rejected)?;
+                let public = VerifyingKey::from_ec_point(alg, pair.public_key().as_ref())?;
+                Ok(Self::with_public(alg, Private::Ec(pair), public))
+            }
+            Family::Ed25519 => {
+                let pair =
+                    Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(ring_rejected)?;
+                let public = VerifyingKey::from_ed25519(pair.public_key().as_ref())?;
+                Ok(Self::with_public(alg, Private::Ed25519(pair), public))
+            }
+        }
+    }
+
+    /// An RSA private key from PKCS#1 `RSAPrivateKey` DER.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::AlgorithmMismatch`] for a non-RSA `alg`; as
+    /// [`SigningKey::from_pkcs8_der`] otherwise.
+    pub fn from_pkcs1_der(alg: Algorithm, der: &[u8]) -> Result<Self, Error> {
+        require_family(alg, Family::Rsa)?;
+        Self::from_rsa(alg, RsaKeyPair::from_der(der).map_err(ring_rejected)?)
+    }
+
+    /// A private key from PEM: `PRIVATE KEY` (PKCS#8) or `RSA PRIVATE KEY`
+    /// (PKCS#1).
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::Format`] for PEM that does not parse or another label
+    /// (`EC PRIVATE KEY` must be converted to PKCS#8 first); as the DER
+    /// constructors otherwise.
+    pub fn from_pem(alg: Algorithm, pem: &str) -> Result<Self, Error> {
+        let (tag, der) = decode_pem(pem)?;
+        match tag.as_str() {
+            "PRIVATE KEY" => Self::from_pkcs8_der(alg, &der),
+            "RSA PRIVATE KEY" => Self::from_pkcs1_der(alg, &der),
+            _ => Err(KeyError::Format("PEM label").into()),
+        }
+    }
+
+    fn from_rsa(alg: Algorithm, pair: RsaKeyPair) -> Result<Self, Error> {
+        require_family(alg, Family::Rsa)?;
+        let public = VerifyingKey::from_pkcs1_der(alg, pair.public().as_ref())?;
+        Ok(Self::with_public(alg, Private::Rsa(pair), public))
+    }
+
+    pub(crate) fn from_parts_ec(alg: Algorithm, d: &[u8], point: &[u8]) -> Result<Self, Error> {
+        let pair = EcdsaKeyPair::from_private_key_and_public_key(
+            ecdsa_signing(alg),
+            d,
+            point,
+            &SystemRandom::new(),
+        )
+        .map_err(ring_rejected)?;
+        let public = VerifyingKey::from_ec_point(alg, pair.public_key().as_ref())?;
+        Ok(Self::with_public(alg, Private::Ec(pair), public))
+    }
+
+    pub(crate) fn from_parts_ed25519(seed: &[u8], public: &[u8]) -> Result<Self, Error> {
+        let pair = Ed25519KeyPair::from_seed_and_public_key(seed, public).map_err(ring_rejected)?;
+        let public = VerifyingKey::from_ed25519(pair.public_key().as_ref())?;
+        Ok(Self::with_public(
+            Algorithm::EdDSA,
+            Private::Ed25519(pair),
+            public,
+        ))
+    }
+
+    pub(crate) fn from_parts_rsa(
+        alg: Algorithm,
+        parts: &ring::rsa::KeyPairComponents<&[u8]>,
+    ) -> Result<Self, Error> {
+        Self::from_rsa(
+            alg,
+            RsaKeyPair::from_components(parts).map_err(ring_rejected)?,
+        )
+    }
+
+    /// Replaces the key id (by default the RFC 7638 thumbprint). The
+    /// verification key follows.
+    #[must_use]
+    pub fn with_key_id(mut self, kid: impl Into<String>) -> Self {
+        let public = self.public.duplicate().with_key_id(kid);
+        self.public = Arc::new(public);
+        self
+    }
+
+    /// The one algorithm this key signs with.
+    pub fn algorithm(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// The key id (`kid`) written into token headers.
+    pub fn key_id(&self) -> &str {
+        &self.public.kid
+    }
+
+    /// The matching verification key (for HMAC, the same secret).
+    pub fn verifying_key(&self) -> Arc<VerifyingKey> {
+        Arc::clone(&self.public)
+    }
+
+    /// Signs `message` and returns the JWS signature bytes (ECDSA in the
+    /// fixed-size `r || s` form JWS requires).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::SigningFailed`] if ring fails (which for valid keys means the
+    /// system random generator failed).
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        match &self.key {
+            Private::Hmac(key) => Ok(hmac::sign(key, message).as_ref().to_vec()),
+            Private::Rsa(pair) => {
+                let mut sig = vec![0; pair.public().modulus_len()];
+                pair.sign(rsa_sign_padding(self.alg), &self.rng, message, &mut sig)
+                    .map_err(|_| Error::SigningFailed)?;
+                Ok(sig)
+            }
+            Private::Ec(pair) => pair
+                .sign(&self.rng, message)
+                .map(|s| s.as_ref().to_vec())
+                .map_err(|_| Error::SigningFailed),
+            Private::Ed25519(pair) => Ok(pair.sign(message).as_ref().to_vec()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_secret_minimums() {
+        for (alg, min) in [
+            (Algorithm::HS256, 32),
+            (Algorithm::HS384, 48),
+            (Algorithm::HS512, 64),
+        ] {
+            let short = vec![7u8; min - 1];
+            assert!(matches!(
+                SigningKey::hmac(alg, &short),
+                Err(Error::InvalidKey(KeyError::SecretTooShort { .. }))
+            ));
+            assert!(SigningKey::hmac(alg, &vec![7u8; min]).is_ok());
+            assert!(VerifyingKey::hmac(alg, &vec![7u8; min]).is_ok());
+        }
+        assert!(matches!(
+            SigningKey::hmac(Algorithm::ES256, &[1; 64]),
+            Err(Error::InvalidKey(KeyError::AlgorithmMismatch))
+        ));
+    }
+
+    #[test]
+    fn debug_is_redacted() {
+        let secret = [0x41u8; 32];
+        let key = SigningKey::hmac(Algorithm::HS256, &secret)
+            .unwrap()
+            .with_key_id("k1");
+        let shown = format!("{key:?} {:?}", key.verifying_key());
+        assert_eq!(
+            shown,
+            "SigningKey { alg: HS256, kid: \"k1\", key: \"[redacted]\" } \
+             VerifyingKey { alg: HS256, kid: \"k1\", secret: \"[redacted]\" }"
+        );
+        assert!(!shown.contains("AAAA") && !shown.contains("65"));
+    }
+
+    #[test]
+    fn generated_keys_sign_and_verify() {
+        for alg in Algorithm::ALL {
+            let key = match SigningKey::generate(alg) {
+                Ok(k) => k,
+                Err(Error::InvalidKey(KeyError::Unsupported(_))) if alg.family() == Family::Rsa => {
+                    continue;
+                }
+                Err(e) => panic!("{alg}: {e}"),
+            };
+            let sig = key.sign(b"msg").unwrap();
+            key.verifying_key().verify(b"msg", &sig).unwrap();
+            assert!(key.verifying_key().verify(b"msh", &sig).is_err());
+            assert_eq!(key.key_id(), key.verifying_key().thumbprint());
+        }
+    }
+
+    #[test]
+    fn rsa_public_der_encodes_lengths() {
+        let n = [0xffu8; 256];
+        let der = rsa_public_der(&n, &[1, 0, 1]);
+        let (n2, e2) = der::parse_rsa_public(&der).unwrap();
+        assert_eq!(n2, n);
+        assert_eq!(e2, [1, 0, 1]);
+    }
+
+    #[test]
+    fn small_rsa_modulus_is_refused() {
+        let n = [0xffu8; 128];
+        assert!(matches!(
+            VerifyingKey::from_rsa_components(Algorithm::RS256, &n, &[1, 0, 1]),
+            Err(Error::InvalidKey(KeyError::RsaTooSmall {
+                bits: Some(1024)
+            }))
+        ));
+    }
+}

@@ -1,0 +1,536 @@
+//! Where a validator finds the key for a token.
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use time::OffsetDateTime;
+
+use super::{JwkSet, SigningKey, VerifyingKey};
+use crate::clock::{Clock, SystemClock};
+use crate::error::Error;
+use crate::jws::{Algorithm, AlgorithmSet};
+
+/// What a validator asks a [`KeyStore`] for: the key of the token's `alg`
+/// and, when the header has one, its `kid`.
+///
+/// Non-exhaustive so that fields can be added; stores read the fields,
+/// only the crate builds queries.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy)]
+pub struct KeyQuery<'a> {
+    /// The token's algorithm, already checked against the allow-list.
+    pub alg: Algorithm,
+    /// The token's `kid` header, if any.
+    pub kid: Option<&'a str>,
+}
+
+impl<'a> KeyQuery<'a> {
+    pub(crate) fn new(alg: Algorithm, kid: Option<&'a str>) -> Self {
+        Self { alg, kid }
+    }
+}
+
+/// Finds the verification key for a token.
+///
+/// Implementations must return only a key whose algorithm equals
+/// `query.alg` (the validator checks again and rejects a mismatch), must be
+/// fast (they run on every request: serve from memory, refresh elsewhere)
+/// and must not trust the token for anything but the `kid` and `alg` to look
+/// up.
+///
+/// # The rule for tokens without `kid`
+///
+/// The stores in this crate accept a token without `kid` only when they hold
+/// exactly one key of the token's algorithm; with several candidates the
+/// token is refused as [`Error::UnknownKey`] rather than tried against each
+/// key in turn (which would multiply the cost of forged tokens and blur
+/// which key vouched for a token).
+pub trait KeyStore: Debug + Send + Sync {
+    /// The key for `query`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownKey`] when no key matches; [`Error::Store`] when a
+    /// backend fails (the token is then rejected).
+    fn find_key(&self, query: &KeyQuery<'_>) -> Result<Arc<VerifyingKey>, Error>;
+
+    /// The algorithms of the keys the store holds now. A validator never
+    /// allows an algorithm outside this set.
+    fn algorithms(&self) -> AlgorithmSet;
+}
+
+impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
+    fn find_key(&self, query: &KeyQuery<'_>) -> Result<Arc<VerifyingKey>, Error> {
+        (**self).find_key(query)
+    }
+    fn algorithms(&self) -> AlgorithmSet {
+        (**self).algorithms()
+    }
+}
+
+/// A store of exactly one key.
+///
+/// A token matches when its `alg` equals the key's and its `kid`, if any,
+/// equals the key's key id.
+#[derive(Debug, Clone)]
+pub struct SingleKeyStore {
+    key: Arc<VerifyingKey>,
+}
+
+impl SingleKeyStore {
+    /// A store holding `key`.
+    pub fn new(key: impl Into<Arc<VerifyingKey>>) -> Self {
+        Self { key: key.into() }
+    }
+
+    /// The public keys as a JWK Set (empty for an HMAC key).
+    pub fn jwks(&self) -> JwkSet {
+        self.key.to_jwk().into_iter().collect()
+    }
+}
+
+impl KeyStore for SingleKeyStore {
+    fn find_key(&self, query: &KeyQuery<'_>) -> Result<Arc<VerifyingKey>, Error> {
+        let kid_ok = query.kid.is_none_or(|kid| kid == self.key.key_id());
+        if self.key.algorithm() == query.alg && kid_ok {
+            Ok(Arc::clone(&self.key))
+        } else {
+            Err(Error::UnknownKey)
+        }
+    }
+
+    fn algorithms(&self) -> AlgorithmSet {
+        AlgorithmSet::only(self.key.algorithm())
+    }
+}
+
+/// An immutable index of keys by `kid` and `alg`.
+#[derive(Debug, Default)]
+struct KeyIndex {
+    by_kid: HashMap<String, Vec<Arc<VerifyingKey>>>,
+    /// Per algorithm, the key to use for a token without `kid`: set only when
+    /// the index holds exactly one key of that algorithm.
+    sole: Vec<(Algorithm, Arc<VerifyingKey>)>,
+    algorithms: AlgorithmSet,
+    len: usize,
+}
+
+impl KeyIndex {
+    fn build(keys: impl IntoIterator<Item = Arc<VerifyingKey>>) -> Result<Self, Error> {
+        let mut index = Self::default();
+        let mut counts: Vec<(Algorithm, usize, Arc<VerifyingKey>)> = Vec::new();
+        for key in keys {
+            let slot = index.by_kid.entry(key.key_id().to_owned()).or_default();
+            if slot.iter().any(|k| k.algorithm() == key.algorithm()) {
+                return Err(Error::config(
+                    "two keys share one key id and algorithm; lookups would be ambiguous",
+                ));
+            }
+            index.algorithms.insert(key.algorithm());
+            match counts.iter_mut().find(|(a, _, _)| *a == key.algorithm()) {
+                Some(entry) => entry.1 += 1,
+                None => counts.push((key.algorithm(), 1, Arc::clone(&key))),
+            }
+            slot.push(key);
+            index.len += 1;
+        }
+        index.sole = counts
+            .into_iter()
+            .filter(|(_, n, _)| *n == 1)
+            .map(|(a, _, k)| (a, k))
+            .collect();
+        Ok(index)
+    }
+
+    fn find(&self, query: &KeyQuery<'_>) -> Result<Arc<VerifyingKey>, Error> {
+        let found = match query.kid {
+            Some(kid) => self
+                .by_kid
+                .get(kid)
+                .and_then(|keys| keys.iter().find(|k| k.algorithm() == query.alg)),
+            None => self
+                .sole
+                .iter()
+                .find(|(a, _)| *a == query.alg)
+                .map(|(_, k)| k),
+        };
+        found.map(Arc::clone).ok_or(Error::UnknownKey)
+    }
+
+    fn jwks(&self) -> JwkSet {
+        let mut keys: Vec<&Arc<VerifyingKey>> = self.by_kid.values().flatten().collect();
+        keys.sort_by(|a, b| (a.key_id(), a.algorithm()).cmp(&(b.key_id(), b.algorithm())));
+        keys.into_iter().filter_map(|k| k.to_jwk()).collect()
+    }
+}
+
+/// A set of verification keys, such as an identity provider's JWK Set,
+/// replaceable atomically while validators use it.
+///
+/// Readers take a snapshot (one reference-count increment under a
+/// read lock held for nanoseconds); [`KeySetStore::replace`] builds the new
+/// index first and swaps it in, so a refresh never blocks validation for
+/// longer than a pointer swap and a failed refresh leaves the old keys in
+/// place.
+#[derive(Debug, Default)]
+pub struct KeySetStore {
+    index: RwLock<Arc<KeyIndex>>,
+}
+
+impl KeySetStore {
+    /// A store of `keys`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfiguration`] when two keys share a key id and an
+    /// algorithm.
+    pub fn new(keys: impl IntoIterator<Item = VerifyingKey>) -> Result<Self, Error> {
+        Ok(Self {
+            index: RwLock::new(Arc::new(KeyIndex::build(keys.into_iter().map(Arc::new))?)),
+        })
+    }
+
+    /// A store of the signature keys of a JWK Set document; see
+    /// [`VerifyingKey::from_jwk_set`] for which keys are taken.
+    ///
+    /// # Errors
+    ///
+    /// As [`VerifyingKey::from_jwk_set`] and [`KeySetStore::new`].
+    pub fn from_jwks(json: &str, assume_alg: Option<Algorithm>) -> Result<Self, Error> {
+        Self::new(VerifyingKey::from_jwk_set(json, assume_alg)?)
+    }
+
+    /// Atomically replaces every key. On error the previous keys stay.
+    ///
+    /// # Errors
+    ///
+    /// As [`KeySetStore::new`].
+    pub fn replace(&self, keys: impl IntoIterator<Item = VerifyingKey>) -> Result<(), Error> {
+        let index = Arc::new(KeyIndex::build(keys.into_iter().map(Arc::new))?);
+        *self.index.write().unwrap_or_else(PoisonError::into_inner) = index;
+        Ok(())
+    }
+
+    /// Atomically replaces every key with those of a freshly fetched JWK
+    /// Set document. On error the previous keys stay.
+    ///
+    /// # Errors
+    ///
+    /// As [`KeySetStore::from_jwks`].
+    pub fn replace_from_jwks(
+        &self,
+        json: &str,
+        assume_alg: Option<Algorithm>,
+    ) -> Result<(), Error> {
+        self.replace(VerifyingKey::from_jwk_set(json, assume_alg)?)
+    }
+
+    /// The number of keys.
+    pub fn len(&self) -> usize {
+        self.snapshot().len
+    }
+
+    /// `true` when the store holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The public keys as a JWK Set (HMAC secrets are never included).
+    pub fn jwks(&self) -> JwkSet {
+        self.snapshot().jwks()
+    }
+
+    fn snapshot(&self) -> Arc<KeyIndex> {
+        Arc::clone(&self.index.read().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+impl KeyStore for KeySetStore {
+    fn find_key(&self, query: &KeyQuery<'_>) -> Result<Arc<VerifyingKey>, Error> {
+        self.index
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .find(query)
+    }
+
+    fn algorithms(&self) -> AlgorithmSet {
+        self.index
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .algorithms
+    }
+}
+
+#[derive(Debug)]
+struct RingState {
+    current: Arc<SigningKey>,
+    /// Earlier keys and the Unix second from which they no longer verify.
+    previous: Vec<(Arc<VerifyingKey>, i64)>,
+}
+
+/// An issuer's rotating keys: one current signing key, plus earlier keys
+/// that keep verifying until their retirement instant, so tokens in flight
+/// survive a rotation.
+///
+/// It is a [`KeyStore`] for the issuer's own validators and publishes its
+/// live public keys with [`KeyRing::jwks`]. A retired key is refused as
+/// [`Error::UnknownKey`] from its retirement instant on, whether or not
+/// [`KeyRing::prune`] has dropped it yet.
+#[derive(Debug)]
+pub struct KeyRing {
+    state: RwLock<Arc<RingState>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl KeyRing {
+    /// A ring whose current signing key is `current`, on the system clock.
+    pub fn new(current: SigningKey) -> Self {
+        Self::with_clock(current, Arc::new(SystemClock))
+    }
+
+    /// A ring on the given clock.
+    pub fn with_clock(current: SigningKey, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            state: RwLock::new(Arc::new(RingState {
+                current: Arc::new(current),
+                previous: Vec::new(),
+            })),
+            clock,
+        }
+    }
+
+    /// The key new tokens are signed with.
+    pub fn current(&self) -> Arc<SigningKey> {
+        Arc::clone(&self.snapshot().current)
+    }
+
+    /// Makes `next` the current signing key. The key it replaces keeps
+    /// verifying until `retire_previous_at`; set that to at least the
+    /// longest token lifetime from now.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfiguration`] when `next` has the key id and
+    /// algorithm of a key still in the ring.
+    pub fn rotate(
+        &self,
+        next: SigningKey,
+        retire_previous_at: OffsetDateTime,
+    ) -> Result<(), Error> {
+        let now = self.clock.now_unix();
+        let mut guard = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        let clash =
+            |k: &VerifyingKey| k.key_id() == next.key_id() && k.algorithm() == next.algorithm();
+        if clash(&guard.current.verifying_key())
+            || guard
+                .previous
+                .iter()
+                .any(|(k, until)| *until > now && clash(k))
+        {
+            return Err(Error::config("the next key's id is already in the ring"));
+        }
+        let mut previous: Vec<(Arc<VerifyingKey>, i64)> = guard
+            .previous
+            .iter()
+            .filter(|(_, until)| *until > now)
+            .cloned()
+            .collect();
+        previous.push((
+            guard.current.verifying_key(),
+            retire_previous_at.unix_timestamp(),
+        ));
+        *guard = Arc::new(RingState {
+            current: Arc::new(next),
+            previous,
+        });
+        Ok(())
+    }
+
+    /// Drops keys whose retirement instant has passed.
+    pub fn prune(&self) {
+        let now = self.clock.now_unix();
+        let mut guard = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        if guard.previous.iter().any(|(_, until)| *until <= now) {
+            let previous = guard
+                .previous
+                .iter()
+                .filter(|(_, until)| *until > now)
+                .cloned()
+                .collect();
+            *guard = Arc::new(RingState {
+                current: Arc::clone(&guard.current),
+                previous,
+            });
+        }
+    }
+
+    /// The live public keys (current first, then unretired earlier keys) as
+    /// a JWK Set; empty of HMAC secrets.
+    pub fn jwks(&self) -> JwkSet {
+        let now = self.clock.now_unix();
+        let state = self.snapshot();
+        std::iter::once(state.current.verifying_key())
+            .chain(
+                state
+                    .previous
+                    .iter()
+                    .filter(|(_, until)| *until > now)
+                    .map(|(k, _)| Arc::clone(k)),
+            )
+            .filter_map(|k| k.to_jwk())
+            .collect()
+    }
+
+    fn snapshot(&self) -> Arc<RingState> {
+        Arc::clone(&self.state.read().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+impl KeyStore for KeyRing {
+    fn find_key(&self, query: &KeyQuery<'_>) -> Result<Arc<VerifyingKey>, Error> {
+        let now = self.clock.now_unix();
+        let state = self.snapshot();
+        let current = state.current.verifying_key();
+        let live = std::iter::once(&current).chain(
+            state
+                .previous
+                .iter()
+                .filter(|(_, until)| *until > now)
+                .map(|(k, _)| k),
+        );
+        let mut candidates = live.filter(|k| {
+            k.algorithm() == query.alg && query.kid.is_none_or(|kid| kid == k.key_id())
+        });
+        match (candidates.next(), candidates.next(), query.kid) {
+            (Some(k), None, _) => Ok(Arc::clone(k)),
+            // With a kid, the current key wins over an older key with the
+            // same id only if ids repeat, which `rotate` prevents.
+            (Some(k), Some(_), Some(_)) => Ok(Arc::clone(k)),
+            _ => Err(Error::UnknownKey),
+        }
+    }
+
+    fn algorithms(&self) -> AlgorithmSet {
+        let now = self.clock.now_unix();
+        let state = self.snapshot();
+        let mut set = AlgorithmSet::only(state.current.algorithm());
+        for (k, until) in &state.previous {
+            if *until > now {
+                set.insert(k.algorithm());
+            }
+        }
+        set
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FixedClock;
+
+    fn q(alg: Algorithm, kid: Option<&str>) -> KeyQuery<'_> {
+        KeyQuery::new(alg, kid)
+    }
+
+    fn hs(kid: &str, byte: u8) -> VerifyingKey {
+        VerifyingKey::hmac(Algorithm::HS256, &[byte; 32])
+            .unwrap()
+            .with_key_id(kid)
+    }
+
+    #[test]
+    fn single_key_store_matches_alg_and_kid() {
+        let store = SingleKeyStore::new(hs("k1", 1));
+        assert!(store.find_key(&q(Algorithm::HS256, Some("k1"))).is_ok());
+        assert!(store.find_key(&q(Algorithm::HS256, None)).is_ok());
+        assert!(matches!(
+            store.find_key(&q(Algorithm::HS256, Some("k2"))),
+            Err(Error::UnknownKey)
+        ));
+        assert!(matches!(
+            store.find_key(&q(Algorithm::HS384, Some("k1"))),
+            Err(Error::UnknownKey)
+        ));
+        assert!(store.jwks().keys().is_empty());
+    }
+
+    #[test]
+    fn key_set_without_kid_needs_a_sole_key_of_the_algorithm() {
+        let es = SigningKey::generate(Algorithm::ES256).unwrap();
+        let es_public = es.verifying_key().duplicate();
+        let store = KeySetStore::new([hs("a", 1), hs("b", 2), es_public]).unwrap();
+        assert_eq!(store.len(), 3);
+        assert!(matches!(
+            store.find_key(&q(Algorithm::HS256, None)),
+            Err(Error::UnknownKey)
+        ));
+        assert_eq!(
+            store.find_key(&q(Algorithm::ES256, None)).unwrap().key_id(),
+            es.key_id()
+        );
+        assert_eq!(
+            store
+                .find_key(&q(Algorithm::HS256, Some("b")))
+                .unwrap()
+                .key_id(),
+            "b"
+        );
+        assert!(matches!(
+            store.find_key(&q(Algorithm::HS512, Some("b"))),
+            Err(Error::UnknownKey)
+        ));
+        assert_eq!(store.jwks().keys().len(), 1);
+    }
+
+    #[test]
+    fn duplicate_kid_and_alg_is_refused_and_replace_keeps_old_keys() {
+        assert!(KeySetStore::new([hs("a", 1), hs("a", 2)]).is_err());
+        let store = KeySetStore::new([hs("a", 1)]).unwrap();
+        assert!(store.replace([hs("x", 1), hs("x", 2)]).is_err());
+        assert!(store.find_key(&q(Algorithm::HS256, Some("a"))).is_ok());
+        store.replace([hs("b", 3)]).unwrap();
+        assert!(store.find_key(&q(Algorithm::HS256, Some("a"))).is_err());
+        assert!(store.find_key(&q(Algorithm::HS256, Some("b"))).is_ok());
+    }
+
+    #[test]
+    fn key_ring_retires_previous_keys_at_their_instant() {
+        let clock = Arc::new(FixedClock::at_unix(1_000));
+        let first = SigningKey::generate(Algorithm::ES256).unwrap();
+        let first_kid = first.key_id().to_owned();
+        let ring = KeyRing::with_clock(first, clock.clone());
+        let second = SigningKey::generate(Algorithm::EdDSA).unwrap();
+        let second_kid = second.key_id().to_owned();
+        let retire = OffsetDateTime::from_unix_timestamp(1_600).unwrap();
+        ring.rotate(second, retire).unwrap();
+        assert_eq!(ring.current().key_id(), second_kid);
+        assert!(ring.algorithms().contains(Algorithm::ES256));
+        assert!(
+            ring.find_key(&q(Algorithm::ES256, Some(&first_kid)))
+                .is_ok()
+        );
+        assert_eq!(ring.jwks().keys().len(), 2);
+        clock.set_unix(1_599);
+        assert!(
+            ring.find_key(&q(Algorithm::ES256, Some(&first_kid)))
+                .is_ok()
+        );
+        clock.set_unix(1_600);
+        assert!(matches!(
+            ring.find_key(&q(Algorithm::ES256, Some(&first_kid))),
+            Err(Error::UnknownKey)
+        ));
+        assert!(!ring.algorithms().contains(Algorithm::ES256));
+        assert_eq!(ring.jwks().keys().len(), 1);
+        ring.prune();
+        assert!(
+            ring.find_key(&q(Algorithm::EdDSA, Some(&second_kid)))
+                .is_ok()
+        );
+        let again = SigningKey::generate(Algorithm::EdDSA)
+            .unwrap()
+            .with_key_id(second_kid);
+        assert!(ring.rotate(again, retire).is_err());
+    }
+}

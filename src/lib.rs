@@ -1,0 +1,97 @@
+//! # tokengate
+//!
+//! Issue and validate API security tokens: signed JWTs today, with strict
+//! validation, safe defaults and key rotation in one place.
+//!
+//! - **Signed JWTs** ([`jwt`]): HS256/384/512, RS256/384/512,
+//!   PS256/384/512, ES256, ES384 and EdDSA (Ed25519), all through ring.
+//!   There is no `none`.
+//! - **Keys** ([`keys`]): one key, one algorithm; PEM, DER and JWK import;
+//!   JWK Set export for `/.well-known/jwks.json`; RFC 7638 thumbprints as
+//!   key ids; stores for one key, a replaceable key set, and a rotating
+//!   issuer key ring.
+//! - **Validation** ([`Validator`]): issuer and audience policies you must
+//!   choose, `exp` required, strict claim types, `typ` checks, the RFC 9068
+//!   access token profile, an injectable [`Clock`].
+//! - **Errors** ([`Error`]): one enum with a stable [`ErrorKind`] name per
+//!   reason.
+//!
+//! ## Getting started
+//!
+//! ```
+//! use std::sync::Arc;
+//! use tokengate::{Algorithm, ErrorKind, KeyRing, SigningKey, TokenBuilder, Validator, Verified};
+//!
+//! // The issuer: a rotating key ring around a fresh Ed25519 key.
+//! let ring = Arc::new(KeyRing::new(SigningKey::generate(Algorithm::EdDSA)?));
+//! let token = TokenBuilder::new()
+//!     .issuer("https://auth.example.com")
+//!     .subject("user-42")
+//!     .audience("https://api.example.com")
+//!     .scope("orders:read")
+//!     .sign(&ring.current())?;
+//!
+//! // What the issuer publishes at /.well-known/jwks.json.
+//! let jwks = ring.jwks().to_json();
+//! assert!(jwks.contains("\"kty\":\"OKP\""));
+//!
+//! // The API: a validator over the same keys (or over the published JWKS).
+//! let validator = Validator::builder(Arc::clone(&ring))
+//!     .issuer("https://auth.example.com")
+//!     .audience("https://api.example.com")
+//!     .build()?;
+//! let verified: Verified = validator.validate(&token)?;
+//! assert_eq!(verified.subject(), Some("user-42"));
+//!
+//! // A tampered token is rejected with a stable error kind.
+//! let tampered = format!("{}x", &token[..token.len() - 1]);
+//! let err = validator.validate::<tokengate::NoCustomClaims>(&tampered).unwrap_err();
+//! assert!(matches!(err.kind(), ErrorKind::InvalidSignature | ErrorKind::Malformed));
+//! # Ok::<(), tokengate::Error>(())
+//! ```
+//!
+//! ## Security model
+//!
+//! - A key is bound to one algorithm when built; a token is verified only
+//!   by a key whose algorithm equals its `alg` and is in the validator's
+//!   allow-list (RFC 8725 §3.1), so HS/RS key confusion cannot be
+//!   expressed.
+//! - Header parameters that bring their own trust (`jwk`, `jku`, `x5u`,
+//!   `x5c`) are never used; `crit` rejects the token.
+//! - Size, shape and strict base64url are checked before any key lookup;
+//!   the payload is parsed only after the signature verifies.
+//! - Claims are strictly typed: a string `exp` is an error, not "absent";
+//!   duplicate JSON members are rejected.
+//! - Secret keys are not `Clone`, print `[redacted]`, and their decoded
+//!   bytes are zeroized; HMAC tags are compared in constant time by ring.
+//! - Reading a token without verification is only possible through
+//!   [`danger`].
+
+#![forbid(unsafe_code, unused_must_use)]
+#![deny(missing_docs)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod clock;
+pub mod danger;
+pub mod encoding;
+pub mod error;
+mod json;
+pub mod jws;
+pub mod jwt;
+pub mod keys;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::{Error, ErrorKind, KeyError, Malformed};
+pub use jws::{Algorithm, AlgorithmSet, Header};
+pub use jwt::{Claim, Claims, NoCustomClaims, TokenBuilder, Validator, ValidatorBuilder, Verified};
+pub use keys::{
+    Jwk, JwkSet, KeyQuery, KeyRing, KeySetStore, KeyStore, SigningKey, SingleKeyStore, VerifyingKey,
+};
