@@ -28,8 +28,12 @@ pub(crate) struct Compact<'a> {
 }
 
 impl<'a> Compact<'a> {
-    /// Splits a token into exactly three non-empty segments; `max_len` is
-    /// checked first, before anything else is read.
+    /// Splits a token into exactly three segments, header and payload
+    /// non-empty; `max_len` is checked first, before anything else is read.
+    ///
+    /// An empty signature passes here so that an unsecured token (`alg`
+    /// `none`, RFC 7515 Appendix A.5) is reported for its algorithm; any
+    /// supported algorithm then fails signature verification.
     pub(crate) fn split(token: &'a str, max_len: usize) -> Result<Self, Error> {
         if token.len() > max_len {
             return Err(Error::TokenTooLarge {
@@ -45,7 +49,7 @@ impl<'a> Compact<'a> {
         let header = bytes.get(..first).unwrap_or_default();
         let payload = bytes.get(first + 1..second).unwrap_or_default();
         let signature = bytes.get(second + 1..).unwrap_or_default();
-        if header.is_empty() || payload.is_empty() || signature.is_empty() {
+        if header.is_empty() || payload.is_empty() {
             return Err(Malformed::Shape.into());
         }
         Ok(Self {
@@ -133,6 +137,7 @@ mod tests {
     #[test]
     fn split_shapes() {
         assert!(Compact::split("a.b.c", 100).is_ok());
+        assert!(Compact::split("a.b.", 100).is_ok());
         for bad in [
             "",
             "abc",
@@ -140,7 +145,7 @@ mod tests {
             "a.b.c.d",
             "a..c",
             ".b.c",
-            "a.b.",
+            "..",
             "a.b.c.d.e",
         ] {
             assert!(
@@ -178,6 +183,22 @@ mod tests {
         assert!(matches!(
             verify(&token, &other),
             Err(Error::AlgorithmNotAllowed(Algorithm::HS384))
+        ));
+    }
+
+    #[test]
+    fn empty_signatures_fail_for_their_algorithm() {
+        let key = SigningKey::hmac(Algorithm::HS256, &[3u8; 32]).unwrap();
+        let token = sign(b"x", &key, None).unwrap();
+        let stripped = &token[..=token.rfind('.').unwrap()];
+        assert!(matches!(
+            verify(stripped, &key.verifying_key()),
+            Err(Error::InvalidSignature)
+        ));
+        // RFC 7515 Appendix A.5 header {"alg":"none"}.
+        assert!(matches!(
+            verify("eyJhbGciOiJub25lIn0.eA.", &key.verifying_key()),
+            Err(Error::UnsupportedAlgorithm)
         ));
     }
 }
