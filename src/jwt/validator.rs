@@ -457,8 +457,17 @@ impl ValidatorBuilder {
                 return Err(Error::config("the algorithm allow-list is empty"));
             }
             Some(list) if !in_store.is_empty() && !list.is_subset_of(in_store) => {
-                return Err(Error::config(
-                    "the allow-list names an algorithm no key in the store has",
+                let missing: Vec<&str> = list
+                    .iter()
+                    .filter(|a| !in_store.contains(*a))
+                    .map(Algorithm::as_str)
+                    .collect();
+                return Err(Error::InvalidConfiguration(
+                    format!(
+                        "the allow-list names algorithms no key in the store has: {}",
+                        missing.join(", ")
+                    )
+                    .into(),
                 ));
             }
             Some(list) => list,

@@ -258,6 +258,7 @@ impl VerifyingKey {
         if point.len() != len || point.first() != Some(&4) {
             return Err(KeyError::Format("uncompressed SEC1 point").into());
         }
+        check_on_curve(curve, point)?;
         Ok(Self::build(
             alg,
             Public::Ec {
@@ -416,6 +417,25 @@ impl VerifyingKey {
             key: self.key.clone(),
         }
     }
+}
+
+/// Refuses a point that is not on the curve when the key is built, rather
+/// than failing every verification later: ring validates a peer's point
+/// fully in an ephemeral key agreement.
+fn check_on_curve(curve: Curve, point: &[u8]) -> Result<(), KeyError> {
+    use ring::agreement;
+    let alg = match curve {
+        Curve::P256 => &agreement::ECDH_P256,
+        Curve::P384 => &agreement::ECDH_P384,
+    };
+    let ephemeral = agreement::EphemeralPrivateKey::generate(alg, &SystemRandom::new())
+        .map_err(|_| KeyError::Rejected("the system random generator failed"))?;
+    agreement::agree_ephemeral(
+        ephemeral,
+        &agreement::UnparsedPublicKey::new(alg, point),
+        |_| (),
+    )
+    .map_err(|_| KeyError::Rejected("EC point is not on the curve"))
 }
 
 fn strip_zeros(be: &[u8]) -> &[u8] {
@@ -779,6 +799,23 @@ mod tests {
         let (n2, e2) = der::parse_rsa_public(&der).unwrap();
         assert_eq!(n2, n);
         assert_eq!(e2, [1, 0, 1]);
+    }
+
+    #[test]
+    fn ec_points_off_the_curve_are_refused_at_construction() {
+        let key = SigningKey::generate(Algorithm::ES256).unwrap();
+        let jwk = key.verifying_key().to_jwk().unwrap();
+        let good = VerifyingKey::from_jwk(&jwk.to_json(), None).unwrap();
+        let mut point = good.ec_point().unwrap().1.to_vec();
+        assert!(VerifyingKey::from_ec_point(Algorithm::ES256, &point).is_ok());
+        point[64] ^= 1;
+        assert!(matches!(
+            VerifyingKey::from_ec_point(Algorithm::ES256, &point),
+            Err(Error::InvalidKey(KeyError::Rejected(_)))
+        ));
+        let mut zero = vec![4u8];
+        zero.extend([0u8; 64]);
+        assert!(VerifyingKey::from_ec_point(Algorithm::ES256, &zero).is_err());
     }
 
     #[test]
