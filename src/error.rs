@@ -118,6 +118,18 @@ pub enum Error {
     #[error("invalid configuration: {0}")]
     InvalidConfiguration(Cow<'static, str>),
 
+    /// An API key's secret does not match the stored digest.
+    #[error("invalid API key secret")]
+    InvalidSecret,
+
+    /// The credential was revoked.
+    #[error("revoked")]
+    Revoked,
+
+    /// A scope token holds a character outside the RFC 6749 alphabet.
+    #[error("invalid scope")]
+    InvalidScope,
+
     /// A signing operation failed inside the crypto library.
     #[error("signing failed")]
     SigningFailed,
@@ -134,6 +146,9 @@ pub enum Error {
 pub enum Malformed {
     /// Not exactly three dot-separated segments, or an empty segment.
     Shape,
+    /// Not an API key of the expected format: length, prefix, alphabet or
+    /// checksum. Checked before any store lookup.
+    ApiKey,
     /// A segment is not strict unpadded base64url (RFC 7515 §2).
     Base64,
     /// The header or claims are not a JSON object.
@@ -153,6 +168,7 @@ impl fmt::Display for Malformed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Shape => f.write_str("not three non-empty dot-separated segments"),
+            Self::ApiKey => f.write_str("not an API key of the expected format"),
             Self::Base64 => f.write_str("invalid base64url"),
             Self::Json => f.write_str("header or claims are not a JSON object"),
             Self::DuplicateMember => f.write_str("duplicate JSON member"),
@@ -260,6 +276,12 @@ pub enum ErrorKind {
     InvalidKey,
     /// See [`Error::InvalidConfiguration`].
     InvalidConfiguration,
+    /// See [`Error::InvalidSecret`].
+    InvalidSecret,
+    /// See [`Error::Revoked`].
+    Revoked,
+    /// See [`Error::InvalidScope`].
+    InvalidScope,
     /// See [`Error::SigningFailed`].
     SigningFailed,
     /// See [`Error::Store`].
@@ -287,6 +309,9 @@ impl ErrorKind {
             Self::UnsupportedCriticalHeader => "unsupported_critical_header",
             Self::InvalidKey => "invalid_key",
             Self::InvalidConfiguration => "invalid_configuration",
+            Self::InvalidSecret => "invalid_secret",
+            Self::Revoked => "revoked",
+            Self::InvalidScope => "invalid_scope",
             Self::SigningFailed => "signing_failed",
             Self::StoreFailure => "store_failure",
         }
@@ -320,6 +345,9 @@ impl Error {
             Self::UnsupportedCriticalHeader => ErrorKind::UnsupportedCriticalHeader,
             Self::InvalidKey(_) => ErrorKind::InvalidKey,
             Self::InvalidConfiguration(_) => ErrorKind::InvalidConfiguration,
+            Self::InvalidSecret => ErrorKind::InvalidSecret,
+            Self::Revoked => ErrorKind::Revoked,
+            Self::InvalidScope => ErrorKind::InvalidScope,
             Self::SigningFailed => ErrorKind::SigningFailed,
             Self::Store(_) => ErrorKind::StoreFailure,
         }
@@ -339,7 +367,10 @@ impl Error {
 
     /// `true` for mistakes in building keys, validators and tokens.
     pub fn is_configuration(&self) -> bool {
-        matches!(self, Self::InvalidKey(_) | Self::InvalidConfiguration(_))
+        matches!(
+            self,
+            Self::InvalidKey(_) | Self::InvalidConfiguration(_) | Self::InvalidScope
+        )
     }
 
     /// Wraps a pluggable store's failure.
@@ -396,6 +427,9 @@ mod tests {
                 "invalid_key",
             ),
             (Error::config("x"), "invalid_configuration"),
+            (Error::InvalidSecret, "invalid_secret"),
+            (Error::Revoked, "revoked"),
+            (Error::InvalidScope, "invalid_scope"),
             (Error::SigningFailed, "signing_failed"),
             (Error::store(std::io::Error::other("down")), "store_failure"),
         ];

@@ -79,6 +79,7 @@
     )
 )]
 
+pub mod api_key;
 pub mod clock;
 pub mod danger;
 pub mod encoding;
@@ -87,7 +88,12 @@ mod json;
 pub mod jws;
 pub mod jwt;
 pub mod keys;
+pub mod scope;
 
+pub use api_key::{
+    ApiKeyFormat, ApiKeyIssuer, ApiKeyRecord, ApiKeyStore, ApiKeyVerifier, InMemoryApiKeyStore,
+    IssuedApiKey, NewApiKey, VerifiedApiKey,
+};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Error, ErrorKind, KeyError, Malformed};
 pub use jws::{Algorithm, AlgorithmSet, Header};
@@ -95,3 +101,4 @@ pub use jwt::{Claim, Claims, NoCustomClaims, TokenBuilder, Validator, ValidatorB
 pub use keys::{
     Jwk, JwkSet, KeyQuery, KeyRing, KeySetStore, KeyStore, SigningKey, SingleKeyStore, VerifyingKey,
 };
+pub use scope::ScopeSet;
