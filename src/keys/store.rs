@@ -179,15 +179,19 @@ pub struct KeySetStore {
 }
 
 impl KeySetStore {
-    /// A store of `keys`.
+    /// A store of `keys` (owned or shared, such as
+    /// [`SigningKey::verifying_key`]).
     ///
     /// # Errors
     ///
     /// [`Error::InvalidConfiguration`] when two keys share a key id and an
     /// algorithm.
-    pub fn new(keys: impl IntoIterator<Item = VerifyingKey>) -> Result<Self, Error> {
+    pub fn new<K>(keys: impl IntoIterator<Item = K>) -> Result<Self, Error>
+    where
+        K: Into<Arc<VerifyingKey>>,
+    {
         Ok(Self {
-            index: RwLock::new(Arc::new(KeyIndex::build(keys.into_iter().map(Arc::new))?)),
+            index: RwLock::new(Arc::new(KeyIndex::build(keys.into_iter().map(Into::into))?)),
         })
     }
 
@@ -206,8 +210,11 @@ impl KeySetStore {
     /// # Errors
     ///
     /// As [`KeySetStore::new`].
-    pub fn replace(&self, keys: impl IntoIterator<Item = VerifyingKey>) -> Result<(), Error> {
-        let index = Arc::new(KeyIndex::build(keys.into_iter().map(Arc::new))?);
+    pub fn replace<K>(&self, keys: impl IntoIterator<Item = K>) -> Result<(), Error>
+    where
+        K: Into<Arc<VerifyingKey>>,
+    {
+        let index = Arc::new(KeyIndex::build(keys.into_iter().map(Into::into))?);
         *self.index.write().unwrap_or_else(PoisonError::into_inner) = index;
         Ok(())
     }

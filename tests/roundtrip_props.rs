@@ -1,0 +1,349 @@
+//! Property tests: for every algorithm, issued claims come back unchanged
+//! after validation; any single-byte change to a token is rejected; and
+//! `Validator::validate` never panics on arbitrary input.
+//!
+//! RSA keys come from the fixture PEM (`tests/data/keys`); the others are
+//! generated once per test run.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::sync::{Arc, OnceLock};
+
+use proptest::prelude::*;
+use proptest::sample::Index;
+use serde::{Deserialize, Serialize};
+use time::Duration;
+use tokengate::encoding::b64_encode;
+use tokengate::{
+    Algorithm, FixedClock, KeySetStore, NoCustomClaims, SigningKey, SingleKeyStore, TokenBuilder,
+    Validator, VerifyingKey,
+};
+
+const NOW: i64 = 1_750_000_000;
+const RSA_PKCS8_PEM: &str = include_str!("data/keys/rsa2048_pkcs8.pem");
+
+const FAST_ALGS: [Algorithm; 6] = [
+    Algorithm::HS256,
+    Algorithm::HS384,
+    Algorithm::HS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+const RSA_ALGS: [Algorithm; 6] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+];
+
+/// The application's own claims, with a mix of JSON types.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Custom {
+    name: String,
+    level: i64,
+    tags: Vec<String>,
+    admin: bool,
+    quota: Option<u32>,
+}
+
+fn custom() -> impl Strategy<Value = Custom> {
+    (
+        any::<String>(),
+        any::<i64>(),
+        prop::collection::vec(any::<String>(), 0..4),
+        any::<bool>(),
+        any::<Option<u32>>(),
+    )
+        .prop_map(|(name, level, tags, admin, quota)| Custom {
+            name,
+            level,
+            tags,
+            admin,
+            quota,
+        })
+}
+
+fn key(alg: Algorithm) -> SigningKey {
+    if RSA_ALGS.contains(&alg) {
+        SigningKey::from_pem(alg, RSA_PKCS8_PEM).unwrap()
+    } else {
+        SigningKey::generate(alg).unwrap()
+    }
+}
+
+/// One key per algorithm, made once.
+fn keys(
+    algs: &'static [Algorithm; 6],
+    cell: &'static OnceLock<Vec<SigningKey>>,
+) -> &'static [SigningKey] {
+    cell.get_or_init(|| algs.iter().map(|a| key(*a)).collect())
+}
+
+fn fast_keys() -> &'static [SigningKey] {
+    static CELL: OnceLock<Vec<SigningKey>> = OnceLock::new();
+    keys(&FAST_ALGS, &CELL)
+}
+
+fn rsa_keys() -> &'static [SigningKey] {
+    static CELL: OnceLock<Vec<SigningKey>> = OnceLock::new();
+    keys(&RSA_ALGS, &CELL)
+}
+
+fn clock() -> Arc<FixedClock> {
+    Arc::new(FixedClock::at_unix(NOW))
+}
+
+#[derive(Debug, Clone)]
+struct Input {
+    sub: String,
+    iss: String,
+    aud: Vec<String>,
+    scope: String,
+    custom: Custom,
+}
+
+fn input() -> impl Strategy<Value = Input> {
+    (
+        any::<String>(),
+        any::<String>(),
+        prop::collection::vec(any::<String>(), 1..4),
+        any::<String>(),
+        custom(),
+    )
+        .prop_map(|(sub, iss, aud, scope, custom)| Input {
+            sub,
+            iss,
+            aud,
+            scope,
+            custom,
+        })
+}
+
+/// Issues a token from `input` with `key`, validates it, and checks every
+/// claim came back as issued.
+fn round_trip(key: &SigningKey, input: &Input) -> Result<(), TestCaseError> {
+    let clock = clock();
+    let token = TokenBuilder::new()
+        .issuer(input.iss.clone())
+        .subject(input.sub.clone())
+        .audiences(input.aud.clone())
+        .scope(input.scope.clone())
+        .jwt_id("id-1")
+        .lifetime(Duration::minutes(5))
+        .clock(clock.clone())
+        .custom(input.custom.clone())
+        .sign(key)
+        .unwrap();
+    // Validate against the last audience, so the array case is exercised.
+    let validator = Validator::builder(SingleKeyStore::new(key.verifying_key()))
+        .issuer(input.iss.clone())
+        .audience(input.aud.last().unwrap().clone())
+        .clock(clock)
+        .build()
+        .unwrap();
+    let verified = validator
+        .validate::<Custom>(&token)
+        .map_err(|e| TestCaseError::fail(format!("{}: {e:?}", key.algorithm())))?;
+    prop_assert_eq!(verified.header().algorithm(), key.algorithm());
+    prop_assert_eq!(verified.header().key_id(), Some(key.key_id()));
+    let claims = verified.into_claims();
+    prop_assert_eq!(claims.issuer.as_deref(), Some(input.iss.as_str()));
+    prop_assert_eq!(claims.subject.as_deref(), Some(input.sub.as_str()));
+    prop_assert_eq!(claims.audience.as_ref(), Some(&input.aud));
+    prop_assert_eq!(claims.scope.as_deref(), Some(input.scope.as_str()));
+    prop_assert_eq!(claims.jwt_id.as_deref(), Some("id-1"));
+    prop_assert_eq!(claims.issued_at, Some(NOW));
+    prop_assert_eq!(claims.expires_at, Some(NOW + 300));
+    prop_assert_eq!(claims.not_before, None);
+    prop_assert_eq!(claims.client_id, None);
+    prop_assert_eq!(&claims.custom, &input.custom);
+    Ok(())
+}
+
+/// One valid token per key, with the validator that accepts it.
+fn fixed_tokens(keys: &[SigningKey]) -> Vec<(Validator, String)> {
+    keys.iter()
+        .map(|key| {
+            let clock = clock();
+            let token = TokenBuilder::new()
+                .issuer("https://auth.example.com")
+                .subject("user-1")
+                .audience("https://api.example.com")
+                .scope("orders:read")
+                .clock(clock.clone())
+                .sign(key)
+                .unwrap();
+            let v = Validator::builder(SingleKeyStore::new(key.verifying_key()))
+                .issuer("https://auth.example.com")
+                .audience("https://api.example.com")
+                .clock(clock)
+                .build()
+                .unwrap();
+            v.validate::<NoCustomClaims>(&token).unwrap();
+            (v, token)
+        })
+        .collect()
+}
+
+fn fast_tokens() -> &'static [(Validator, String)] {
+    static CELL: OnceLock<Vec<(Validator, String)>> = OnceLock::new();
+    CELL.get_or_init(|| fixed_tokens(fast_keys()))
+}
+
+fn rsa_tokens() -> &'static [(Validator, String)] {
+    static CELL: OnceLock<Vec<(Validator, String)>> = OnceLock::new();
+    CELL.get_or_init(|| fixed_tokens(rsa_keys()))
+}
+
+/// Replaces the byte at `pos` with `byte` (skipping a no-op) and checks
+/// the result is rejected. Bytes that break UTF-8 are passed through a
+/// lossy conversion, which still changes the token.
+fn tamper_rejected(
+    validators: &[(Validator, String)],
+    pos: &Index,
+    byte: u8,
+) -> Result<(), TestCaseError> {
+    for (validator, token) in validators {
+        let mut bytes = token.clone().into_bytes();
+        let i = pos.index(bytes.len());
+        if bytes[i] == byte {
+            continue;
+        }
+        bytes[i] = byte;
+        let tampered = String::from_utf8_lossy(&bytes);
+        prop_assert_ne!(tampered.as_ref(), token.as_str());
+        let result = validator.validate::<NoCustomClaims>(&tampered);
+        prop_assert!(
+            result.is_err(),
+            "byte {} at {} of a {} token was accepted",
+            byte,
+            i,
+            validator.algorithms().iter().next().unwrap()
+        );
+    }
+    Ok(())
+}
+
+/// A validator over keys of several families, so garbage reaches every
+/// algorithm's key lookup.
+fn garbage_validator() -> &'static Validator {
+    static CELL: OnceLock<Validator> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let public = |k: &SigningKey| {
+            VerifyingKey::from_jwk(&k.verifying_key().to_jwk().unwrap().to_json(), None).unwrap()
+        };
+        let fast = fast_keys();
+        let mut keys: Vec<VerifyingKey> = fast[3..].iter().map(public).collect();
+        keys.push(VerifyingKey::hmac(Algorithm::HS256, &[0x4d; 32]).unwrap());
+        keys.push(VerifyingKey::from_pem(Algorithm::RS256, RSA_PKCS8_PEM).unwrap());
+        Validator::builder(KeySetStore::new(keys).unwrap())
+            .danger_accept_any_issuer()
+            .expect_no_audience()
+            .danger_allow_missing_exp()
+            .clock(clock())
+            .build()
+            .unwrap()
+    })
+}
+
+fn never_panics(input: &str) -> Result<(), TestCaseError> {
+    let result = garbage_validator().validate::<NoCustomClaims>(input);
+    prop_assert!(result.is_err(), "accepted {:?}", input);
+    let err = result.unwrap_err();
+    prop_assert!(err.is_rejection(), "{:?}", err);
+    Ok(())
+}
+
+/// Token-shaped input: three base64url segments, with a header that is
+/// sometimes plausible JSON.
+fn token_like() -> impl Strategy<Value = String> {
+    let header = prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..64).prop_map(b64_encode),
+        r#"\{"alg":"(HS256|RS256|ES256|ES384|EdDSA|none|PS512)"(,"kid":"[a-z0-9]{0,4}")?(,"typ":"JWT")?(,"crit":\[\])?\}"#
+            .prop_map(b64_encode),
+    ];
+    let payload = prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..96).prop_map(b64_encode),
+        r#"\{("exp":[0-9.e"-]{0,12})?(,"aud":[\[\]"a0-9,]{0,8})?\}"#.prop_map(b64_encode),
+        "[A-Za-z0-9_-]{0,40}",
+    ];
+    let signature = prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..600).prop_map(b64_encode),
+        "[A-Za-z0-9_=+/-]{0,90}",
+    ];
+    (header, payload, signature).prop_map(|(h, p, s)| format!("{h}.{p}.{s}"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn claims_round_trip_for_hmac_ecdsa_and_eddsa(input in input()) {
+        for key in fast_keys() {
+            round_trip(key, &input)?;
+        }
+    }
+
+    #[test]
+    fn validate_never_panics_on_arbitrary_strings(input in any::<String>()) {
+        never_panics(&input)?;
+    }
+
+    #[test]
+    fn validate_never_panics_on_arbitrary_bytes(
+        bytes in prop::collection::vec(any::<u8>(), 0..2048),
+    ) {
+        never_panics(&String::from_utf8_lossy(&bytes))?;
+    }
+
+    #[test]
+    fn validate_never_panics_on_token_shaped_input(input in token_like()) {
+        never_panics(&input)?;
+    }
+}
+
+proptest! {
+    // Verification only (the tokens are signed once): cheap enough for
+    // more cases.
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn any_single_byte_change_is_rejected_hmac_ecdsa_eddsa(
+        pos in any::<Index>(),
+        byte in any::<u8>(),
+    ) {
+        tamper_rejected(fast_tokens(), &pos, byte)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    #[test]
+    fn claims_round_trip_for_rsa(input in input()) {
+        for key in rsa_keys() {
+            round_trip(key, &input)?;
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn any_single_byte_change_is_rejected_rsa(
+        pos in any::<Index>(),
+        byte in any::<u8>(),
+    ) {
+        tamper_rejected(rsa_tokens(), &pos, byte)?;
+    }
+}
