@@ -126,6 +126,18 @@ pub enum Error {
     #[error("revoked")]
     Revoked,
 
+    /// The credential lacks scopes the operation requires.
+    #[error("insufficient scope")]
+    InsufficientScope {
+        /// Scopes that would satisfy the requirement.
+        missing: crate::scope::ScopeSet,
+    },
+
+    /// A refresh token was presented again after it had been used: its
+    /// whole family is now revoked (RFC 9700 §4.14.2).
+    #[error("refresh token reused; its family is revoked")]
+    RefreshTokenReused,
+
     /// A scope token holds a character outside the RFC 6749 alphabet.
     #[error("invalid scope")]
     InvalidScope,
@@ -185,8 +197,9 @@ impl fmt::Display for Malformed {
 pub enum KeyError {
     /// The bytes could not be parsed as the stated format.
     Format(&'static str),
-    /// The key does not belong to the requested algorithm (wrong type,
-    /// curve, or a JWK `alg`/`use`/`key_ops` that forbids it).
+    /// The key does not belong to the requested algorithm: wrong key type
+    /// or curve, or a JWK whose `alg` names another algorithm. (A JWK whose
+    /// `use` or `key_ops` forbids the use is [`KeyError::Rejected`].)
     AlgorithmMismatch,
     /// An HMAC secret shorter than the hash output (RFC 7518 §3.2).
     SecretTooShort {
@@ -280,6 +293,10 @@ pub enum ErrorKind {
     InvalidSecret,
     /// See [`Error::Revoked`].
     Revoked,
+    /// See [`Error::InsufficientScope`].
+    InsufficientScope,
+    /// See [`Error::RefreshTokenReused`].
+    RefreshTokenReused,
     /// See [`Error::InvalidScope`].
     InvalidScope,
     /// See [`Error::SigningFailed`].
@@ -311,6 +328,8 @@ impl ErrorKind {
             Self::InvalidConfiguration => "invalid_configuration",
             Self::InvalidSecret => "invalid_secret",
             Self::Revoked => "revoked",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::RefreshTokenReused => "refresh_token_reused",
             Self::InvalidScope => "invalid_scope",
             Self::SigningFailed => "signing_failed",
             Self::StoreFailure => "store_failure",
@@ -347,6 +366,8 @@ impl Error {
             Self::InvalidConfiguration(_) => ErrorKind::InvalidConfiguration,
             Self::InvalidSecret => ErrorKind::InvalidSecret,
             Self::Revoked => ErrorKind::Revoked,
+            Self::InsufficientScope { .. } => ErrorKind::InsufficientScope,
+            Self::RefreshTokenReused => ErrorKind::RefreshTokenReused,
             Self::InvalidScope => ErrorKind::InvalidScope,
             Self::SigningFailed => ErrorKind::SigningFailed,
             Self::Store(_) => ErrorKind::StoreFailure,
@@ -429,6 +450,13 @@ mod tests {
             (Error::config("x"), "invalid_configuration"),
             (Error::InvalidSecret, "invalid_secret"),
             (Error::Revoked, "revoked"),
+            (
+                Error::InsufficientScope {
+                    missing: crate::scope::ScopeSet::new(),
+                },
+                "insufficient_scope",
+            ),
+            (Error::RefreshTokenReused, "refresh_token_reused"),
             (Error::InvalidScope, "invalid_scope"),
             (Error::SigningFailed, "signing_failed"),
             (Error::store(std::io::Error::other("down")), "store_failure"),

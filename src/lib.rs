@@ -88,6 +88,7 @@ mod json;
 pub mod jws;
 pub mod jwt;
 pub mod keys;
+pub mod revocation;
 pub mod scope;
 
 pub use api_key::{
@@ -101,4 +102,5 @@ pub use jwt::{Claim, Claims, NoCustomClaims, TokenBuilder, Validator, ValidatorB
 pub use keys::{
     Jwk, JwkSet, KeyQuery, KeyRing, KeySetStore, KeyStore, SigningKey, SingleKeyStore, VerifyingKey,
 };
-pub use scope::ScopeSet;
+pub use revocation::{Revocation, RevocationList, RevocationQuery};
+pub use scope::{RoleMap, ScopeRequirement, ScopeSet};

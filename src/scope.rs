@@ -1,6 +1,7 @@
 //! Scopes: the space-delimited `scope` vocabulary shared by JWTs (RFC 9068
 //! §2.2.3, RFC 8693 §4.2) and API keys.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use crate::error::Error;
@@ -125,6 +126,230 @@ impl<'de> serde::Deserialize<'de> for ScopeSet {
     }
 }
 
+/// Scopes a caller was granted, checked without allocating: a parsed
+/// [`ScopeSet`] (binary search) or a raw space-delimited `scope` string (a
+/// scan).
+pub trait GrantedScopes {
+    /// `true` when `token` was granted.
+    fn has_scope(&self, token: &str) -> bool;
+}
+
+impl GrantedScopes for ScopeSet {
+    fn has_scope(&self, token: &str) -> bool {
+        self.contains(token)
+    }
+}
+
+impl GrantedScopes for str {
+    fn has_scope(&self, token: &str) -> bool {
+        self.split(' ').any(|t| t == token)
+    }
+}
+
+impl<G: GrantedScopes + ?Sized> GrantedScopes for &G {
+    fn has_scope(&self, token: &str) -> bool {
+        (**self).has_scope(token)
+    }
+}
+
+/// A requirement on granted scopes: all of a set, any of a set, or
+/// combinations.
+///
+/// ```
+/// use tokengate::scope::{ScopeRequirement, ScopeSet};
+///
+/// // orders:read, and either orders:write or admin.
+/// let need = ScopeRequirement::all("orders:read")?
+///     .and(ScopeRequirement::any("orders:write admin")?);
+/// assert!(need.is_satisfied_by("orders:read admin"));
+/// let err = need.check("orders:read").unwrap_err();
+/// assert_eq!(err.kind().as_str(), "insufficient_scope");
+/// # Ok::<(), tokengate::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScopeRequirement {
+    /// Every scope of the set.
+    All(ScopeSet),
+    /// At least one scope of the set (an empty set is never satisfied).
+    Any(ScopeSet),
+    /// Every requirement of the list.
+    AllOf(Vec<ScopeRequirement>),
+    /// At least one requirement of the list.
+    AnyOf(Vec<ScopeRequirement>),
+}
+
+impl ScopeRequirement {
+    /// Requires every scope of a space-delimited list.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidScope`] as [`ScopeSet::parse`].
+    pub fn all(scopes: &str) -> Result<Self, Error> {
+        ScopeSet::parse(scopes).map(Self::All)
+    }
+
+    /// Requires at least one scope of a space-delimited list.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidScope`] as [`ScopeSet::parse`].
+    pub fn any(scopes: &str) -> Result<Self, Error> {
+        ScopeSet::parse(scopes).map(Self::Any)
+    }
+
+    /// Both `self` and `other`.
+    #[must_use]
+    pub fn and(self, other: ScopeRequirement) -> Self {
+        match self {
+            Self::AllOf(mut list) => {
+                list.push(other);
+                Self::AllOf(list)
+            }
+            first => Self::AllOf(vec![first, other]),
+        }
+    }
+
+    /// `self` or `other`.
+    #[must_use]
+    pub fn or(self, other: ScopeRequirement) -> Self {
+        match self {
+            Self::AnyOf(mut list) => {
+                list.push(other);
+                Self::AnyOf(list)
+            }
+            first => Self::AnyOf(vec![first, other]),
+        }
+    }
+
+    /// `true` when `granted` meets the requirement. Does not allocate.
+    pub fn is_satisfied_by<G: GrantedScopes + ?Sized>(&self, granted: &G) -> bool {
+        match self {
+            Self::All(set) => set.iter().all(|t| granted.has_scope(t)),
+            Self::Any(set) => set.iter().any(|t| granted.has_scope(t)),
+            Self::AllOf(list) => list.iter().all(|r| r.is_satisfied_by(granted)),
+            Self::AnyOf(list) => list.iter().any(|r| r.is_satisfied_by(granted)),
+        }
+    }
+
+    /// Checks `granted`, allocating only to report a failure.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InsufficientScope`] with the scopes that would satisfy the
+    /// requirement: for `All`, those missing; for `Any`, the whole set; for
+    /// `AllOf`, the union over failing parts; for `AnyOf`, the smallest
+    /// missing set among its parts.
+    pub fn check<G: GrantedScopes + ?Sized>(&self, granted: &G) -> Result<(), Error> {
+        if self.is_satisfied_by(granted) {
+            Ok(())
+        } else {
+            Err(Error::InsufficientScope {
+                missing: self.missing(granted),
+            })
+        }
+    }
+
+    fn missing<G: GrantedScopes + ?Sized>(&self, granted: &G) -> ScopeSet {
+        match self {
+            Self::All(set) => ScopeSet {
+                tokens: set
+                    .tokens
+                    .iter()
+                    .filter(|t| !granted.has_scope(t))
+                    .cloned()
+                    .collect(),
+            },
+            Self::Any(set) => set.clone(),
+            Self::AllOf(list) => {
+                let mut tokens: Vec<Box<str>> = list
+                    .iter()
+                    .filter(|r| !r.is_satisfied_by(granted))
+                    .flat_map(|r| r.missing(granted).tokens)
+                    .collect();
+                tokens.sort_unstable();
+                tokens.dedup();
+                ScopeSet { tokens }
+            }
+            Self::AnyOf(list) => list
+                .iter()
+                .map(|r| r.missing(granted))
+                .min_by_key(ScopeSet::len)
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Role names mapped to scope sets, so roles are checked like scopes: a
+/// caller holds a role when it was granted every scope of it.
+#[derive(Debug, Clone, Default)]
+pub struct RoleMap {
+    roles: HashMap<String, ScopeSet>,
+}
+
+impl RoleMap {
+    /// An empty map.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Defines (or redefines) `role` as the scopes of a space-delimited list.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidScope`] as [`ScopeSet::parse`].
+    pub fn define(mut self, role: impl Into<String>, scopes: &str) -> Result<Self, Error> {
+        self.roles.insert(role.into(), ScopeSet::parse(scopes)?);
+        Ok(self)
+    }
+
+    /// The requirement that stands for `role`, or `None` if undefined.
+    pub fn requirement(&self, role: &str) -> Option<ScopeRequirement> {
+        self.roles.get(role).cloned().map(ScopeRequirement::All)
+    }
+
+    /// Checks that `granted` holds `role`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InsufficientScope`] with the role's missing scopes;
+    /// [`Error::InvalidConfiguration`] for an undefined role.
+    pub fn check_role<G: GrantedScopes + ?Sized>(
+        &self,
+        role: &str,
+        granted: &G,
+    ) -> Result<(), Error> {
+        let set = self
+            .roles
+            .get(role)
+            .ok_or(Error::config("undefined role"))?;
+        if set.iter().all(|t| granted.has_scope(t)) {
+            Ok(())
+        } else {
+            Err(Error::InsufficientScope {
+                missing: ScopeSet {
+                    tokens: set
+                        .tokens
+                        .iter()
+                        .filter(|t| !granted.has_scope(t))
+                        .cloned()
+                        .collect(),
+                },
+            })
+        }
+    }
+
+    /// The roles `granted` holds, in no particular order.
+    pub fn roles_of<'a, G: GrantedScopes + ?Sized>(
+        &'a self,
+        granted: &'a G,
+    ) -> impl Iterator<Item = &'a str> + 'a {
+        self.roles
+            .iter()
+            .filter(|(_, set)| set.iter().all(|t| granted.has_scope(t)))
+            .map(|(r, _)| r.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,5 +380,64 @@ mod tests {
         let have = ScopeSet::parse("a b c").unwrap();
         assert!(have.contains_all(&ScopeSet::parse("a c").unwrap()));
         assert!(!have.contains_all(&ScopeSet::parse("a d").unwrap()));
+    }
+
+    #[test]
+    fn requirements_and_missing_scopes() {
+        let need = ScopeRequirement::all("a b").unwrap();
+        assert!(need.is_satisfied_by("b a c"));
+        assert!(need.is_satisfied_by(&ScopeSet::parse("a b").unwrap()));
+        match need.check("a") {
+            Err(Error::InsufficientScope { missing }) => assert_eq!(missing.to_string(), "b"),
+            other => panic!("{other:?}"),
+        }
+        let any = ScopeRequirement::any("x y").unwrap();
+        assert!(any.is_satisfied_by("y"));
+        assert!(!any.is_satisfied_by("z"));
+        assert!(!ScopeRequirement::any("").unwrap().is_satisfied_by("z"));
+        let both = need.clone().and(any.clone());
+        assert!(both.is_satisfied_by("a b x"));
+        match both.check("a") {
+            Err(Error::InsufficientScope { missing }) => assert_eq!(missing.to_string(), "b x y"),
+            other => panic!("{other:?}"),
+        }
+        let either = ScopeRequirement::all("p q r")
+            .unwrap()
+            .or(ScopeRequirement::all("s").unwrap());
+        assert!(either.is_satisfied_by("s"));
+        match either.check("p") {
+            Err(Error::InsufficientScope { missing }) => assert_eq!(missing.to_string(), "s"),
+            other => panic!("{other:?}"),
+        }
+        // A granted scope string is matched token by token, not by substring.
+        assert!(
+            !ScopeRequirement::all("read")
+                .unwrap()
+                .is_satisfied_by("read:all")
+        );
+    }
+
+    #[test]
+    fn roles() {
+        let roles = RoleMap::new()
+            .define("viewer", "orders:read")
+            .unwrap()
+            .define("editor", "orders:read orders:write")
+            .unwrap();
+        assert!(roles.check_role("viewer", "orders:read").is_ok());
+        assert!(matches!(
+            roles.check_role("editor", "orders:read"),
+            Err(Error::InsufficientScope { .. })
+        ));
+        assert!(roles.check_role("nobody", "x").is_err());
+        let mut held: Vec<&str> = roles.roles_of("orders:write orders:read").collect();
+        held.sort_unstable();
+        assert_eq!(held, ["editor", "viewer"]);
+        assert!(
+            roles
+                .requirement("viewer")
+                .unwrap()
+                .is_satisfied_by("orders:read")
+        );
     }
 }

@@ -180,6 +180,14 @@ impl<T: Serialize> TokenBuilder<T> {
         self
     }
 
+    /// Sets `sid`, the session (refresh token family) the token belongs to,
+    /// so that revoking the session revokes the token.
+    #[must_use]
+    pub fn session_id(mut self, sid: impl Into<String>) -> Self {
+        self.claims.session_id = Some(sid.into());
+        self
+    }
+
     /// Sets the header `typ`.
     #[must_use]
     pub fn typ(mut self, typ: impl Into<String>) -> Self {
@@ -300,6 +308,7 @@ impl<T> Claims<T> {
             jwt_id: self.jwt_id.clone(),
             scope: self.scope.clone(),
             client_id: self.client_id.clone(),
+            session_id: self.session_id.clone(),
             custom: (),
         }
     }

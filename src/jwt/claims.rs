@@ -35,6 +35,8 @@ pub enum Claim {
     Scope,
     /// `client_id`, the OAuth client the token was issued to.
     ClientId,
+    /// `sid`, the session the token belongs to (a refresh token family).
+    SessionId,
 }
 
 impl Claim {
@@ -50,6 +52,7 @@ impl Claim {
             Self::JwtId => "jti",
             Self::Scope => "scope",
             Self::ClientId => "client_id",
+            Self::SessionId => "sid",
         }
     }
 
@@ -93,6 +96,9 @@ pub struct Claims<T = NoCustomClaims> {
     pub scope: Option<String>,
     /// `client_id`: the OAuth client (RFC 8693 §4.3, RFC 9068 §2.2).
     pub client_id: Option<String>,
+    /// `sid`: the session, here the refresh token family the token was
+    /// minted from (OpenID Connect session id).
+    pub session_id: Option<String>,
     /// The application's own claims.
     pub custom: T,
 }
@@ -125,6 +131,7 @@ impl<T> Claims<T> {
             Claim::JwtId => self.jwt_id.is_some(),
             Claim::Scope => self.scope.is_some(),
             Claim::ClientId => self.client_id.is_some(),
+            Claim::SessionId => self.session_id.is_some(),
         }
     }
 
@@ -139,12 +146,13 @@ impl<T> Claims<T> {
             jwt_id: self.jwt_id,
             scope: self.scope,
             client_id: self.client_id,
+            session_id: self.session_id,
             custom,
         }
     }
 }
 
-const REGISTERED: [&str; 9] = [
+const REGISTERED: [&str; 10] = [
     "iss",
     "sub",
     "aud",
@@ -154,6 +162,7 @@ const REGISTERED: [&str; 9] = [
     "jti",
     "scope",
     "client_id",
+    "sid",
 ];
 
 impl<T: Serialize> Serialize for Claims<T> {
@@ -181,6 +190,7 @@ impl<T: Serialize> Serialize for Claims<T> {
             ("jti", &self.jwt_id),
             ("scope", &self.scope),
             ("client_id", &self.client_id),
+            ("sid", &self.session_id),
         ];
         for (name, value) in strings {
             if let Some(v) = value {
@@ -289,6 +299,7 @@ pub(crate) fn parse_registered(members: &Members<'_>) -> Result<Claims<()>, Erro
             "jti" => c.jwt_id = Some(string_claim(raw, "jti")?),
             "scope" => c.scope = Some(string_claim(raw, "scope")?),
             "client_id" => c.client_id = Some(string_claim(raw, "client_id")?),
+            "sid" => c.session_id = Some(string_claim(raw, "sid")?),
             "aud" => c.audience = Some(audience(raw)?),
             "exp" => c.expires_at = Some(numeric_date(raw, "exp")?),
             "nbf" => c.not_before = Some(numeric_date(raw, "nbf")?),
@@ -377,7 +388,7 @@ mod tests {
 
     #[test]
     fn string_claims_are_strict() {
-        for name in ["iss", "sub", "jti", "scope", "client_id"] {
+        for name in ["iss", "sub", "jti", "scope", "client_id", "sid"] {
             assert!(is_claim_error(reg(&format!(r#"{{"{name}":1}}"#)), name));
             assert!(is_claim_error(reg(&format!(r#"{{"{name}":null}}"#)), name));
         }

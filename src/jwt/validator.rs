@@ -4,12 +4,15 @@ use serde::de::DeserializeOwned;
 use time::Duration;
 
 use super::builder::ACCESS_TOKEN_TYPE;
-use super::claims::{Claim, Claims, NoCustomClaims, parse_claims};
+use super::claims::{Claim, Claims, NoCustomClaims, parse_registered};
 use crate::clock::{Clock, SystemClock};
 use crate::encoding::{DEFAULT_MAX_TOKEN_SIZE, MAX_TOKEN_SIZE_LIMIT, b64_decode};
-use crate::error::Error;
+use crate::error::{Error, Malformed};
+use crate::json::Members;
 use crate::jws::{Algorithm, AlgorithmSet, Compact, Header, typ_matches};
 use crate::keys::{KeyQuery, KeyStore};
+use crate::revocation::{Revocation, RevocationQuery};
+use crate::scope::ScopeRequirement;
 
 /// The default clock leeway: 30 seconds.
 pub const DEFAULT_LEEWAY: Duration = Duration::seconds(30);
@@ -47,6 +50,16 @@ impl<T> Verified<T> {
     pub fn into_claims(self) -> Claims<T> {
         self.claims
     }
+
+    /// Checks the token's `scope` claim against `requirement`, without
+    /// allocating unless it fails.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InsufficientScope`] with the scopes that are missing.
+    pub fn require(&self, requirement: &ScopeRequirement) -> Result<(), Error> {
+        requirement.check(self.claims.scope.as_deref().unwrap_or(""))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +89,8 @@ struct Config {
     max_age: Option<i64>,
     max_size: usize,
     clock: Arc<dyn Clock>,
+    revocation: Option<Arc<dyn Revocation>>,
+    scopes: Option<ScopeRequirement>,
 }
 
 /// Validates JWTs (the resource-server side). Built once with
@@ -87,7 +102,7 @@ struct Config {
 /// size → shape → header (`alg` supported, no `crit`) → `alg` allowed →
 /// key lookup by `kid` and `alg` → signature → claims types and duplicate
 /// members → required claims → `typ` → `exp`, `nbf`, `iat`, age → issuer →
-/// audience → custom claims type. Nothing in the payload is read before the
+/// audience → revocation → scope requirement → custom claims type. Nothing in the payload is read before the
 /// signature verifies, so a forged token reports a signature or key
 /// failure, never a claim error.
 #[derive(Debug, Clone)]
@@ -111,6 +126,8 @@ pub struct Validator {
 /// | `typ` | any | set it, or use [`access_token_profile`](Self::access_token_profile) |
 /// | maximum token size | 8 KiB | garbage is refused before decoding |
 /// | clock | [`SystemClock`] | |
+/// | revocation | none ([`revocation`](Self::revocation) to consult a list) | |
+/// | scope requirement | none ([`require_scopes`](Self::require_scopes), or per call with [`Validator::validate_for`]) | |
 #[derive(Debug, Clone)]
 pub struct ValidatorBuilder {
     store: Arc<dyn KeyStore>,
@@ -124,6 +141,8 @@ pub struct ValidatorBuilder {
     max_age: Option<Duration>,
     max_size: usize,
     clock: Arc<dyn Clock>,
+    revocation: Option<Arc<dyn Revocation>>,
+    scopes: Option<ScopeRequirement>,
 }
 
 impl Validator {
@@ -141,6 +160,8 @@ impl Validator {
             max_age: None,
             max_size: DEFAULT_MAX_TOKEN_SIZE,
             clock: Arc::new(SystemClock),
+            revocation: None,
+            scopes: None,
         }
     }
 
@@ -165,9 +186,32 @@ impl Validator {
     /// [`Error::InvalidSignature`], [`Error::MissingClaim`],
     /// [`Error::InvalidType`], [`Error::Expired`], [`Error::NotYetValid`],
     /// [`Error::IssuedInFuture`], [`Error::TokenTooOld`],
-    /// [`Error::InvalidIssuer`], [`Error::InvalidAudience`];
-    /// [`Error::Store`] when the key store fails.
+    /// [`Error::InvalidIssuer`], [`Error::InvalidAudience`],
+    /// [`Error::Revoked`], [`Error::InsufficientScope`];
+    /// [`Error::Store`] when the key store or revocation list fails.
     pub fn validate<T: DeserializeOwned>(&self, token: &str) -> Result<Verified<T>, Error> {
+        self.validate_inner(token, None)
+    }
+
+    /// As [`Validator::validate`], and then checks `requirement` (per
+    /// route or per call) after the validator's own requirement, if any.
+    ///
+    /// # Errors
+    ///
+    /// As [`Validator::validate`].
+    pub fn validate_for<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        requirement: &ScopeRequirement,
+    ) -> Result<Verified<T>, Error> {
+        self.validate_inner(token, Some(requirement))
+    }
+
+    fn validate_inner<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        requirement: Option<&ScopeRequirement>,
+    ) -> Result<Verified<T>, Error> {
         let cfg = &*self.config;
         let compact = Compact::split(token, cfg.max_size)?;
         let header = compact.header()?;
@@ -184,9 +228,31 @@ impl Validator {
         key.verify(compact.signing_input, &signature)?;
         // Everything below reads bytes that the key holder signed.
         let payload = b64_decode(compact.payload)?;
-        let claims: Claims<T> = parse_claims(&payload)?;
+        let members = Members::parse(&payload)?;
+        let claims = parse_registered(&members)?;
         self.check_claims(&header, &claims)?;
-        Ok(Verified { header, claims })
+        if let Some(revocation) = &cfg.revocation {
+            let query = RevocationQuery::new(
+                claims.jwt_id.as_deref(),
+                claims.subject.as_deref(),
+                claims.issued_at,
+                claims.expires_at,
+                header.kid.as_deref(),
+                claims.session_id.as_deref(),
+            );
+            if revocation.is_revoked(&query)? {
+                return Err(Error::Revoked);
+            }
+        }
+        let granted = claims.scope.as_deref().unwrap_or("");
+        for req in cfg.scopes.iter().chain(requirement) {
+            req.check(granted)?;
+        }
+        let custom: T = serde_json::from_slice(&payload).map_err(|_| Malformed::CustomClaims)?;
+        Ok(Verified {
+            header,
+            claims: claims.with_custom(custom),
+        })
     }
 
     fn check_claims<T>(&self, header: &Header, claims: &Claims<T>) -> Result<(), Error> {
@@ -244,7 +310,7 @@ impl Validator {
     }
 }
 
-const ALL_CLAIMS: [Claim; 9] = [
+const ALL_CLAIMS: [Claim; 10] = [
     Claim::Issuer,
     Claim::Subject,
     Claim::Audience,
@@ -254,6 +320,7 @@ const ALL_CLAIMS: [Claim; 9] = [
     Claim::JwtId,
     Claim::Scope,
     Claim::ClientId,
+    Claim::SessionId,
 ];
 
 impl ValidatorBuilder {
@@ -419,6 +486,24 @@ impl ValidatorBuilder {
         self
     }
 
+    /// Consults `revocation` for every token that passed the other checks.
+    /// A token without `jti` cannot be revoked individually (only by
+    /// subject, key or session); combine with
+    /// [`require(Claim::JwtId)`](Self::require) to refuse such tokens.
+    #[must_use]
+    pub fn revocation(mut self, revocation: Arc<dyn Revocation>) -> Self {
+        self.revocation = Some(revocation);
+        self
+    }
+
+    /// Requires every token to meet `requirement` (reported as
+    /// [`Error::InsufficientScope`]).
+    #[must_use]
+    pub fn require_scopes(mut self, requirement: ScopeRequirement) -> Self {
+        self.scopes = Some(requirement);
+        self
+    }
+
     /// Builds the validator.
     ///
     /// # Errors
@@ -517,6 +602,8 @@ impl ValidatorBuilder {
                 max_age: self.max_age.map(|m| m.whole_seconds()),
                 max_size: self.max_size,
                 clock: self.clock,
+                revocation: self.revocation,
+                scopes: self.scopes,
             }),
         })
     }
