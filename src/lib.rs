@@ -80,14 +80,17 @@
 )]
 
 pub mod api_key;
+pub mod authenticator;
 pub mod clock;
 pub mod danger;
 pub mod encoding;
 pub mod error;
+pub mod introspection;
 mod json;
 pub mod jws;
 pub mod jwt;
 pub mod keys;
+pub mod refresh;
 pub mod revocation;
 pub mod scope;
 
@@ -95,12 +98,18 @@ pub use api_key::{
     ApiKeyFormat, ApiKeyIssuer, ApiKeyRecord, ApiKeyStore, ApiKeyVerifier, InMemoryApiKeyStore,
     IssuedApiKey, NewApiKey, VerifiedApiKey,
 };
+pub use authenticator::{AuthError, Authenticator, BearerError, CredentialKind, Principal};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Error, ErrorKind, KeyError, Malformed};
+pub use introspection::{IntrospectionResponse, Introspector};
 pub use jws::{Algorithm, AlgorithmSet, Header};
 pub use jwt::{Claim, Claims, NoCustomClaims, TokenBuilder, Validator, ValidatorBuilder, Verified};
 pub use keys::{
     Jwk, JwkSet, KeyQuery, KeyRing, KeySetStore, KeyStore, SigningKey, SingleKeyStore, VerifyingKey,
+};
+pub use refresh::{
+    Grant, InMemoryRefreshStore, RefreshRecord, RefreshStore, RefreshToken, RefreshTokens,
+    TokenPair,
 };
 pub use revocation::{Revocation, RevocationList, RevocationQuery};
 pub use scope::{RoleMap, ScopeRequirement, ScopeSet};
