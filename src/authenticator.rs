@@ -1,0 +1,413 @@
+//! The front door: one call from an HTTP `Authorization` header value to a
+//! [`Principal`], for any web framework.
+//!
+//! The header must use the RFC 6750 `Bearer` scheme (scheme name
+//! case-insensitive, then one or more spaces, then a `b64token`: letters,
+//! digits, `-._~+/`, optionally followed by `=` padding, and nothing else).
+//! The credential is an API key when it starts with the API key format's
+//! lead (then its checksum is checked before any lookup), and otherwise a
+//! JWT access token. Failures carry the RFC 6750 §3.1 error code, the HTTP
+//! status and a ready `WWW-Authenticate` value.
+
+use std::fmt;
+
+use crate::api_key::ApiKeyVerifier;
+use crate::error::Error;
+use crate::jwt::{NoCustomClaims, Validator};
+use crate::scope::{ScopeRequirement, ScopeSet};
+
+/// Which kind of credential authenticated the request.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// A JWT access token.
+    AccessToken,
+    /// An API key.
+    ApiKey,
+}
+
+/// The authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// `sub` of the token, or the API key's owner.
+    pub subject: String,
+    /// The scopes granted.
+    pub scopes: ScopeSet,
+    /// The credential kind.
+    pub kind: CredentialKind,
+    /// The token's `jti`, or the API key's id.
+    pub credential_id: Option<String>,
+    /// The OAuth client, for access tokens that name one.
+    pub client_id: Option<String>,
+    /// When the credential expires, seconds since the epoch.
+    pub expires_at: Option<i64>,
+}
+
+/// The RFC 6750 §3.1 error codes.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BearerError {
+    /// The request carried no bearer credential at all: answer 401 with a
+    /// bare challenge and no error code (RFC 6750 §3.1).
+    MissingCredentials,
+    /// The `Authorization` header is malformed: 400.
+    InvalidRequest,
+    /// The credential is malformed, expired, revoked, unknown or otherwise
+    /// invalid: 401.
+    InvalidToken,
+    /// The credential lacks scopes: 403.
+    InsufficientScope,
+    /// Our side failed (a store): 500. The request was not authenticated.
+    ServerError,
+}
+
+impl BearerError {
+    /// The `error` attribute value, if this kind has one.
+    pub fn code(self) -> Option<&'static str> {
+        match self {
+            Self::InvalidRequest => Some("invalid_request"),
+            Self::InvalidToken => Some("invalid_token"),
+            Self::InsufficientScope => Some("insufficient_scope"),
+            Self::MissingCredentials | Self::ServerError => None,
+        }
+    }
+
+    /// The HTTP status to answer with.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::InvalidRequest => 400,
+            Self::MissingCredentials | Self::InvalidToken => 401,
+            Self::InsufficientScope => 403,
+            Self::ServerError => 500,
+        }
+    }
+}
+
+/// Why a request was not authenticated.
+#[derive(Debug)]
+pub struct AuthError {
+    kind: BearerError,
+    cause: Option<Error>,
+    realm: Option<String>,
+    required: Option<ScopeSet>,
+}
+
+impl AuthError {
+    /// The RFC 6750 category.
+    pub fn bearer_error(&self) -> BearerError {
+        self.kind
+    }
+
+    /// The HTTP status to answer with.
+    pub fn status(&self) -> u16 {
+        self.kind.status()
+    }
+
+    /// The underlying error, with its stable [`kind`](Error::kind), for
+    /// logs; `None` when no credential was presented or the header was
+    /// malformed.
+    pub fn cause(&self) -> Option<&Error> {
+        self.cause.as_ref()
+    }
+
+    /// The `WWW-Authenticate` response header value, such as
+    /// `Bearer realm="api", error="invalid_token"`. It names the error
+    /// class only, never the token or the precise reason (which stays in
+    /// [`AuthError::cause`] for logs).
+    pub fn www_authenticate(&self) -> String {
+        let mut out = String::from("Bearer");
+        let mut attrs: Vec<String> = Vec::new();
+        if let Some(realm) = &self.realm {
+            attrs.push(format!("realm=\"{}\"", quote(realm)));
+        }
+        if let Some(code) = self.kind.code() {
+            attrs.push(format!("error=\"{code}\""));
+        }
+        if let Some(scopes) = &self.required {
+            attrs.push(format!("scope=\"{}\"", quote(&scopes.to_string())));
+        }
+        if !attrs.is_empty() {
+            out.push(' ');
+            out.push_str(&attrs.join(", "));
+        }
+        out
+    }
+}
+
+/// Escapes `"` and `\` for a quoted-string (RFC 9110 §5.6.4).
+fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        if !c.is_control() {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.cause, self.kind.code()) {
+            (Some(e), _) => write!(f, "{e}"),
+            (None, Some(code)) => f.write_str(code),
+            (None, None) => f.write_str("no bearer credentials"),
+        }
+    }
+}
+
+impl std::error::Error for AuthError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause.as_ref().map(|e| e as _)
+    }
+}
+
+/// Authenticates requests from their `Authorization` header.
+///
+/// ```
+/// use std::sync::Arc;
+/// use tokengate::authenticator::Authenticator;
+/// use tokengate::{Algorithm, KeyRing, ScopeRequirement, SigningKey, TokenBuilder, Validator};
+///
+/// let ring = Arc::new(KeyRing::new(SigningKey::generate(Algorithm::EdDSA)?));
+/// let validator = Validator::builder(Arc::clone(&ring))
+///     .issuer("https://auth.example.com")
+///     .audience("orders-api")
+///     .build()?;
+/// let door = Authenticator::new().access_tokens(validator).realm("orders");
+///
+/// let token = TokenBuilder::new()
+///     .issuer("https://auth.example.com")
+///     .audience("orders-api")
+///     .subject("user-7")
+///     .scope("orders:read")
+///     .sign(&ring.current())?;
+/// let header = format!("Bearer {token}");
+///
+/// let principal = door.authenticate_for(Some(&header), &ScopeRequirement::all("orders:read")?)?;
+/// assert_eq!(principal.subject, "user-7");
+///
+/// let denied = door
+///     .authenticate_for(Some(&header), &ScopeRequirement::all("orders:write")?)
+///     .unwrap_err();
+/// assert_eq!(denied.status(), 403);
+/// assert_eq!(
+///     denied.www_authenticate(),
+///     r#"Bearer realm="orders", error="insufficient_scope", scope="orders:write""#
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Authenticator {
+    validator: Option<Validator>,
+    api_keys: Option<ApiKeyVerifier>,
+    realm: Option<String>,
+}
+
+impl Authenticator {
+    /// A front door that accepts nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Accepts JWT access tokens checked by `validator`.
+    #[must_use]
+    pub fn access_tokens(mut self, validator: Validator) -> Self {
+        self.validator = Some(validator);
+        self
+    }
+
+    /// Accepts API keys checked by `verifier`.
+    #[must_use]
+    pub fn api_keys(mut self, verifier: ApiKeyVerifier) -> Self {
+        self.api_keys = Some(verifier);
+        self
+    }
+
+    /// The `realm` of `WWW-Authenticate` challenges.
+    #[must_use]
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = Some(realm.into());
+        self
+    }
+
+    fn fail(&self, kind: BearerError, cause: Option<Error>) -> AuthError {
+        let required = match &cause {
+            Some(Error::InsufficientScope { missing }) => Some(missing.clone()),
+            _ => None,
+        };
+        AuthError {
+            kind,
+            cause,
+            realm: self.realm.clone(),
+            required,
+        }
+    }
+
+    fn reject(&self, e: Error) -> AuthError {
+        let kind = if e.is_internal() || e.is_configuration() {
+            BearerError::ServerError
+        } else if matches!(e, Error::InsufficientScope { .. }) {
+            BearerError::InsufficientScope
+        } else {
+            BearerError::InvalidToken
+        };
+        self.fail(kind, Some(e))
+    }
+
+    /// Authenticates a request from its `Authorization` header value
+    /// (`None` when the request has none).
+    ///
+    /// # Errors
+    ///
+    /// An [`AuthError`] whose [`BearerError`] gives the status and
+    /// challenge.
+    pub fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, AuthError> {
+        self.authenticate_inner(authorization, None)
+    }
+
+    /// As [`Authenticator::authenticate`], and requires `requirement`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Authenticator::authenticate`]; missing scopes are
+    /// [`BearerError::InsufficientScope`] with the scopes named in the
+    /// challenge.
+    pub fn authenticate_for(
+        &self,
+        authorization: Option<&str>,
+        requirement: &ScopeRequirement,
+    ) -> Result<Principal, AuthError> {
+        self.authenticate_inner(authorization, Some(requirement))
+    }
+
+    fn authenticate_inner(
+        &self,
+        authorization: Option<&str>,
+        requirement: Option<&ScopeRequirement>,
+    ) -> Result<Principal, AuthError> {
+        let credential = match parse_bearer(authorization) {
+            Ok(c) => c,
+            Err(kind) => return Err(self.fail(kind, None)),
+        };
+        if let Some(verifier) = &self.api_keys
+            && credential.starts_with(verifier.format().lead())
+        {
+            let key = verifier
+                .verify(credential)
+                .map_err(|e| self.reject(e))?;
+            if let Some(req) = requirement {
+                req.check(key.scopes()).map_err(|e| self.reject(e))?;
+            }
+            return Ok(Principal {
+                subject: key.owner().to_owned(),
+                scopes: key.scopes().clone(),
+                kind: CredentialKind::ApiKey,
+                credential_id: Some(key.id().to_owned()),
+                client_id: None,
+                expires_at: key.expires_at(),
+            });
+        }
+        let Some(validator) = &self.validator else {
+            return Err(self.fail(BearerError::InvalidToken, Some(Error::UnknownKey)));
+        };
+        let verified = match requirement {
+            Some(req) => validator.validate_for::<NoCustomClaims>(credential, req),
+            None => validator.validate::<NoCustomClaims>(credential),
+        }
+        .map_err(|e| self.reject(e))?;
+        let claims = verified.into_claims();
+        let scopes = ScopeSet::parse(claims.scope.as_deref().unwrap_or(""))
+            .map_err(|_| self.reject(Error::claim("scope")))?;
+        Ok(Principal {
+            subject: claims.subject.unwrap_or_default(),
+            scopes,
+            kind: CredentialKind::AccessToken,
+            credential_id: claims.jwt_id,
+            client_id: claims.client_id,
+            expires_at: claims.expires_at,
+        })
+    }
+}
+
+/// Extracts the credential of an RFC 6750 §2.1 `Bearer` header.
+fn parse_bearer(header: Option<&str>) -> Result<&str, BearerError> {
+    let header = header.ok_or(BearerError::MissingCredentials)?;
+    let (scheme, rest) = match header.split_once(' ') {
+        Some(parts) => parts,
+        None if header.eq_ignore_ascii_case("bearer") => return Err(BearerError::InvalidRequest),
+        None => return Err(BearerError::MissingCredentials),
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        // Another scheme (Basic, ...): no bearer credentials were offered.
+        return Err(BearerError::MissingCredentials);
+    }
+    let token = rest.trim_start_matches(' ');
+    let body = token.trim_end_matches('=');
+    let valid = !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
+    if valid {
+        Ok(token)
+    } else {
+        Err(BearerError::InvalidRequest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_header_parsing() {
+        assert_eq!(
+            parse_bearer(Some("Bearer abc.def-_~+/==")),
+            Ok("abc.def-_~+/==")
+        );
+        assert_eq!(parse_bearer(Some("bearer   abc")), Ok("abc"));
+        assert_eq!(parse_bearer(Some("BEARER abc")), Ok("abc"));
+        assert_eq!(parse_bearer(None), Err(BearerError::MissingCredentials));
+        assert_eq!(
+            parse_bearer(Some("Basic dXNlcjpwYXNz")),
+            Err(BearerError::MissingCredentials)
+        );
+        for bad in [
+            "Bearer",
+            "Bearer ",
+            "Bearer abc def",
+            "Bearer abc ",
+            "Bearer a\tb",
+            "Bearer \"abc\"",
+            "Bearer abc,def",
+            "Bearer ==",
+            "Bearer a=b",
+            "Bearer\tabc",
+        ] {
+            assert!(
+                matches!(
+                    parse_bearer(Some(bad)),
+                    Err(BearerError::InvalidRequest | BearerError::MissingCredentials)
+                ),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            parse_bearer(Some("Bearer abc def")),
+            Err(BearerError::InvalidRequest)
+        );
+    }
+
+    #[test]
+    fn challenges() {
+        let door = Authenticator::new().realm("a\"b");
+        let e = door.fail(BearerError::MissingCredentials, None);
+        assert_eq!(e.www_authenticate(), r#"Bearer realm="a\"b""#);
+        assert_eq!(e.status(), 401);
+        let e = Authenticator::new().fail(BearerError::InvalidRequest, None);
+        assert_eq!(e.www_authenticate(), r#"Bearer error="invalid_request""#);
+        assert_eq!(e.status(), 400);
+    }
+}

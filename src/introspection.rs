@@ -1,0 +1,278 @@
+//! Token introspection (RFC 7662) and revocation (RFC 7009), without HTTP.
+//!
+//! An [`Introspector`] knows the validator, API key verifier and refresh
+//! tokens of an authorization server, recognises which kind a presented
+//! token is, and answers with an [`IntrospectionResponse`] that serializes
+//! to the RFC's JSON. Anything invalid, expired, revoked or unknown is
+//! `{"active":false}` and nothing else.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::api_key::ApiKeyVerifier;
+use crate::clock::{Clock, SystemClock};
+use crate::error::Error;
+use crate::jwt::{NoCustomClaims, Validator};
+use crate::refresh::RefreshTokens;
+use crate::revocation::RevocationList;
+
+/// An RFC 7662 §2.2 introspection response.
+///
+/// `token_type` follows RFC 6749 §5.1: `Bearer` for access tokens and API
+/// keys (both are presented as bearer credentials), `N_A` for refresh
+/// tokens (RFC 8693 §3: not an access token).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IntrospectionResponse {
+    /// Whether the token is currently active.
+    pub active: bool,
+    /// Space-delimited scopes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The OAuth client the token was issued to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// A human-readable identifier of the resource owner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The token type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<&'static str>,
+    /// Expiry, seconds since the epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    /// Issue time, seconds since the epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    /// Not-before time, seconds since the epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    /// The subject.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// The audiences (a string when there is one).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "audience")]
+    pub aud: Option<Vec<String>>,
+    /// The issuer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// The token's identifier (`jti`; for an API key, its public id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+}
+
+fn audience<S: serde::Serializer>(aud: &Option<Vec<String>>, s: S) -> Result<S::Ok, S::Error> {
+    match aud.as_deref() {
+        Some([one]) => s.serialize_str(one),
+        Some(many) => many.serialize(s),
+        None => s.serialize_none(),
+    }
+}
+
+impl IntrospectionResponse {
+    /// `{"active":false}`.
+    pub fn inactive() -> Self {
+        Self::default()
+    }
+
+    /// The RFC 7662 JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| String::from("{\"active\":false}"))
+    }
+}
+
+/// Introspects and revokes any token the crate issued.
+#[derive(Debug, Clone, Default)]
+pub struct Introspector {
+    validator: Option<Validator>,
+    api_keys: Option<ApiKeyVerifier>,
+    refresh: Option<RefreshTokens>,
+    revocation: Option<Arc<RevocationList>>,
+    clock: Option<Arc<dyn Clock>>,
+}
+
+impl Introspector {
+    /// An introspector that knows no token kind yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Introspects JWT access tokens with `validator`.
+    #[must_use]
+    pub fn access_tokens(mut self, validator: Validator) -> Self {
+        self.validator = Some(validator);
+        self
+    }
+
+    /// Introspects API keys with `verifier`.
+    #[must_use]
+    pub fn api_keys(mut self, verifier: ApiKeyVerifier) -> Self {
+        self.api_keys = Some(verifier);
+        self
+    }
+
+    /// Introspects refresh tokens.
+    #[must_use]
+    pub fn refresh_tokens(mut self, refresh: RefreshTokens) -> Self {
+        self.refresh = Some(refresh);
+        self
+    }
+
+    /// Revokes access tokens into `list` (by `jti` until their `exp`).
+    /// Give the validator the same list.
+    #[must_use]
+    pub fn revocation_list(mut self, list: Arc<RevocationList>) -> Self {
+        self.revocation = Some(list);
+        self
+    }
+
+    /// The clock used when revoking access tokens without `exp`.
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    fn is_api_key(&self, token: &str) -> bool {
+        self.api_keys
+            .as_ref()
+            .is_some_and(|v| token.starts_with(v.format().lead()))
+    }
+
+    fn is_refresh(&self, token: &str) -> bool {
+        self.refresh
+            .as_ref()
+            .is_some_and(|r| token.starts_with(r.format().lead()))
+    }
+
+    /// Introspects `token`. Never fails: anything that is not an active
+    /// token of a configured kind is [`IntrospectionResponse::inactive`],
+    /// and so is a token whose check hit a store failure (fail closed; use
+    /// [`Introspector::try_introspect`] to see such failures).
+    pub fn introspect(&self, token: &str) -> IntrospectionResponse {
+        self.try_introspect(token)
+            .unwrap_or_else(|_| IntrospectionResponse::inactive())
+    }
+
+    /// As [`Introspector::introspect`], but store failures are errors.
+    ///
+    /// # Errors
+    ///
+    /// Only internal failures ([`Error::is_internal`]).
+    pub fn try_introspect(&self, token: &str) -> Result<IntrospectionResponse, Error> {
+        let inactive = Ok(IntrospectionResponse::inactive());
+        if self.is_refresh(token) {
+            let Some(refresh) = &self.refresh else {
+                return inactive;
+            };
+            return Ok(match refresh.inspect(token)? {
+                Some(r) => IntrospectionResponse {
+                    active: true,
+                    scope: (!r.scopes.is_empty()).then(|| r.scopes.to_string()),
+                    client_id: r.client_id.clone(),
+                    token_type: Some("N_A"),
+                    exp: Some(refresh.expires_at(&r)),
+                    iat: Some(r.issued_at),
+                    sub: Some(r.subject.clone()),
+                    ..IntrospectionResponse::default()
+                },
+                None => IntrospectionResponse::inactive(),
+            });
+        }
+        if self.is_api_key(token) {
+            let Some(verifier) = &self.api_keys else {
+                return inactive;
+            };
+            return match verifier.verify(token) {
+                Ok(k) => Ok(IntrospectionResponse {
+                    active: true,
+                    scope: (!k.scopes().is_empty()).then(|| k.scopes().to_string()),
+                    token_type: Some("Bearer"),
+                    exp: k.expires_at(),
+                    iat: Some(k.record().created_at),
+                    sub: Some(k.owner().to_owned()),
+                    jti: Some(k.id().to_owned()),
+                    ..IntrospectionResponse::default()
+                }),
+                Err(e) if e.is_internal() => Err(e),
+                Err(_) => inactive,
+            };
+        }
+        let Some(validator) = &self.validator else {
+            return inactive;
+        };
+        match validator.validate::<NoCustomClaims>(token) {
+            Ok(v) => {
+                let c = v.into_claims();
+                Ok(IntrospectionResponse {
+                    active: true,
+                    scope: c.scope,
+                    client_id: c.client_id,
+                    token_type: Some("Bearer"),
+                    exp: c.expires_at,
+                    iat: c.issued_at,
+                    nbf: c.not_before,
+                    sub: c.subject,
+                    aud: c.audience,
+                    iss: c.issuer,
+                    jti: c.jwt_id,
+                    username: None,
+                })
+            }
+            Err(e) if e.is_internal() => Err(e),
+            Err(_) => inactive,
+        }
+    }
+
+    /// Revokes `token` (RFC 7009 §2.2: revoking an unknown, invalid or
+    /// already revoked token succeeds). An access token is revoked by its
+    /// `jti` until its `exp`, or by its `sid` when it has no `jti`; one with
+    /// neither can only be taken back together with every other token of
+    /// its subject issued so far, which is what happens; a
+    /// refresh token revokes its whole family and that family's access
+    /// tokens; an API key is revoked in its store.
+    ///
+    /// # Errors
+    ///
+    /// Only internal failures, such as a store that cannot be written.
+    pub fn revoke(&self, token: &str) -> Result<(), Error> {
+        if self.is_refresh(token) {
+            return match &self.refresh {
+                Some(r) => r.revoke(token),
+                None => Ok(()),
+            };
+        }
+        if self.is_api_key(token) {
+            let Some(verifier) = &self.api_keys else {
+                return Ok(());
+            };
+            return match verifier.verify(token) {
+                Ok(k) => verifier.revoke(k.id()).map(|_| ()),
+                Err(e) if e.is_internal() => Err(e),
+                Err(_) => Ok(()),
+            };
+        }
+        let (Some(validator), Some(list)) = (&self.validator, &self.revocation) else {
+            return Ok(());
+        };
+        let claims = match validator.validate::<NoCustomClaims>(token) {
+            Ok(v) => v.into_claims(),
+            Err(e) if e.is_internal() => return Err(e),
+            Err(_) => return Ok(()),
+        };
+        let now = self
+            .clock
+            .as_ref()
+            .map_or_else(|| SystemClock.now_unix(), |c| c.now_unix());
+        // A token without exp lives until revoked: keep the entry for the
+        // largest NumericDate.
+        let until = claims.expires_at.unwrap_or(i64::MAX).max(now);
+        match (&claims.jwt_id, &claims.session_id, &claims.subject) {
+            (Some(jti), _, _) => list.revoke_jti(jti, until),
+            (None, Some(sid), _) => list.revoke_session(sid, until),
+            (None, None, Some(sub)) => list.revoke_subject_before(sub, now.saturating_add(1)),
+            (None, None, None) => {}
+        }
+        Ok(())
+    }
+}
