@@ -295,9 +295,7 @@ impl Authenticator {
         if let Some(verifier) = &self.api_keys
             && credential.starts_with(verifier.format().lead())
         {
-            let key = verifier
-                .verify(credential)
-                .map_err(|e| self.reject(e))?;
+            let key = verifier.verify(credential).map_err(|e| self.reject(e))?;
             if let Some(req) = requirement {
                 req.check(key.scopes()).map_err(|e| self.reject(e))?;
             }

@@ -47,6 +47,29 @@ pub fn b64_decode(input: &[u8]) -> Result<Vec<u8>, Error> {
         .map_err(|_| Error::Malformed(Malformed::Base64))
 }
 
+/// Decodes strict base64url into `stack` when it fits, else into `heap`,
+/// and returns the decoded bytes: no allocation for typical token parts.
+///
+/// # Errors
+///
+/// As [`b64_decode`].
+pub(crate) fn b64_decode_in<'b>(
+    input: &[u8],
+    stack: &'b mut [u8],
+    heap: &'b mut Vec<u8>,
+) -> Result<&'b [u8], Error> {
+    let bound = input.len() / 4 * 3 + 3;
+    if bound <= stack.len() {
+        let n = STRICT
+            .decode_slice(input, stack)
+            .map_err(|_| Error::Malformed(Malformed::Base64))?;
+        Ok(stack.get(..n).unwrap_or_default())
+    } else {
+        *heap = b64_decode(input)?;
+        Ok(heap.as_slice())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,6 +80,31 @@ mod tests {
             let data: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
             assert_eq!(b64_decode(b64_encode(&data).as_bytes()).unwrap(), data);
         }
+    }
+
+    #[test]
+    fn decodes_on_the_stack_or_the_heap_alike() {
+        for len in [0, 1, 2, 3, 10, 11, 12, 13, 100] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 + 1) as u8).collect();
+            let enc = b64_encode(&data);
+            let mut small = [0u8; 8];
+            let mut heap = Vec::new();
+            assert_eq!(
+                b64_decode_in(enc.as_bytes(), &mut small, &mut heap).unwrap(),
+                data
+            );
+            let mut big = [0u8; 256];
+            let mut heap = Vec::new();
+            assert_eq!(
+                b64_decode_in(enc.as_bytes(), &mut big, &mut heap).unwrap(),
+                data
+            );
+            assert!(heap.is_empty());
+        }
+        let mut buf = [0u8; 16];
+        let mut heap = Vec::new();
+        assert!(b64_decode_in(b"-_9", &mut buf, &mut heap).is_err());
+        assert!(b64_decode_in(b"-_8=", &mut buf, &mut heap).is_err());
     }
 
     #[test]

@@ -1,9 +1,11 @@
-//! Strict JSON object splitting shared by header and claims parsing.
+//! Strict, single-pass reading of the top-level members of a JSON object,
+//! shared by header and claims parsing.
 //!
-//! A JOSE header or JWT claims set is split once into its top-level members,
-//! each kept as a borrowed raw JSON value. Repeated member names are
-//! rejected (RFC 7515 §5.2, RFC 7519 §4): a parser that kept the first or
-//! the last of two `alg` or `exp` members would let two implementations
+//! The object is read once: each member the caller wants comes back as a
+//! [`Scalar`] (strings borrowed from the input unless they hold escapes),
+//! every other value is skipped without being built. Repeated member names
+//! are rejected (RFC 7515 §5.2, RFC 7519 §4): a parser that kept the first
+//! or the last of two `alg` or `exp` members would let two implementations
 //! disagree about the same token.
 
 use std::borrow::Cow;
@@ -11,8 +13,7 @@ use std::collections::HashSet;
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::error::{Error, Malformed};
 
@@ -20,77 +21,250 @@ use crate::error::{Error, Malformed};
 /// a linear scan, so a hostile object cannot cost quadratic time.
 const LINEAR_SCAN_MAX: usize = 16;
 
-/// The top-level members of a JSON object, in document order.
-#[derive(Debug)]
-pub(crate) struct Members<'a> {
-    entries: Vec<(Cow<'a, str>, &'a RawValue)>,
+/// A JSON number, as far as NumericDates care.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Number {
+    /// An integer that fits `i64`.
+    Int(i64),
+    /// A number with a fraction or exponent.
+    Float(f64),
+    /// A positive integer beyond `i64`.
+    TooLarge,
 }
 
-impl<'a> Members<'a> {
-    /// Parses `bytes` as exactly one JSON object with unique member names.
-    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
-        let members: Members<'a> = serde_json::from_slice(bytes).map_err(|e| {
-            if e.to_string().starts_with(DUPLICATE) {
-                Error::Malformed(Malformed::DuplicateMember)
-            } else {
-                Error::Malformed(Malformed::Json)
-            }
-        })?;
-        Ok(members)
-    }
+/// A member value, typed only as far as the crate needs.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Scalar<'de> {
+    /// A string.
+    Str(Cow<'de, str>),
+    /// A number.
+    Num(Number),
+    /// An array whose elements are all strings.
+    StrArray(Vec<Cow<'de, str>>),
+    /// Anything else: `null`, a boolean, an object, a mixed array.
+    Other,
+}
 
-    /// Iterates over `(name, raw value)` pairs.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &'a RawValue)> + '_ {
-        self.entries.iter().map(|(k, v)| (k.as_ref(), *v))
-    }
-
-    /// The raw value of member `name`, if present.
-    #[cfg(test)]
-    pub(crate) fn get(&self, name: &str) -> Option<&'a RawValue> {
-        self.entries
-            .iter()
-            .find(|(k, _)| k.as_ref() == name)
-            .map(|(_, v)| *v)
+impl<'de> Scalar<'de> {
+    /// The string, if this is one.
+    pub(crate) fn into_str(self) -> Option<Cow<'de, str>> {
+        match self {
+            Scalar::Str(s) => Some(s),
+            _ => None,
+        }
     }
 }
 
-const DUPLICATE: &str = "duplicate member";
+/// Reads one JSON object from `bytes`. For each member, in document order,
+/// `wants(name)` decides whether its value is read as a [`Scalar`] and
+/// handed to `on(name, value)`, or skipped. The first error `on` returns
+/// stops the walk and is returned as is.
+///
+/// # Errors
+///
+/// [`Malformed::Json`] for anything but exactly one well-formed JSON object
+/// (invalid UTF-8, a byte-order mark and trailing data included);
+/// [`Malformed::DuplicateMember`] for a repeated member name, however it is
+/// escaped; the errors of `on`.
+pub(crate) fn walk_object<'de, W, F>(bytes: &'de [u8], wants: W, on: F) -> Result<(), Error>
+where
+    W: Fn(&str) -> bool,
+    F: FnMut(&str, Scalar<'de>) -> Result<(), Error>,
+{
+    let mut failure: Option<Error> = None;
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let walked = de.deserialize_map(ObjectVisitor {
+        wants,
+        on,
+        failure: &mut failure,
+    });
+    let result = walked.and_then(|()| de.end());
+    match (failure, result) {
+        (Some(e), _) => Err(e),
+        (None, Ok(())) => Ok(()),
+        (None, Err(_)) => Err(Error::Malformed(Malformed::Json)),
+    }
+}
 
-impl<'de> Deserialize<'de> for Members<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Members<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut entries: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::with_capacity(12);
-                let mut seen: Option<HashSet<Cow<'de, str>>> = None;
-                while let Some(JsonStr(key)) = map.next_key::<JsonStr<'de>>()? {
-                    let value: &'de RawValue = map.next_value()?;
-                    let duplicate = match seen.as_mut() {
-                        Some(set) => !set.insert(key.clone()),
-                        None => {
-                            let dup = entries.iter().any(|(k, _)| *k == key);
-                            if !dup && entries.len() == LINEAR_SCAN_MAX {
-                                let mut set: HashSet<Cow<'de, str>> =
-                                    entries.iter().map(|(k, _)| k.clone()).collect();
-                                set.insert(key.clone());
-                                seen = Some(set);
+struct ObjectVisitor<'f, W, F> {
+    wants: W,
+    on: F,
+    failure: &'f mut Option<Error>,
+}
+
+impl<'de, W, F> Visitor<'de> for ObjectVisitor<'_, W, F>
+where
+    W: Fn(&str) -> bool,
+    F: FnMut(&str, Scalar<'de>) -> Result<(), Error>,
+{
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        // Up to LINEAR_SCAN_MAX names on the stack, then a hash set.
+        let mut seen: [Cow<'de, str>; LINEAR_SCAN_MAX] = Default::default();
+        let mut count = 0usize;
+        let mut many: Option<HashSet<Cow<'de, str>>> = None;
+        while let Some(JsonStr(key)) = map.next_key::<JsonStr<'de>>()? {
+            let duplicate = match many.as_mut() {
+                Some(set) => !set.insert(key.clone()),
+                None => {
+                    let earlier = seen.get(..count).unwrap_or_default();
+                    let dup = earlier.contains(&key);
+                    if !dup {
+                        match seen.get_mut(count) {
+                            Some(slot) => {
+                                *slot = key.clone();
+                                count += 1;
                             }
-                            dup
+                            None => {
+                                let mut set: HashSet<Cow<'de, str>> =
+                                    seen.iter().cloned().collect();
+                                set.insert(key.clone());
+                                many = Some(set);
+                            }
                         }
-                    };
-                    if duplicate {
-                        return Err(de::Error::custom(DUPLICATE));
                     }
-                    entries.push((key, value));
+                    dup
                 }
-                Ok(Members { entries })
+            };
+            if duplicate {
+                return Err(self.fail(Error::Malformed(Malformed::DuplicateMember)));
+            }
+            if (self.wants)(&key) {
+                let value = map.next_value::<Scalar<'de>>()?;
+                if let Err(e) = (self.on)(&key, value) {
+                    return Err(self.fail(e));
+                }
+            } else {
+                map.next_value::<IgnoredAny>()?;
             }
         }
-        d.deserialize_map(V)
+        Ok(())
+    }
+}
+
+impl<W, F> ObjectVisitor<'_, W, F> {
+    fn fail<E: de::Error>(&mut self, e: Error) -> E {
+        *self.failure = Some(e);
+        E::custom("rejected")
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ScalarVisitor)
+    }
+}
+
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Owned(v)))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Scalar::Num(Number::Int(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Scalar::Num(
+            i64::try_from(v).map_or(Number::TooLarge, Number::Int),
+        ))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Scalar::Num(Number::Float(v)))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Scalar::Other)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Other)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut strings = Vec::new();
+        let mut all_strings = true;
+        while let Some(item) = seq.next_element_seed(ElementSeed)? {
+            match (item, all_strings) {
+                (Some(s), true) => strings.push(s),
+                (None, _) => all_strings = false,
+                (Some(_), false) => {}
+            }
+        }
+        Ok(if all_strings {
+            Scalar::StrArray(strings)
+        } else {
+            Scalar::Other
+        })
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Other)
+    }
+}
+
+/// An array element: `Some` string, or `None` for any other value (which
+/// is skipped without being built).
+struct ElementSeed;
+
+impl<'de> DeserializeSeed<'de> for ElementSeed {
+    type Value = Option<Cow<'de, str>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(ElementVisitor)
+    }
+}
+
+struct ElementVisitor;
+
+impl<'de> Visitor<'de> for ElementVisitor {
+    type Value = Option<Cow<'de, str>>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(v)))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
     }
 }
 
@@ -120,25 +294,39 @@ impl<'de> Deserialize<'de> for JsonStr<'de> {
     }
 }
 
-/// Reads a raw JSON value as a string; `None` if it is any other type.
-pub(crate) fn as_str(raw: &RawValue) -> Option<Cow<'_, str>> {
-    serde_json::from_str::<JsonStr<'_>>(raw.get())
-        .ok()
-        .map(|s| s.0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn collect(json: &[u8]) -> Result<Vec<(String, Scalar<'_>)>, Error> {
+        let mut out = Vec::new();
+        walk_object(
+            json,
+            |k| k != "skip",
+            |k, v| {
+                out.push((k.to_owned(), v));
+                Ok(())
+            },
+        )?;
+        Ok(out)
+    }
+
     #[test]
-    fn splits_members_in_order() {
-        let m = Members::parse(br#"{"a":1,"b":"x\u0041","c":{"d":[1,2]}}"#).unwrap();
-        let names: Vec<&str> = m.iter().map(|(k, _)| k).collect();
-        assert_eq!(names, ["a", "b", "c"]);
-        assert_eq!(as_str(m.get("b").unwrap()).unwrap(), "xA");
-        assert!(as_str(m.get("a").unwrap()).is_none());
-        assert_eq!(m.get("c").unwrap().get(), r#"{"d":[1,2]}"#);
+    fn reads_members_in_order() {
+        let m = collect(
+            br#"{"a":1,"b":"x\u0041","c":{"d":[1,2]},"e":["p","q"],"f":[1,"p"],"g":-2.5,"h":18446744073709551615,"skip":[[[]]],"i":null}"#,
+        )
+        .unwrap();
+        let names: Vec<&str> = m.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c", "e", "f", "g", "h", "i"]);
+        assert_eq!(m[0].1, Scalar::Num(Number::Int(1)));
+        assert_eq!(m[1].1, Scalar::Str(Cow::Borrowed("xA")));
+        assert_eq!(m[2].1, Scalar::Other);
+        assert_eq!(m[3].1, Scalar::StrArray(vec!["p".into(), "q".into()]));
+        assert_eq!(m[4].1, Scalar::Other);
+        assert_eq!(m[5].1, Scalar::Num(Number::Float(-2.5)));
+        assert_eq!(m[6].1, Scalar::Num(Number::TooLarge));
+        assert_eq!(m[7].1, Scalar::Other);
     }
 
     #[test]
@@ -146,9 +334,10 @@ mod tests {
         for json in [
             &br#"{"a":1,"a":2}"#[..],
             br#"{"alg":"HS256","\u0061lg":"none"}"#,
+            br#"{"skip":1,"skip":2}"#,
         ] {
             assert!(matches!(
-                Members::parse(json),
+                collect(json),
                 Err(Error::Malformed(Malformed::DuplicateMember))
             ));
         }
@@ -162,9 +351,25 @@ mod tests {
         }
         json.push_str("\"m7\":1}");
         assert!(matches!(
-            Members::parse(json.as_bytes()),
+            collect(json.as_bytes()),
             Err(Error::Malformed(Malformed::DuplicateMember))
         ));
+    }
+
+    #[test]
+    fn the_callers_error_wins() {
+        let r = walk_object(
+            br#"{"a":1,"b":2}"#,
+            |_| true,
+            |k, _| {
+                if k == "b" {
+                    Err(Error::InvalidIssuer)
+                } else {
+                    Ok(())
+                }
+            },
+        );
+        assert!(matches!(r, Err(Error::InvalidIssuer)));
     }
 
     #[test]
@@ -175,14 +380,17 @@ mod tests {
             b"\"x\"",
             b"{",
             b"{} {}",
+            b"{}x",
             b"\xef\xbb\xbf{}",
             b"{\"a\":\"\xff\"}",
             b"",
+            b"{\"a\":1e400}",
         ] {
-            assert!(matches!(
-                Members::parse(json),
-                Err(Error::Malformed(Malformed::Json))
-            ));
+            assert!(
+                matches!(collect(json), Err(Error::Malformed(Malformed::Json))),
+                "{json:?}"
+            );
         }
+        assert!(collect(b" {} \n").is_ok());
     }
 }

@@ -1,5 +1,5 @@
 use crate::error::{Error, Malformed};
-use crate::json::{Members, as_str};
+use crate::json::walk_object;
 
 use super::Algorithm;
 
@@ -44,35 +44,38 @@ impl Header {
     /// strings when present; no `crit` and no `b64` (no extension is
     /// understood, RFC 7515 §4.1.11, RFC 7797 §6).
     pub(crate) fn parse(bytes: &[u8]) -> Result<Self, Error> {
-        let members = Members::parse(bytes)?;
         let mut alg = None;
         let mut typ = None;
         let mut cty = None;
         let mut kid = None;
         let mut critical = false;
-        for (name, raw) in members.iter() {
-            let slot = match name {
-                "alg" => {
-                    let name = as_str(raw).ok_or(Malformed::Header("alg"))?;
-                    alg = Some(Algorithm::from_name(&name)?);
-                    continue;
-                }
-                "crit" | "b64" => {
-                    critical = true;
-                    continue;
-                }
-                "typ" => &mut typ,
-                "cty" => &mut cty,
-                "kid" => &mut kid,
-                _ => continue,
-            };
-            let value = as_str(raw).ok_or(Malformed::Header(match name {
-                "typ" => "typ",
-                "cty" => "cty",
-                _ => "kid",
-            }))?;
-            *slot = Some(value.into_owned());
-        }
+        walk_object(
+            bytes,
+            |name| matches!(name, "alg" | "typ" | "cty" | "kid" | "crit" | "b64"),
+            |name, value| {
+                let (slot, param) = match name {
+                    "alg" => {
+                        let name = value.into_str().ok_or(Malformed::Header("alg"))?;
+                        alg = Some(Algorithm::from_name(&name)?);
+                        return Ok(());
+                    }
+                    "typ" => (&mut typ, "typ"),
+                    "cty" => (&mut cty, "cty"),
+                    "kid" => (&mut kid, "kid"),
+                    _ => {
+                        critical = true;
+                        return Ok(());
+                    }
+                };
+                *slot = Some(
+                    value
+                        .into_str()
+                        .ok_or(Malformed::Header(param))?
+                        .into_owned(),
+                );
+                Ok(())
+            },
+        )?;
         let alg = alg.ok_or(Malformed::Header("alg"))?;
         if critical {
             return Err(Error::UnsupportedCriticalHeader);

@@ -13,7 +13,7 @@ pub use header::Header;
 pub(crate) use algorithm::Family;
 pub(crate) use header::typ_matches;
 
-use crate::encoding::{DEFAULT_MAX_TOKEN_SIZE, b64_decode, b64_encode_into};
+use crate::encoding::{DEFAULT_MAX_TOKEN_SIZE, b64_decode, b64_decode_in, b64_encode_into};
 use crate::error::{Error, Malformed};
 use crate::keys::{SigningKey, VerifyingKey};
 
@@ -41,19 +41,22 @@ impl<'a> Compact<'a> {
                 limit: max_len,
             });
         }
-        let bytes = token.as_bytes();
-        let mut dots = memchr_dots(bytes);
-        let (Some(first), Some(second), None) = (dots.next(), dots.next(), dots.next()) else {
+        let mut parts = token.split('.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(Malformed::Shape.into());
         };
-        let header = bytes.get(..first).unwrap_or_default();
-        let payload = bytes.get(first + 1..second).unwrap_or_default();
-        let signature = bytes.get(second + 1..).unwrap_or_default();
+        let (header, payload, signature) =
+            (header.as_bytes(), payload.as_bytes(), signature.as_bytes());
         if header.is_empty() || payload.is_empty() {
             return Err(Malformed::Shape.into());
         }
         Ok(Self {
-            signing_input: bytes.get(..second).unwrap_or_default(),
+            signing_input: token
+                .as_bytes()
+                .get(..header.len() + 1 + payload.len())
+                .unwrap_or_default(),
             header,
             payload,
             signature,
@@ -61,16 +64,10 @@ impl<'a> Compact<'a> {
     }
 
     pub(crate) fn header(&self) -> Result<Header, Error> {
-        Header::parse(&b64_decode(self.header)?)
+        let mut stack = [0u8; 512];
+        let mut heap = Vec::new();
+        Header::parse(b64_decode_in(self.header, &mut stack, &mut heap)?)
     }
-}
-
-fn memchr_dots(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    bytes
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| **b == b'.')
-        .map(|(i, _)| i)
 }
 
 /// Signs `payload` into a compact JWS with header `alg`, `typ` (if given)

@@ -4,11 +4,10 @@ use serde::de::DeserializeOwned;
 use time::Duration;
 
 use super::builder::ACCESS_TOKEN_TYPE;
-use super::claims::{Claim, Claims, NoCustomClaims, parse_registered};
+use super::claims::{Claim, Claims, NoCustomClaims, parse_custom, parse_registered};
 use crate::clock::{Clock, SystemClock};
-use crate::encoding::{DEFAULT_MAX_TOKEN_SIZE, MAX_TOKEN_SIZE_LIMIT, b64_decode};
-use crate::error::{Error, Malformed};
-use crate::json::Members;
+use crate::encoding::{DEFAULT_MAX_TOKEN_SIZE, MAX_TOKEN_SIZE_LIMIT, b64_decode_in};
+use crate::error::Error;
 use crate::jws::{Algorithm, AlgorithmSet, Compact, Header, typ_matches};
 use crate::keys::{KeyQuery, KeyStore};
 use crate::revocation::{Revocation, RevocationQuery};
@@ -189,7 +188,10 @@ impl Validator {
     /// [`Error::InvalidIssuer`], [`Error::InvalidAudience`],
     /// [`Error::Revoked`], [`Error::InsufficientScope`];
     /// [`Error::Store`] when the key store or revocation list fails.
-    pub fn validate<T: DeserializeOwned>(&self, token: &str) -> Result<Verified<T>, Error> {
+    pub fn validate<T: DeserializeOwned + 'static>(
+        &self,
+        token: &str,
+    ) -> Result<Verified<T>, Error> {
         self.validate_inner(token, None)
     }
 
@@ -199,7 +201,7 @@ impl Validator {
     /// # Errors
     ///
     /// As [`Validator::validate`].
-    pub fn validate_for<T: DeserializeOwned>(
+    pub fn validate_for<T: DeserializeOwned + 'static>(
         &self,
         token: &str,
         requirement: &ScopeRequirement,
@@ -207,7 +209,7 @@ impl Validator {
         self.validate_inner(token, Some(requirement))
     }
 
-    fn validate_inner<T: DeserializeOwned>(
+    fn validate_inner<T: DeserializeOwned + 'static>(
         &self,
         token: &str,
         requirement: Option<&ScopeRequirement>,
@@ -218,18 +220,21 @@ impl Validator {
         if !self.algorithms().contains(header.alg) {
             return Err(Error::AlgorithmNotAllowed(header.alg));
         }
-        let signature = b64_decode(compact.signature)?;
+        let mut sig_stack = [0u8; 1024];
+        let mut sig_heap = Vec::new();
+        let signature = b64_decode_in(compact.signature, &mut sig_stack, &mut sig_heap)?;
         let key = cfg
             .store
             .find_key(&KeyQuery::new(header.alg, header.kid.as_deref()))?;
         if key.algorithm() != header.alg {
             return Err(Error::UnknownKey);
         }
-        key.verify(compact.signing_input, &signature)?;
+        key.verify(compact.signing_input, signature)?;
         // Everything below reads bytes that the key holder signed.
-        let payload = b64_decode(compact.payload)?;
-        let members = Members::parse(&payload)?;
-        let claims = parse_registered(&members)?;
+        let mut payload_stack = [0u8; 2048];
+        let mut payload_heap = Vec::new();
+        let payload = b64_decode_in(compact.payload, &mut payload_stack, &mut payload_heap)?;
+        let claims = parse_registered(payload)?;
         self.check_claims(&header, &claims)?;
         if let Some(revocation) = &cfg.revocation {
             let query = RevocationQuery::new(
@@ -248,7 +253,7 @@ impl Validator {
         for req in cfg.scopes.iter().chain(requirement) {
             req.check(granted)?;
         }
-        let custom: T = serde_json::from_slice(&payload).map_err(|_| Malformed::CustomClaims)?;
+        let custom: T = parse_custom(payload)?;
         Ok(Verified {
             header,
             claims: claims.with_custom(custom),
