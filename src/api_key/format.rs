@@ -160,6 +160,17 @@ impl ApiKeyFormat {
         self.parse(candidate).is_ok()
     }
 
+    /// The public key id of a well-formed key, for applications that look
+    /// records up themselves (asynchronously, in their own database) and
+    /// then call [`ApiKeyVerifier::verify_record`](super::ApiKeyVerifier::verify_record).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Malformed`] when length, lead, alphabet or checksum fail.
+    pub fn key_id<'a>(&self, key: &'a str) -> Result<&'a str, Error> {
+        self.parse(key).map(|p| p.id)
+    }
+
     /// Checks length, lead, alphabet and checksum, in that order, and
     /// splits the key into its id and secret.
     pub(crate) fn parse<'a>(&self, key: &'a str) -> Result<ParsedKey<'a>, Error> {

@@ -219,8 +219,9 @@ impl ApiKeyIssuer {
     /// # Errors
     ///
     /// [`Error::UnknownKey`] for an unknown id; [`Error::Revoked`] for a
-    /// revoked key (a revoked key has no successor); as
-    /// [`ApiKeyIssuer::issue`] and the store's errors.
+    /// revoked key and [`Error::Expired`] for an expired one (neither gets a
+    /// successor); [`Error::InvalidConfiguration`] for a key already
+    /// rotated; as [`ApiKeyIssuer::issue`] and the store's errors.
     pub fn rotate(
         &self,
         store: &dyn ApiKeyStore,
@@ -232,6 +233,14 @@ impl ApiKeyIssuer {
             return Err(Error::Revoked);
         }
         let now = self.clock.now_unix();
+        if let Some(exp) = old.expires_at
+            && now >= exp
+        {
+            return Err(Error::Expired { exp, now });
+        }
+        if old.replaced_by.is_some() {
+            return Err(Error::config("this API key was already rotated"));
+        }
         let mut next = NewApiKey::new(old.owner.clone())
             .name(old.name.clone())
             .scopes(old.scopes.clone());
@@ -335,7 +344,36 @@ impl ApiKeyVerifier {
         let parsed = self.format.parse(presented)?;
         let digest = SecretDigest::of(parsed.secret);
         let record = self.store.get(parsed.id)?.ok_or(Error::UnknownKey)?;
-        if !record.secret_digest.ct_eq(&digest) {
+        self.check(&record, &digest)?;
+        Ok(VerifiedApiKey { record })
+    }
+
+    /// Verifies a presented key against a record the application looked
+    /// up itself by [`ApiKeyFormat::key_id`] (for example asynchronously),
+    /// with the same checks and errors as [`ApiKeyVerifier::verify`]; this
+    /// verifier's store is not used.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Malformed`]; [`Error::UnknownKey`] when `record` is not the
+    /// presented key's; [`Error::InvalidSecret`], [`Error::Revoked`],
+    /// [`Error::Expired`].
+    pub fn verify_record(
+        &self,
+        presented: &str,
+        record: Arc<ApiKeyRecord>,
+    ) -> Result<VerifiedApiKey, Error> {
+        let parsed = self.format.parse(presented)?;
+        let digest = SecretDigest::of(parsed.secret);
+        if record.id != parsed.id {
+            return Err(Error::UnknownKey);
+        }
+        self.check(&record, &digest)?;
+        Ok(VerifiedApiKey { record })
+    }
+
+    fn check(&self, record: &ApiKeyRecord, digest: &SecretDigest) -> Result<(), Error> {
+        if !record.secret_digest.ct_eq(digest) {
             return Err(Error::InvalidSecret);
         }
         if record.revoked_at.is_some() {
@@ -347,7 +385,7 @@ impl ApiKeyVerifier {
         {
             return Err(Error::Expired { exp, now });
         }
-        Ok(VerifiedApiKey { record })
+        Ok(())
     }
 
     /// Revokes key `id` now. Returns `false` for an unknown id.
@@ -475,11 +513,44 @@ mod tests {
         );
         assert!(verifier.verify(new.expose_secret()).is_ok());
         assert_eq!(store.list_by_owner("svc").unwrap().len(), 2);
+        assert!(matches!(
+            issuer.rotate(&*store, old.id(), Duration::seconds(1)),
+            Err(Error::Expired { .. })
+        ));
         verifier.revoke(new.id()).unwrap();
         assert!(matches!(
             issuer.rotate(&*store, new.id(), Duration::seconds(1)),
             Err(Error::Revoked)
         ));
+    }
+
+    #[test]
+    fn a_key_is_rotated_once_and_records_can_come_from_the_application() {
+        let (issuer, verifier, store, _) = setup();
+        let key = issuer.issue_into(&*store, NewApiKey::new("svc")).unwrap();
+        issuer
+            .rotate(&*store, key.id(), Duration::hours(1))
+            .unwrap();
+        assert!(matches!(
+            issuer.rotate(&*store, key.id(), Duration::hours(1)),
+            Err(Error::InvalidConfiguration(_))
+        ));
+        let id = verifier.format().key_id(key.expose_secret()).unwrap();
+        assert_eq!(id, key.id());
+        let record = store.get(id).unwrap().unwrap();
+        assert!(
+            verifier
+                .verify_record(key.expose_secret(), record.clone())
+                .is_ok()
+        );
+        let other = issuer.issue_into(&*store, NewApiKey::new("svc")).unwrap();
+        assert_eq!(
+            verifier
+                .verify_record(other.expose_secret(), record)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::UnknownKey
+        );
     }
 
     #[test]
