@@ -1,5 +1,6 @@
 //! The five-minute tour: issue a token, publish the keys, validate the
-//! token the way an API server would, and watch forgeries fail.
+//! token the way an API server would, and watch forgeries fail. Then the
+//! second kind of credential: an API key, issued once and kept as a digest.
 //!
 //! ```text
 //! cargo run --example quickstart
@@ -8,7 +9,10 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use tokengate::{Algorithm, KeyRing, KeySetStore, SigningKey, TokenBuilder, Validator};
+use tokengate::api_key::{ApiKeyFormat, ApiKeyIssuer, ApiKeyVerifier, InMemoryApiKeyStore};
+use tokengate::{
+    Algorithm, KeyRing, KeySetStore, NewApiKey, ScopeSet, SigningKey, TokenBuilder, Validator,
+};
 
 const ISSUER: &str = "https://auth.example.com";
 const AUDIENCE: &str = "https://api.example.com";
@@ -82,6 +86,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
     }
 
+    // 7. The second kind of credential: an API key for a service. The
+    //    plaintext is shown once; the store keeps only a digest of it.
+    let format = ApiKeyFormat::new("acme")?.environment("live")?;
+    let api_keys = Arc::new(InMemoryApiKeyStore::new());
+    let api_key = ApiKeyIssuer::new(format.clone()).issue_into(
+        &*api_keys,
+        NewApiKey::new("service-billing").scopes(ScopeSet::parse("invoices:read")?),
+    )?;
+    let verifier = ApiKeyVerifier::new(format, api_keys);
+    let checked = verifier.verify(api_key.expose_secret())?;
+    println!(
+        "7. API key {} verified: owner={} scopes=[{}]",
+        api_key.display_prefix(),
+        checked.owner(),
+        checked.scopes().iter().collect::<Vec<_>>().join(", "),
+    );
+
+    // 8. A typo fails the key's built-in checksum: refused before any
+    //    store lookup.
+    let typo = mistype(api_key.expose_secret());
+    match verifier.verify(&typo) {
+        Ok(_) => return Err("a mistyped API key was accepted".into()),
+        Err(err) => println!("8. mistyped API key rejected: {} ({err})", err.kind()),
+    }
+
     println!("done.");
     Ok(())
 }
@@ -97,4 +126,16 @@ fn tamper_payload(token: &str) -> Option<String> {
     let new = if old == "A" { "B" } else { "A" };
     payload.replace_range(mid..=mid, new);
     Some(parts.join("."))
+}
+
+/// The key with its 21st character changed, as a person copying it might.
+fn mistype(key: &str) -> String {
+    key.chars()
+        .enumerate()
+        .map(|(i, c)| match (i, c) {
+            (20, 'x') => 'y',
+            (20, _) => 'x',
+            _ => c,
+        })
+        .collect()
 }

@@ -1,0 +1,125 @@
+//! Taking tokens back before they expire: "log out everywhere", revoking
+//! one token (RFC 7009), and a compromised signing key, all through one
+//! in-memory `RevocationList` that the API's validator consults.
+//!
+//! ```text
+//! cargo run --example revocation
+//! ```
+//!
+//! The clock is a `FixedClock`, so the example can move time forward.
+
+use std::error::Error as StdError;
+use std::sync::Arc;
+
+use time::Duration;
+use tokengate::{
+    Algorithm, Clock, FixedClock, Introspector, KeyRing, NoCustomClaims, RevocationList,
+    SigningKey, TokenBuilder, Validator,
+};
+
+const ISSUER: &str = "https://auth.example.com";
+const AUDIENCE: &str = "https://api.example.com";
+/// 2026-01-01T00:00:00Z.
+const START: i64 = 1_767_225_600;
+
+fn main() -> Result<(), Box<dyn StdError>> {
+    let clock = Arc::new(FixedClock::at_unix(START));
+    let ring = Arc::new(KeyRing::with_clock(
+        SigningKey::generate(Algorithm::EdDSA)?.with_key_id("key-2026-01"),
+        clock.clone(),
+    ));
+    let revoked = Arc::new(RevocationList::new());
+    let api = Validator::builder(Arc::clone(&ring))
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .revocation(revoked.clone())
+        .clock(clock.clone())
+        .build()?;
+    // Tokens live 15 minutes (the default) and read the same clock.
+    let minted = TokenBuilder::new()
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .clock(clock.clone());
+    let issue = |sub: &str| minted.clone().subject(sub).sign(&ring.current());
+
+    // 1. Log out everywhere: user-42 changes their password, so every token
+    //    of theirs issued before now is revoked. Other users are untouched.
+    let laptop = issue("user-42")?;
+    let phone = issue("user-42")?;
+    let someone_else = issue("user-7")?;
+    clock.advance(60);
+    revoked.revoke_subject_before("user-42", clock.now_unix());
+    clock.advance(1);
+    let after = issue("user-42")?;
+    println!(
+        "1. log out everywhere for user-42: laptop token {}, phone token {}, user-7's token {}, a token issued after {}",
+        verdict(&api, &laptop),
+        verdict(&api, &phone),
+        verdict(&api, &someone_else),
+        verdict(&api, &after),
+    );
+
+    // 2. One token: the RFC 7009 revocation endpoint revokes it by `jti`
+    //    until its `exp`. The user's other token keeps working.
+    let endpoint = Introspector::new()
+        .access_tokens(api.clone())
+        .revocation_list(revoked.clone())
+        .clock(clock.clone());
+    let stolen = issue("user-7")?;
+    let kept = issue("user-7")?;
+    println!(
+        "2. revoke one stolen token (RFC 7009); before, introspection says active={}",
+        endpoint.introspect(&stolen).active
+    );
+    endpoint.revoke(&stolen)?;
+    println!(
+        "   after: that token {} (introspection {}), the same user's other token {}",
+        verdict(&api, &stolen),
+        endpoint.introspect(&stolen).to_json(),
+        verdict(&api, &kept),
+    );
+
+    // 3. Key compromise. The issuer rotates to a new key; the old one
+    //    keeps verifying until its retirement in a day (its grace period,
+    //    for tokens in flight)...
+    let old_key_token = issue("user-7")?;
+    ring.rotate(
+        SigningKey::generate(Algorithm::EdDSA)?.with_key_id("key-2026-02"),
+        clock.now() + Duration::days(1),
+    )?;
+    clock.advance(5 * 60);
+    let new_key_token = issue("user-7")?;
+    println!(
+        "3. after rotating to key-2026-02: token from key-2026-01 {}, from key-2026-02 {}",
+        verdict(&api, &old_key_token),
+        verdict(&api, &new_key_token),
+    );
+    // ...then the old key leaks: revoke everything it signed, now.
+    revoked.revoke_key_id("key-2026-01");
+    println!(
+        "   key-2026-01 revoked (still in its grace period): its token {}, key-2026-02's token {}",
+        verdict(&api, &old_key_token),
+        verdict(&api, &new_key_token),
+    );
+
+    // 4. Memory stays bounded: a `jti` entry is kept only until the
+    //    revoked token's own `exp`; after that the token fails as expired
+    //    anyway and `prune` drops the entry.
+    let before = revoked.jti_count();
+    clock.advance(15 * 60);
+    let dropped = revoked.prune(clock.now_unix());
+    println!(
+        "4. 15 minutes later: prune dropped {dropped} of {before} jti entries ({} left); the revoked token is now {}",
+        revoked.jti_count(),
+        verdict(&api, &stolen),
+    );
+    Ok(())
+}
+
+/// `ok` or the error kind the API answers with.
+fn verdict(api: &Validator, token: &str) -> &'static str {
+    match api.validate::<NoCustomClaims>(token) {
+        Ok(_) => "ok",
+        Err(e) => e.kind().as_str(),
+    }
+}
