@@ -113,7 +113,11 @@ impl AuthError {
     /// The `WWW-Authenticate` response header value, such as
     /// `Bearer realm="api", error="invalid_token"`. It names the error
     /// class only, never the token or the precise reason (which stays in
-    /// [`AuthError::cause`] for logs).
+    /// [`AuthError::cause`] for logs). For `insufficient_scope`, `scope`
+    /// lists every scope the route's requirement names (RFC 6750 §3: the
+    /// scope necessary to access the resource), not only the missing ones.
+    /// A challenge belongs on 401 and 403 answers; with
+    /// [`BearerError::ServerError`] (500) send none.
     pub fn www_authenticate(&self) -> String {
         let mut out = String::from("Bearer");
         let mut attrs: Vec<String> = Vec::new();
@@ -246,6 +250,14 @@ impl Authenticator {
         }
     }
 
+    fn reject_for(&self, e: Error, requirement: Option<&ScopeRequirement>) -> AuthError {
+        let mut err = self.reject(e);
+        if let (BearerError::InsufficientScope, Some(req)) = (err.kind, requirement) {
+            err.required = Some(req.scopes());
+        }
+        err
+    }
+
     fn reject(&self, e: Error) -> AuthError {
         let kind = if e.is_internal() || e.is_configuration() {
             BearerError::ServerError
@@ -297,7 +309,8 @@ impl Authenticator {
         {
             let key = verifier.verify(credential).map_err(|e| self.reject(e))?;
             if let Some(req) = requirement {
-                req.check(key.scopes()).map_err(|e| self.reject(e))?;
+                req.check(key.scopes())
+                    .map_err(|e| self.reject_for(e, Some(req)))?;
             }
             return Ok(Principal {
                 subject: key.owner().to_owned(),
@@ -315,7 +328,7 @@ impl Authenticator {
             Some(req) => validator.validate_for::<NoCustomClaims>(credential, req),
             None => validator.validate::<NoCustomClaims>(credential),
         }
-        .map_err(|e| self.reject(e))?;
+        .map_err(|e| self.reject_for(e, requirement))?;
         let claims = verified.into_claims();
         let scopes = ScopeSet::parse(claims.scope.as_deref().unwrap_or(""))
             .map_err(|_| self.reject(Error::claim("scope")))?;

@@ -201,7 +201,10 @@ impl RevocationList {
     }
 
     /// Drops `jti` and session entries whose tokens have all expired by
-    /// `now`. Returns how many entries were dropped.
+    /// `now`. Returns how many entries were dropped. Subject and key id
+    /// entries have no end and stay until the list is dropped: there is
+    /// one per user who logged out everywhere or per compromised key, not
+    /// one per token.
     pub fn prune(&self, now: i64) -> usize {
         let mut dropped = 0;
         for shard in self.jti.iter().chain(std::iter::once(&self.sessions)) {

@@ -221,6 +221,23 @@ impl ScopeRequirement {
         }
     }
 
+    /// Every scope the requirement mentions: what a client should ask for
+    /// to meet it (the `scope` of an RFC 6750 §3 challenge).
+    pub fn scopes(&self) -> ScopeSet {
+        let mut tokens: Vec<Box<str>> = Vec::new();
+        self.collect(&mut tokens);
+        tokens.sort_unstable();
+        tokens.dedup();
+        ScopeSet { tokens }
+    }
+
+    fn collect(&self, out: &mut Vec<Box<str>>) {
+        match self {
+            Self::All(set) | Self::Any(set) => out.extend(set.tokens.iter().cloned()),
+            Self::AllOf(list) | Self::AnyOf(list) => list.iter().for_each(|r| r.collect(out)),
+        }
+    }
+
     /// `true` when `granted` meets the requirement. Does not allocate.
     pub fn is_satisfied_by<G: GrantedScopes + ?Sized>(&self, granted: &G) -> bool {
         match self {

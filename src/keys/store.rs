@@ -354,6 +354,28 @@ impl KeyRing {
         Ok(())
     }
 
+    /// Removes an earlier key at once, before its retirement instant: for
+    /// a compromised key, which must stop verifying and stop being
+    /// published now. Returns `false` when no earlier key has this id (the
+    /// current key cannot be removed: rotate first).
+    pub fn remove(&self, kid: &str) -> bool {
+        let mut guard = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        if !guard.previous.iter().any(|(k, _)| k.key_id() == kid) {
+            return false;
+        }
+        let previous = guard
+            .previous
+            .iter()
+            .filter(|(k, _)| k.key_id() != kid)
+            .cloned()
+            .collect();
+        *guard = Arc::new(RingState {
+            current: Arc::clone(&guard.current),
+            previous,
+        });
+        true
+    }
+
     /// Drops keys whose retirement instant has passed.
     pub fn prune(&self) {
         let now = self.clock.now_unix();
