@@ -82,6 +82,7 @@
 pub mod api_key;
 pub mod authenticator;
 pub mod clock;
+pub mod crypto;
 pub mod danger;
 pub mod encoding;
 pub mod error;

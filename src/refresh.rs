@@ -20,7 +20,7 @@ use std::fmt;
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use ring::rand::{SecureRandom, SystemRandom};
+use crate::crypto::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 use time::Duration;
 use zeroize::Zeroizing;

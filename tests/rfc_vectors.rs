@@ -143,6 +143,7 @@ fn rfc7515_a3_es256() {
     assert_eq!(key.algorithm(), Algorithm::ES256);
 }
 
+#[cfg(not(feature = "aws-lc-rs"))]
 #[test]
 fn rfc7515_a4_es512_is_unsupported() {
     let v = vector("rfc7515_a4_es512");
@@ -161,6 +162,29 @@ fn rfc7515_a4_es512_is_unsupported() {
             .unwrap()
             .is_empty()
     );
+}
+
+/// With the aws-lc-rs backend, ES512 exists: A.4 verifies (its payload is
+/// the text `Payload`, not a JWT) and its tampered twin does not.
+#[cfg(feature = "aws-lc-rs")]
+#[test]
+fn rfc7515_a4_es512_with_aws_lc() {
+    let v = vector("rfc7515_a4_es512");
+    let token = s(&v, "token");
+    let public = VerifyingKey::from_jwk(&v["public_jwk"].to_string(), None).unwrap();
+    assert_eq!(public.algorithm(), Algorithm::ES512);
+    let (_, payload) = jws::verify(token, &public).unwrap();
+    assert_eq!(payload, s(&v, "payload").as_bytes());
+    let tampered = token.replacen("UGF5", "UGF6", 1);
+    assert!(jws::verify(&tampered, &public).is_err());
+    let signer = SigningKey::from_jwk(&v["jwk"].to_string(), None).unwrap();
+    let (input, signature) = parts(token);
+    signer
+        .verifying_key()
+        .verify(input.as_bytes(), &signature)
+        .unwrap();
+    let ours = signer.sign(input.as_bytes()).unwrap();
+    public.verify(input.as_bytes(), &ours).unwrap();
 }
 
 #[test]

@@ -48,7 +48,7 @@ mod store;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use ring::rand::SystemRandom;
+use crate::crypto::rand::SystemRandom;
 use time::{Duration, OffsetDateTime};
 
 use crate::clock::{Clock, SystemClock};

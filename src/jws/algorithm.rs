@@ -35,6 +35,10 @@ pub enum Algorithm {
     ES384,
     /// EdDSA with Ed25519 (RFC 8037).
     EdDSA,
+    /// ECDSA with P-521 and SHA-512; only with the `aws-lc-rs` feature
+    /// (ring has no P-521).
+    #[cfg(feature = "aws-lc-rs")]
+    ES512,
 }
 
 /// The family of key an algorithm needs.
@@ -48,6 +52,25 @@ pub(crate) enum Family {
 
 impl Algorithm {
     /// Every supported algorithm.
+    #[cfg(feature = "aws-lc-rs")]
+    pub const ALL: [Algorithm; 13] = [
+        Self::HS256,
+        Self::HS384,
+        Self::HS512,
+        Self::RS256,
+        Self::RS384,
+        Self::RS512,
+        Self::PS256,
+        Self::PS384,
+        Self::PS512,
+        Self::ES256,
+        Self::ES384,
+        Self::EdDSA,
+        Self::ES512,
+    ];
+
+    /// Every supported algorithm.
+    #[cfg(not(feature = "aws-lc-rs"))]
     pub const ALL: [Algorithm; 12] = [
         Self::HS256,
         Self::HS384,
@@ -78,6 +101,8 @@ impl Algorithm {
             Self::ES256 => "ES256",
             Self::ES384 => "ES384",
             Self::EdDSA => "EdDSA",
+            #[cfg(feature = "aws-lc-rs")]
+            Self::ES512 => "ES512",
         }
     }
 
@@ -101,6 +126,8 @@ impl Algorithm {
             "ES256" => Self::ES256,
             "ES384" => Self::ES384,
             "EdDSA" => Self::EdDSA,
+            #[cfg(feature = "aws-lc-rs")]
+            "ES512" => Self::ES512,
             _ => return Err(Error::UnsupportedAlgorithm),
         })
     }
@@ -112,6 +139,8 @@ impl Algorithm {
                 Family::Rsa
             }
             Self::ES256 | Self::ES384 => Family::Ec,
+            #[cfg(feature = "aws-lc-rs")]
+            Self::ES512 => Family::Ec,
             Self::EdDSA => Family::Ed25519,
         }
     }
@@ -224,13 +253,21 @@ mod tests {
     #[test]
     fn none_and_lookalikes_are_unsupported() {
         for name in [
-            "none", "None", "NONE", "nOnE", "hs256", "HS256 ", "ES512", "RS1", "", "EDDSA",
+            "none", "None", "NONE", "nOnE", "hs256", "HS256 ", "ES256K", "RS1", "", "EDDSA",
         ] {
             assert!(matches!(
                 Algorithm::from_name(name),
                 Err(Error::UnsupportedAlgorithm)
             ));
         }
+    }
+
+    #[test]
+    fn es512_only_with_aws_lc() {
+        assert_eq!(
+            Algorithm::from_name("ES512").is_ok(),
+            cfg!(feature = "aws-lc-rs")
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use ring::rand::{SecureRandom, SystemRandom};
+use crate::crypto::rand::{SecureRandom, SystemRandom};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 

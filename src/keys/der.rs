@@ -11,6 +11,8 @@ const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.1
 const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+#[cfg(feature = "aws-lc-rs")]
+const SECP521R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
 const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 
 /// The public key inside a SubjectPublicKeyInfo, by type.
@@ -29,6 +31,8 @@ pub(crate) enum SpkiKey<'a> {
 pub(crate) enum Curve {
     P256,
     P384,
+    #[cfg(feature = "aws-lc-rs")]
+    P521,
 }
 
 pub(crate) fn parse_spki(der: &[u8]) -> Result<SpkiKey<'_>, KeyError> {
@@ -41,19 +45,27 @@ pub(crate) fn parse_spki(der: &[u8]) -> Result<SpkiKey<'_>, KeyError> {
         Ok(SpkiKey::Rsa(key))
     } else if oid == EC_PUBLIC_KEY {
         let curve = spki.algorithm.parameters_oid().map_err(|_| bad)?;
-        let curve = if curve == SECP256R1 {
-            Curve::P256
-        } else if curve == SECP384R1 {
-            Curve::P384
-        } else {
-            return Err(KeyError::Unsupported("elliptic curve"));
-        };
+        let curve = named_curve(curve).ok_or(KeyError::Unsupported("elliptic curve"))?;
         Ok(SpkiKey::Ec { curve, point: key })
     } else if oid == ED25519 {
         Ok(SpkiKey::Ed25519(key))
     } else {
         Err(KeyError::Unsupported("public key type"))
     }
+}
+
+fn named_curve(oid: ObjectIdentifier) -> Option<Curve> {
+    if oid == SECP256R1 {
+        return Some(Curve::P256);
+    }
+    if oid == SECP384R1 {
+        return Some(Curve::P384);
+    }
+    #[cfg(feature = "aws-lc-rs")]
+    if oid == SECP521R1 {
+        return Some(Curve::P521);
+    }
+    None
 }
 
 /// The modulus and exponent of a PKCS#1 RSAPublicKey, big-endian without

@@ -3,12 +3,12 @@
 
 use std::fmt;
 
-use ring::digest;
+use crate::crypto::digest;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 use zeroize::Zeroizing;
 
-use super::{Curve, SigningKey, VerifyingKey, curve_of};
+use super::{Curve, SigningKey, VerifyingKey, coordinate_len, curve_of};
 use crate::encoding::{b64_decode, b64_encode};
 use crate::error::{Error, KeyError};
 use crate::jws::{Algorithm, Family};
@@ -130,9 +130,12 @@ pub(super) fn export(key: &VerifyingKey) -> Option<Jwk> {
         jwk.n = Some(b64_encode(n));
         jwk.e = Some(b64_encode(e));
     } else if let Some((curve, point)) = key.ec_point() {
-        let (name, len) = match curve {
-            Curve::P256 => ("P-256", 32),
-            Curve::P384 => ("P-384", 48),
+        let len = coordinate_len(curve);
+        let name = match curve {
+            Curve::P256 => "P-256",
+            Curve::P384 => "P-384",
+            #[cfg(feature = "aws-lc-rs")]
+            Curve::P521 => "P-521",
         };
         let x = point.get(1..1 + len)?;
         let y = point.get(1 + len..)?;
@@ -210,13 +213,6 @@ fn secret(value: &Option<SecretMember>, what: &'static str) -> Result<Zeroizing<
         .map_err(|_| format_err(what))
 }
 
-fn coordinate_len(curve: Curve) -> usize {
-    match curve {
-        Curve::P256 => 32,
-        Curve::P384 => 48,
-    }
-}
-
 impl JwkInput {
     /// The algorithm a key from this JWK is bound to.
     fn resolve_algorithm(&self, requested: Option<Algorithm>) -> Result<Algorithm, Error> {
@@ -229,6 +225,8 @@ impl JwkInput {
         let inferred = match (self.kty.as_str(), self.crv.as_deref()) {
             ("EC", Some("P-256")) => Some(Algorithm::ES256),
             ("EC", Some("P-384")) => Some(Algorithm::ES384),
+            #[cfg(feature = "aws-lc-rs")]
+            ("EC", Some("P-521")) => Some(Algorithm::ES512),
             ("OKP", Some("Ed25519")) => Some(Algorithm::EdDSA),
             _ => None,
         };
@@ -323,8 +321,8 @@ impl JwkInput {
                 let qi = secret(&self.qi, "RSA JWK `qi`")?;
                 // Check the size first so a short modulus says so.
                 VerifyingKey::from_rsa_components(alg, &n, &e)?;
-                let parts = ring::rsa::KeyPairComponents {
-                    public_key: ring::rsa::PublicKeyComponents {
+                let parts = crate::crypto::rsa::KeyPairComponents {
+                    public_key: crate::crypto::rsa::PublicKeyComponents {
                         n: &n[..],
                         e: &e[..],
                     },
@@ -433,7 +431,8 @@ fn kty_of(alg: Algorithm) -> &'static str {
 }
 
 fn known_key_type(input: &JwkInput) -> bool {
-    matches!(
+    let p521 = cfg!(feature = "aws-lc-rs") && input.crv.as_deref() == Some("P-521");
+    p521 || matches!(
         (input.kty.as_str(), input.crv.as_deref()),
         ("RSA" | "oct", _) | ("EC", Some("P-256" | "P-384")) | ("OKP", Some("Ed25519"))
     )
@@ -535,7 +534,10 @@ mod tests {
 
     #[test]
     fn ec_and_okp_round_trip_through_jwk() {
-        for alg in [Algorithm::ES256, Algorithm::ES384, Algorithm::EdDSA] {
+        let algs = Algorithm::ALL
+            .into_iter()
+            .filter(|a| matches!(a.family(), Family::Ec | Family::Ed25519));
+        for alg in algs {
             let signer = SigningKey::generate(alg).unwrap();
             let jwk = signer.verifying_key().to_jwk().unwrap().to_json();
             let imported = VerifyingKey::from_jwk(&jwk, None).unwrap();
@@ -552,7 +554,7 @@ mod tests {
             r#"{{"keys":[
               {{"kty":"RSA","n":"{RFC7638_N}","e":"AQAB","alg":"RS256","kid":"a"}},
               {{"kty":"RSA","n":"{RFC7638_N}","e":"AQAB","use":"enc","kid":"b"}},
-              {{"kty":"EC","crv":"P-521","x":"AA","y":"AA","kid":"c"}},
+              {{"kty":"EC","crv":"secp256k1","x":"AA","y":"AA","kid":"c"}},
               {{"kty":"OKP","crv":"X25519","x":"AA","kid":"d"}},
               {{"kty":"RSA","n":"{RFC7638_N}","e":"AQAB","kid":"e"}},
               {{"kty":"RSA","n":"{RFC7638_N}","e":"AQAB","alg":"RSA-OAEP","kid":"f"}}

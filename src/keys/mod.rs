@@ -28,11 +28,12 @@ mod store;
 use std::fmt;
 use std::sync::Arc;
 
-use ring::hmac;
-use ring::rand::{SecureRandom, SystemRandom};
-use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
+use crate::crypto::hmac;
+use crate::crypto::rand::{SecureRandom, SystemRandom};
+use crate::crypto::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
 use zeroize::Zeroizing;
 
+use crate::crypto;
 use crate::error::{Error, KeyError};
 use crate::jws::{Algorithm, Family};
 
@@ -44,7 +45,7 @@ pub(crate) use der::Curve;
 /// The key material of a verification key, in ring's ready form.
 #[derive(Clone)]
 enum Public {
-    Hmac(hmac::Key),
+    Hmac(Box<hmac::Key>),
     Rsa {
         /// PKCS#1 RSAPublicKey DER, as ring's verifier takes it.
         pkcs1: Box<[u8]>,
@@ -126,6 +127,8 @@ fn curve_of(alg: Algorithm) -> Option<Curve> {
     match alg {
         Algorithm::ES256 => Some(Curve::P256),
         Algorithm::ES384 => Some(Curve::P384),
+        #[cfg(feature = "aws-lc-rs")]
+        Algorithm::ES512 => Some(Curve::P521),
         _ => None,
     }
 }
@@ -133,7 +136,24 @@ fn curve_of(alg: Algorithm) -> Option<Curve> {
 fn ecdsa_signing(alg: Algorithm) -> &'static signature::EcdsaSigningAlgorithm {
     match alg {
         Algorithm::ES384 => &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
+        #[cfg(feature = "aws-lc-rs")]
+        Algorithm::ES512 => &signature::ECDSA_P521_SHA512_FIXED_SIGNING,
         _ => &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+    }
+}
+
+/// Bytes of an uncompressed SEC1 point on `curve`.
+pub(crate) fn point_len(curve: Curve) -> usize {
+    1 + 2 * coordinate_len(curve)
+}
+
+/// Bytes of one coordinate (and of a private scalar) on `curve`.
+pub(crate) fn coordinate_len(curve: Curve) -> usize {
+    match curve {
+        Curve::P256 => 32,
+        Curve::P384 => 48,
+        #[cfg(feature = "aws-lc-rs")]
+        Curve::P521 => 66,
     }
 }
 
@@ -148,7 +168,7 @@ fn require_family(alg: Algorithm, family: Family) -> Result<(), KeyError> {
     }
 }
 
-fn ring_rejected(e: ring::error::KeyRejected) -> KeyError {
+fn ring_rejected(e: crate::crypto::error::KeyRejected) -> KeyError {
     match e.to_string().as_str() {
         "TooSmall" => KeyError::RsaTooSmall { bits: None },
         "WrongAlgorithm" => KeyError::AlgorithmMismatch,
@@ -193,7 +213,7 @@ impl VerifyingKey {
             alg,
             thumbprint: kid.clone(),
             kid,
-            key: Public::Hmac(key),
+            key: Public::Hmac(Box::new(key)),
         })
     }
 
@@ -251,11 +271,7 @@ impl VerifyingKey {
     /// [`KeyError::Format`] for a point of the wrong size or form.
     pub fn from_ec_point(alg: Algorithm, point: &[u8]) -> Result<Self, Error> {
         let curve = curve_of(alg).ok_or(KeyError::AlgorithmMismatch)?;
-        let len = match curve {
-            Curve::P256 => 65,
-            Curve::P384 => 97,
-        };
-        if point.len() != len || point.first() != Some(&4) {
+        if point.len() != point_len(curve) || point.first() != Some(&4) {
             return Err(KeyError::Format("uncompressed SEC1 point").into());
         }
         check_on_curve(curve, point)?;
@@ -377,6 +393,8 @@ impl VerifyingKey {
                 let alg = match curve {
                     Curve::P256 => &signature::ECDSA_P256_SHA256_FIXED,
                     Curve::P384 => &signature::ECDSA_P384_SHA384_FIXED,
+                    #[cfg(feature = "aws-lc-rs")]
+                    Curve::P521 => &signature::ECDSA_P521_SHA512_FIXED,
                 };
                 signature::UnparsedPublicKey::new(alg, point).verify(message, signature)
             }
@@ -423,19 +441,18 @@ impl VerifyingKey {
 /// than failing every verification later: ring validates a peer's point
 /// fully in an ephemeral key agreement.
 fn check_on_curve(curve: Curve, point: &[u8]) -> Result<(), KeyError> {
-    use ring::agreement;
+    use crate::crypto::agreement;
     let alg = match curve {
         Curve::P256 => &agreement::ECDH_P256,
         Curve::P384 => &agreement::ECDH_P384,
+        #[cfg(feature = "aws-lc-rs")]
+        Curve::P521 => &agreement::ECDH_P521,
     };
     let ephemeral = agreement::EphemeralPrivateKey::generate(alg, &SystemRandom::new())
         .map_err(|_| KeyError::Rejected("the system random generator failed"))?;
-    agreement::agree_ephemeral(
-        ephemeral,
-        &agreement::UnparsedPublicKey::new(alg, point),
-        |_| (),
-    )
-    .map_err(|_| KeyError::Rejected("EC point is not on the curve"))
+    crypto::agree_ephemeral_ok(ephemeral, alg, point)
+        .then_some(())
+        .ok_or(KeyError::Rejected("EC point is not on the curve"))
 }
 
 fn strip_zeros(be: &[u8]) -> &[u8] {
@@ -489,7 +506,7 @@ fn hmac_key(alg: Algorithm, secret: &[u8]) -> Result<(hmac::Key, String), KeyErr
 }
 
 enum Private {
-    Hmac(hmac::Key),
+    Hmac(Box<hmac::Key>),
     Rsa(RsaKeyPair),
     Ec(EcdsaKeyPair),
     Ed25519(Ed25519KeyPair),
@@ -542,9 +559,9 @@ impl SigningKey {
             alg,
             thumbprint: kid.clone(),
             kid,
-            key: Public::Hmac(key.clone()),
+            key: Public::Hmac(Box::new(key.clone())),
         };
-        Ok(Self::with_public(alg, Private::Hmac(key), public))
+        Ok(Self::with_public(alg, Private::Hmac(Box::new(key)), public))
     }
 
     /// Generates a fresh key with ring's system random generator: an HMAC
@@ -601,13 +618,12 @@ impl SigningKey {
     /// [`KeyError::Rejected`] for anything else ring refuses; HMAC
     /// algorithms take no PKCS#8.
     pub fn from_pkcs8_der(alg: Algorithm, der: &[u8]) -> Result<Self, Error> {
-        let rng = SystemRandom::new();
         match alg.family() {
             Family::Hmac => Err(KeyError::AlgorithmMismatch.into()),
             Family::Rsa => Self::from_rsa(alg, RsaKeyPair::from_pkcs8(der).map_err(ring_rejected)?),
             Family::Ec => {
-                let pair = EcdsaKeyPair::from_pkcs8(ecdsa_signing(alg), der, &rng)
-                    .map_err(ring_rejected)?;
+                let pair =
+                    crypto::ecdsa_from_pkcs8(ecdsa_signing(alg), der).map_err(ring_rejected)?;
                 let public = VerifyingKey::from_ec_point(alg, pair.public_key().as_ref())?;
                 Ok(Self::with_public(alg, Private::Ec(pair), public))
             }
@@ -650,18 +666,12 @@ impl SigningKey {
 
     fn from_rsa(alg: Algorithm, pair: RsaKeyPair) -> Result<Self, Error> {
         require_family(alg, Family::Rsa)?;
-        let public = VerifyingKey::from_pkcs1_der(alg, pair.public().as_ref())?;
+        let public = VerifyingKey::from_pkcs1_der(alg, pair.public_key().as_ref())?;
         Ok(Self::with_public(alg, Private::Rsa(pair), public))
     }
 
     pub(crate) fn from_parts_ec(alg: Algorithm, d: &[u8], point: &[u8]) -> Result<Self, Error> {
-        let pair = EcdsaKeyPair::from_private_key_and_public_key(
-            ecdsa_signing(alg),
-            d,
-            point,
-            &SystemRandom::new(),
-        )
-        .map_err(ring_rejected)?;
+        let pair = crypto::ecdsa_from_parts(ecdsa_signing(alg), d, point).map_err(ring_rejected)?;
         let public = VerifyingKey::from_ec_point(alg, pair.public_key().as_ref())?;
         Ok(Self::with_public(alg, Private::Ec(pair), public))
     }
@@ -678,7 +688,7 @@ impl SigningKey {
 
     pub(crate) fn from_parts_rsa(
         alg: Algorithm,
-        parts: &ring::rsa::KeyPairComponents<&[u8]>,
+        parts: &crate::crypto::rsa::KeyPairComponents<&[u8]>,
     ) -> Result<Self, Error> {
         Self::from_rsa(
             alg,
@@ -721,7 +731,9 @@ impl SigningKey {
         match &self.key {
             Private::Hmac(key) => Ok(hmac::sign(key, message).as_ref().to_vec()),
             Private::Rsa(pair) => {
-                let mut sig = vec![0; pair.public().modulus_len()];
+                // The signature is as long as the modulus in bytes.
+                let len = self.public.rsa_components().map_or(0, |(n, _)| n.len());
+                let mut sig = vec![0; len];
                 pair.sign(rsa_sign_padding(self.alg), &self.rng, message, &mut sig)
                     .map_err(|_| Error::SigningFailed)?;
                 Ok(sig)
