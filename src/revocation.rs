@@ -17,7 +17,7 @@ use crate::error::Error;
 /// Non-exhaustive so fields can be added; implementations read the fields,
 /// only the crate builds queries.
 #[non_exhaustive]
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct RevocationQuery<'a> {
     /// `jti`, the token's id.
     pub jti: Option<&'a str>,
@@ -34,6 +34,35 @@ pub struct RevocationQuery<'a> {
 }
 
 impl<'a> RevocationQuery<'a> {
+    /// A query about a token with this `jti` and nothing else known (to
+    /// test or benchmark a [`Revocation`] implementation).
+    pub fn for_jti(jti: Option<&'a str>) -> Self {
+        Self {
+            jti,
+            ..Self::default()
+        }
+    }
+
+    /// The same query with `sub` and `iat` set.
+    #[must_use]
+    pub fn with_subject(mut self, subject: Option<&'a str>, issued_at: Option<i64>) -> Self {
+        self.subject = subject;
+        self.issued_at = issued_at;
+        self
+    }
+
+    /// The same query with the signing key's id and the session id set.
+    #[must_use]
+    pub fn with_key_and_session(
+        mut self,
+        key_id: Option<&'a str>,
+        session_id: Option<&'a str>,
+    ) -> Self {
+        self.key_id = key_id;
+        self.session_id = session_id;
+        self
+    }
+
     pub(crate) fn new(
         jti: Option<&'a str>,
         subject: Option<&'a str>,
