@@ -1,0 +1,133 @@
+//! Memory and scaling figures that criterion does not give:
+//! heap bytes per stored API key record and per revoked `jti` at 10^6
+//! entries, heap allocations per validation, and validation throughput with
+//! one and two threads sharing one validator.
+//!
+//! `cargo bench --bench memory` (under `cargo test --benches` it runs at a
+//! thousandth of the size, as a smoke test).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::alloc::System;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
+
+use tokengate::api_key::{ApiKeyFormat, ApiKeyIssuer, InMemoryApiKeyStore, NewApiKey};
+use tokengate::{
+    Algorithm, FixedClock, NoCustomClaims, RevocationList, SigningKey, SingleKeyStore,
+    TokenBuilder, Validator,
+};
+
+#[global_allocator]
+static ALLOC: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+const NOW: i64 = 1_800_000_000;
+
+/// Heap bytes currently allocated.
+fn live() -> isize {
+    let s = ALLOC.stats();
+    s.bytes_allocated as isize - s.bytes_deallocated as isize + s.bytes_reallocated
+}
+
+fn calls() -> usize {
+    let s = ALLOC.stats();
+    s.allocations + s.reallocations
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let n = if full { 1_000_000 } else { 1_000 };
+
+    // API key records.
+    let format = ApiKeyFormat::new("acme")
+        .unwrap()
+        .environment("live")
+        .unwrap();
+    let issuer = ApiKeyIssuer::new(format);
+    let before = live();
+    let store = InMemoryApiKeyStore::new();
+    for i in 0..n {
+        let key = issuer
+            .issue_into(
+                &store,
+                NewApiKey::new(format!("owner-{}", i % 10_000)).name("ci"),
+            )
+            .unwrap();
+        drop(key);
+    }
+    let per_key = (live() - before) as f64 / n as f64;
+
+    // Revoked jtis.
+    let before = live();
+    let list = RevocationList::new();
+    for i in 0..n {
+        list.revoke_jti(&format!("{i:022}"), NOW + 3600);
+    }
+    let per_jti = (live() - before) as f64 / n as f64;
+    assert_eq!(list.jti_count(), n);
+
+    // Allocations per validation.
+    let key = SigningKey::hmac(Algorithm::HS256, &[0x42; 32]).unwrap();
+    let validator = Validator::builder(SingleKeyStore::new(key.verifying_key()))
+        .issuer("https://auth.example.com")
+        .audience("https://api.example.com")
+        .clock(Arc::new(FixedClock::at_unix(NOW)))
+        .build()
+        .unwrap();
+    let token = TokenBuilder::new()
+        .issuer("https://auth.example.com")
+        .subject("user-1234567890")
+        .audience("https://api.example.com")
+        .scope("orders:read orders:write profile")
+        .clock(Arc::new(FixedClock::at_unix(NOW - 5)))
+        .sign(&key)
+        .unwrap();
+    validator.validate::<NoCustomClaims>(&token).unwrap();
+    let start_calls = calls();
+    let rounds = 1000;
+    for _ in 0..rounds {
+        validator.validate::<NoCustomClaims>(&token).unwrap();
+    }
+    let allocs = (calls() - start_calls) as f64 / rounds as f64;
+
+    // Throughput with one and two threads on one validator.
+    let window = if full {
+        Duration::from_secs(3)
+    } else {
+        Duration::from_millis(100)
+    };
+    let run = |threads: usize| -> f64 {
+        let start = Instant::now();
+        let total: u64 = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut count = 0u64;
+                        while start.elapsed() < window {
+                            for _ in 0..256 {
+                                validator.validate::<NoCustomClaims>(&token).unwrap();
+                            }
+                            count += 256;
+                        }
+                        count
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).sum()
+        });
+        total as f64 / start.elapsed().as_secs_f64()
+    };
+    let one = run(1);
+    let two = run(2);
+
+    println!("| measure | value |");
+    println!("|---|---|");
+    println!("| heap bytes per API key record ({n} records) | {per_key:.0} |");
+    println!("| heap bytes per revoked jti ({n} entries) | {per_jti:.1} |");
+    println!("| heap allocations per HS256 validation (NoCustomClaims) | {allocs:.1} |");
+    println!("| HS256 validations/s, 1 thread | {one:.0} |");
+    println!("| HS256 validations/s, 2 threads | {two:.0} |");
+    println!("| 2-thread / 1-thread throughput | {:.2}x |", two / one);
+}
