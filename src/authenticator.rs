@@ -250,10 +250,26 @@ impl Authenticator {
         }
     }
 
-    fn reject_for(&self, e: Error, requirement: Option<&ScopeRequirement>) -> AuthError {
+    /// As `reject`, naming in the challenge every scope of the
+    /// requirements that applied: the validator's own (for access tokens)
+    /// and the route's.
+    fn reject_for(
+        &self,
+        e: Error,
+        own: Option<&ScopeRequirement>,
+        route: Option<&ScopeRequirement>,
+    ) -> AuthError {
         let mut err = self.reject(e);
-        if let (BearerError::InsufficientScope, Some(req)) = (err.kind, requirement) {
-            err.required = Some(req.scopes());
+        if err.kind == BearerError::InsufficientScope {
+            let mut needed: Vec<String> = Vec::new();
+            for req in own.into_iter().chain(route) {
+                needed.extend(req.scopes().iter().map(str::to_owned));
+            }
+            if let Ok(set) = ScopeSet::from_tokens(needed)
+                && !set.is_empty()
+            {
+                err.required = Some(set);
+            }
         }
         err
     }
@@ -310,7 +326,7 @@ impl Authenticator {
             let key = verifier.verify(credential).map_err(|e| self.reject(e))?;
             if let Some(req) = requirement {
                 req.check(key.scopes())
-                    .map_err(|e| self.reject_for(e, Some(req)))?;
+                    .map_err(|e| self.reject_for(e, None, Some(req)))?;
             }
             return Ok(Principal {
                 subject: key.owner().to_owned(),
@@ -328,7 +344,7 @@ impl Authenticator {
             Some(req) => validator.validate_for::<NoCustomClaims>(credential, req),
             None => validator.validate::<NoCustomClaims>(credential),
         }
-        .map_err(|e| self.reject_for(e, requirement))?;
+        .map_err(|e| self.reject_for(e, validator.scope_requirement(), requirement))?;
         let claims = verified.into_claims();
         let scopes = ScopeSet::parse(claims.scope.as_deref().unwrap_or(""))
             .map_err(|_| self.reject(Error::claim("scope")))?;
@@ -348,7 +364,13 @@ fn parse_bearer(header: Option<&str>) -> Result<&str, BearerError> {
     let header = header.ok_or(BearerError::MissingCredentials)?;
     let (scheme, rest) = match header.split_once(' ') {
         Some(parts) => parts,
-        None if header.eq_ignore_ascii_case("bearer") => return Err(BearerError::InvalidRequest),
+        // `Bearer` glued to anything but a space is a malformed attempt.
+        None if header
+            .get(..6)
+            .is_some_and(|s| s.eq_ignore_ascii_case("bearer")) =>
+        {
+            return Err(BearerError::InvalidRequest);
+        }
         None => return Err(BearerError::MissingCredentials),
     };
     if !scheme.eq_ignore_ascii_case("bearer") {

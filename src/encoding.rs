@@ -58,7 +58,7 @@ pub(crate) fn b64_decode_in<'b>(
     stack: &'b mut [u8],
     heap: &'b mut Vec<u8>,
 ) -> Result<&'b [u8], Error> {
-    let bound = input.len() / 4 * 3 + 3;
+    let bound = (input.len() / 4).saturating_mul(3).saturating_add(3);
     if bound <= stack.len() {
         let n = STRICT
             .decode_slice(input, stack)

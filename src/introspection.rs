@@ -204,6 +204,15 @@ impl Introspector {
         match validator.validate::<NoCustomClaims>(token) {
             Ok(v) => {
                 let c = v.into_claims();
+                // Validators allow leeway for clock skew between servers;
+                // introspection answers for this server's own clock
+                // (RFC 7662 §2.2): past `exp` or before `nbf`, inactive.
+                let now = validator.now_unix();
+                if c.expires_at.is_some_and(|exp| now >= exp)
+                    || c.not_before.is_some_and(|nbf| now < nbf)
+                {
+                    return inactive;
+                }
                 Ok(IntrospectionResponse {
                     active: true,
                     scope: c.scope,

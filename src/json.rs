@@ -118,7 +118,7 @@ where
                         match seen.get_mut(count) {
                             Some(slot) => {
                                 *slot = key.clone();
-                                count += 1;
+                                count = count.saturating_add(1);
                             }
                             None => {
                                 let mut set: HashSet<Cow<'de, str>> =

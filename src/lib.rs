@@ -68,14 +68,15 @@
 //!   [`danger`].
 
 #![forbid(unsafe_code, unused_must_use)]
-#![deny(missing_docs)]
+#![deny(missing_docs, clippy::arithmetic_side_effects)]
 #![cfg_attr(
     test,
     allow(
         clippy::unwrap_used,
         clippy::expect_used,
         clippy::panic,
-        clippy::indexing_slicing
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
     )
 )]
 

@@ -166,7 +166,7 @@ impl InMemoryRefreshStore {
         let live: std::collections::HashSet<&str> =
             records.values().map(|r| r.family_id.as_str()).collect();
         revoked.retain(|family, _| live.contains(family.as_str()));
-        before - records.len()
+        before.saturating_sub(records.len())
     }
 
     /// The number of records held.
@@ -260,8 +260,8 @@ impl fmt::Debug for RefreshToken {
     }
 }
 
-/// What a login or a refresh returns.
-#[derive(Debug)]
+/// What a login or a refresh returns. `Debug` shows neither token: both
+/// are live bearer credentials.
 pub struct TokenPair {
     /// A signed JWT access token carrying `sid` = the family id.
     pub access_token: String,
@@ -271,6 +271,17 @@ pub struct TokenPair {
     pub family_id: String,
     /// Seconds until the access token expires.
     pub expires_in: i64,
+}
+
+impl fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("access_token", &"[redacted]")
+            .field("refresh_token", &self.refresh_token)
+            .field("family_id", &self.family_id)
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
 }
 
 /// Who logs in: the subject, the OAuth client and the scopes granted.
@@ -533,11 +544,9 @@ impl RefreshTokens {
     fn revoke_family(&self, family_id: &str, now: i64) -> Result<(), Error> {
         self.store.revoke_family(family_id, now)?;
         if let Some(list) = &self.revocation {
-            // Access tokens of the family live at most this long; a little
-            // margin covers validators' leeway.
-            let until = now
-                .saturating_add(self.access_lifetime.whole_seconds())
-                .saturating_add(300);
+            // Access tokens of the family live at most this long; the
+            // list keeps the entry a margin longer for validators' leeway.
+            let until = now.saturating_add(self.access_lifetime.whole_seconds());
             list.revoke_session(family_id, until);
         }
         Ok(())

@@ -125,6 +125,11 @@ type HashedMap<V> = HashMap<u64, V, BuildHasherDefault<PassThrough>>;
 
 const SHARDS: usize = 16;
 
+/// How long past a token's `exp` its revocation entry is kept: longer than
+/// any sane validator leeway, so pruning never lets a revoked token pass
+/// while a validator still accepts it as unexpired.
+pub const DEFAULT_RETENTION_MARGIN: time::Duration = time::Duration::minutes(5);
+
 /// The in-memory revocation list.
 ///
 /// It answers for:
@@ -149,6 +154,7 @@ const SHARDS: usize = 16;
 #[derive(Debug)]
 pub struct RevocationList {
     keys: RandomState,
+    margin: i64,
     jti: Box<[RwLock<HashedMap<i64>>]>,
     sessions: RwLock<HashedMap<i64>>,
     subjects: RwLock<HashMap<String, i64>>,
@@ -172,7 +178,15 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 impl RevocationList {
     /// An empty list.
     pub fn new() -> Self {
+        Self::with_retention_margin(DEFAULT_RETENTION_MARGIN)
+    }
+
+    /// An empty list that keeps entries `margin` past the tokens' `exp`
+    /// (default [`DEFAULT_RETENTION_MARGIN`]). Keep it at least as long as
+    /// the largest leeway of the validators that consult the list.
+    pub fn with_retention_margin(margin: time::Duration) -> Self {
         Self {
+            margin: margin.whole_seconds().max(0),
             keys: RandomState::new(),
             jti: (0..SHARDS)
                 .map(|_| RwLock::new(HashedMap::default()))
@@ -194,9 +208,10 @@ impl RevocationList {
         self.jti.get((hash >> 59) as usize % SHARDS)
     }
 
-    /// Revokes the token with this `jti` until `expires_at` (the token's
-    /// own `exp`, seconds since the epoch), after which the entry may be
-    /// pruned: the token is then rejected as expired anyway.
+    /// Revokes the token with this `jti`; `expires_at` is the token's own
+    /// `exp` (seconds since the epoch). [`RevocationList::prune`] drops the
+    /// entry once `exp` plus the retention margin has passed, when every
+    /// validator rejects the token as expired anyway.
     pub fn revoke_jti(&self, jti: &str, expires_at: i64) {
         let h = self.hash(0, jti);
         if let Some(shard) = self.jti_shard(h) {
@@ -229,18 +244,19 @@ impl RevocationList {
         *e = (*e).max(until);
     }
 
-    /// Drops `jti` and session entries whose tokens have all expired by
-    /// `now`. Returns how many entries were dropped. Subject and key id
+    /// Drops `jti` and session entries whose tokens expired more than the
+    /// retention margin before `now`. Returns how many entries were dropped. Subject and key id
     /// entries have no end and stay until the list is dropped: there is
     /// one per user who logged out everywhere or per compromised key, not
     /// one per token.
     pub fn prune(&self, now: i64) -> usize {
-        let mut dropped = 0;
+        let mut dropped: usize = 0;
         for shard in self.jti.iter().chain(std::iter::once(&self.sessions)) {
             let mut map = write(shard);
             let before = map.len();
-            map.retain(|_, exp| *exp > now);
-            dropped += before - map.len();
+            let margin = self.margin;
+            map.retain(|_, exp| exp.saturating_add(margin) > now);
+            dropped = dropped.saturating_add(before.saturating_sub(map.len()));
         }
         dropped
     }
@@ -301,9 +317,9 @@ mod tests {
         assert!(list.is_revoked(&q(Some("a"), None, None)).unwrap());
         assert!(!list.is_revoked(&q(Some("b"), None, None)).unwrap());
         assert!(!list.is_revoked(&q(None, None, None)).unwrap());
-        assert_eq!(list.prune(99), 0);
+        assert_eq!(list.prune(399), 0);
         assert_eq!(list.jti_count(), 1);
-        assert_eq!(list.prune(100), 1);
+        assert_eq!(list.prune(400), 1);
         assert_eq!(list.jti_count(), 0);
     }
 
@@ -331,7 +347,10 @@ mod tests {
         assert!(!list.is_revoked(&other).unwrap());
         // A jti and a session id with the same text do not alias.
         assert!(!list.is_revoked(&q(Some("s1"), None, None)).unwrap());
-        list.prune(10);
+        list.prune(310);
         assert!(!list.is_revoked(&by_sid).unwrap());
+        let strict = RevocationList::with_retention_margin(time::Duration::ZERO);
+        strict.revoke_jti("a", 100);
+        assert_eq!(strict.prune(100), 1);
     }
 }

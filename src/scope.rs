@@ -238,6 +238,17 @@ impl ScopeRequirement {
         }
     }
 
+    /// `false` when no grant can ever meet the requirement (an `Any` of
+    /// nothing somewhere it cannot be avoided).
+    pub fn is_satisfiable(&self) -> bool {
+        match self {
+            Self::All(_) => true,
+            Self::Any(set) => !set.is_empty(),
+            Self::AllOf(list) => list.iter().all(ScopeRequirement::is_satisfiable),
+            Self::AnyOf(list) => list.iter().any(ScopeRequirement::is_satisfiable),
+        }
+    }
+
     /// `true` when `granted` meets the requirement. Does not allocate.
     pub fn is_satisfied_by<G: GrantedScopes + ?Sized>(&self, granted: &G) -> bool {
         match self {
@@ -289,6 +300,7 @@ impl ScopeRequirement {
             }
             Self::AnyOf(list) => list
                 .iter()
+                .filter(|r| r.is_satisfiable())
                 .map(|r| r.missing(granted))
                 .min_by_key(ScopeSet::len)
                 .unwrap_or_default(),
@@ -313,9 +325,15 @@ impl RoleMap {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidScope`] as [`ScopeSet::parse`].
+    /// [`Error::InvalidScope`] as [`ScopeSet::parse`];
+    /// [`Error::InvalidConfiguration`] for a role of no scopes, which every
+    /// caller would hold.
     pub fn define(mut self, role: impl Into<String>, scopes: &str) -> Result<Self, Error> {
-        self.roles.insert(role.into(), ScopeSet::parse(scopes)?);
+        let set = ScopeSet::parse(scopes)?;
+        if set.is_empty() {
+            return Err(Error::config("a role needs at least one scope"));
+        }
+        self.roles.insert(role.into(), set);
         Ok(self)
     }
 

@@ -124,7 +124,11 @@ impl ApiKeyFormat {
 
     /// The fixed length of every key of this format.
     pub fn key_len(&self) -> usize {
-        self.lead.len() + self.id_len + self.secret_len + CHECKSUM_LEN
+        self.lead
+            .len()
+            .saturating_add(self.id_len)
+            .saturating_add(self.secret_len)
+            .saturating_add(CHECKSUM_LEN)
     }
 
     /// Bits of entropy in the secret.
@@ -138,7 +142,9 @@ impl ApiKeyFormat {
         format!(
             r"\b{}[0-9A-Za-z]{{{}}}\b",
             self.lead,
-            self.id_len + self.secret_len + CHECKSUM_LEN
+            self.id_len
+                .saturating_add(self.secret_len)
+                .saturating_add(CHECKSUM_LEN)
         )
     }
 
@@ -182,7 +188,7 @@ impl ApiKeyFormat {
         if !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(malformed());
         }
-        let split = key.len() - CHECKSUM_LEN;
+        let split = key.len().checked_sub(CHECKSUM_LEN).ok_or_else(malformed)?;
         let (checked, checksum) = (
             key.get(..split).ok_or_else(malformed)?,
             key.get(split..).ok_or_else(malformed)?,
@@ -192,7 +198,7 @@ impl ApiKeyFormat {
         }
         let id = body.get(..self.id_len).ok_or_else(malformed)?;
         let secret = body
-            .get(self.id_len..self.id_len + self.secret_len)
+            .get(self.id_len..self.id_len.saturating_add(self.secret_len))
             .ok_or_else(malformed)?;
         Ok(ParsedKey { id, secret })
     }
@@ -256,7 +262,7 @@ fn decode_checksum(s: &str) -> Option<u32> {
     let mut n: u64 = 0;
     for b in s.bytes() {
         let v = BASE62.iter().position(|c| *c == b)?;
-        n = n * 62 + v as u64;
+        n = n.checked_mul(62)?.checked_add(v as u64)?;
     }
     u32::try_from(n).ok()
 }

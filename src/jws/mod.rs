@@ -55,7 +55,7 @@ impl<'a> Compact<'a> {
         Ok(Self {
             signing_input: token
                 .as_bytes()
-                .get(..header.len() + 1 + payload.len())
+                .get(..header.len().saturating_add(1).saturating_add(payload.len()))
                 .unwrap_or_default(),
             header,
             payload,
@@ -92,7 +92,12 @@ pub(crate) fn sign_with_header(
     key: &SigningKey,
 ) -> Result<String, Error> {
     let header_json = header.to_json()?;
-    let mut out = String::with_capacity((header_json.len() + payload.len()) * 4 / 3 + 700);
+    let encoded = header_json
+        .len()
+        .saturating_add(payload.len())
+        .saturating_mul(4)
+        / 3;
+    let mut out = String::with_capacity(encoded.saturating_add(700));
     b64_encode_into(&header_json, &mut out);
     out.push('.');
     b64_encode_into(payload, &mut out);

@@ -164,6 +164,16 @@ impl Validator {
         }
     }
 
+    /// The scope requirement every token must meet, if one was set.
+    pub fn scope_requirement(&self) -> Option<&ScopeRequirement> {
+        self.config.scopes.as_ref()
+    }
+
+    /// The validator's clock, seconds since the epoch.
+    pub(crate) fn now_unix(&self) -> i64 {
+        self.config.clock.now_unix()
+    }
+
     /// The algorithms this validator accepts now: its allow-list narrowed
     /// to the algorithms of the keys in its store.
     pub fn algorithms(&self) -> AlgorithmSet {
@@ -242,7 +252,7 @@ impl Validator {
                 claims.subject.as_deref(),
                 claims.issued_at,
                 claims.expires_at,
-                header.kid.as_deref(),
+                Some(key.key_id()),
                 claims.session_id.as_deref(),
             );
             if revocation.is_revoked(&query)? {

@@ -81,7 +81,10 @@ pub(crate) fn bit_len(be: &[u8]) -> usize {
     let mut bytes = be.iter().skip_while(|b| **b == 0);
     match bytes.next() {
         None => 0,
-        Some(first) => (8 - first.leading_zeros() as usize) + 8 * bytes.count(),
+        Some(first) => {
+            let top = 8u32.saturating_sub(first.leading_zeros()) as usize;
+            top.saturating_add(bytes.count().saturating_mul(8))
+        }
     }
 }
 

@@ -137,8 +137,8 @@ pub(super) fn export(key: &VerifyingKey) -> Option<Jwk> {
             #[cfg(feature = "aws-lc-rs")]
             Curve::P521 => "P-521",
         };
-        let x = point.get(1..1 + len)?;
-        let y = point.get(1 + len..)?;
+        let x = point.get(1..len.saturating_add(1))?;
+        let y = point.get(len.saturating_add(1)..)?;
         jwk.kty = "EC";
         jwk.crv = Some(name);
         jwk.x = Some(b64_encode(x));

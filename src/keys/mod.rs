@@ -144,7 +144,7 @@ fn ecdsa_signing(alg: Algorithm) -> &'static signature::EcdsaSigningAlgorithm {
 
 /// Bytes of an uncompressed SEC1 point on `curve`.
 pub(crate) fn point_len(curve: Curve) -> usize {
-    1 + 2 * coordinate_len(curve)
+    coordinate_len(curve).saturating_mul(2).saturating_add(1)
 }
 
 /// Bytes of one coordinate (and of a private scalar) on `curve`.
@@ -476,7 +476,7 @@ fn rsa_public_der(n: &[u8], e: &[u8]) -> Vec<u8> {
     fn integer(be: &[u8]) -> Vec<u8> {
         let pad = be.first().is_some_and(|b| b & 0x80 != 0);
         let mut out = vec![0x02];
-        push_len(&mut out, be.len() + usize::from(pad));
+        push_len(&mut out, be.len().saturating_add(usize::from(pad)));
         if pad {
             out.push(0);
         }

@@ -129,11 +129,11 @@ impl KeyIndex {
             }
             index.algorithms.insert(key.algorithm());
             match counts.iter_mut().find(|(a, _, _)| *a == key.algorithm()) {
-                Some(entry) => entry.1 += 1,
+                Some(entry) => entry.1 = entry.1.saturating_add(1),
                 None => counts.push((key.algorithm(), 1, Arc::clone(&key))),
             }
             slot.push(key);
-            index.len += 1;
+            index.len = index.len.saturating_add(1);
         }
         index.sole = counts
             .into_iter()

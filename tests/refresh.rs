@@ -1,0 +1,801 @@
+//! Refresh tokens end to end through the public API: login and rotation
+//! chains, reuse detection that revokes the whole family (refresh tokens
+//! and, through a shared [`RevocationList`], its access tokens), logout,
+//! the idle timeout and absolute lifetime at their exact boundaries, racing
+//! rotations of one token, malformed / unknown / forged tokens, a failing
+//! [`RefreshStore`], redacted `Debug` output and the token format.
+//!
+//! Time is pinned with a shared [`FixedClock`]. Checksums of forged tokens
+//! are computed here with `crc32fast` (CRC32/IEEE, six base62 digits), and
+//! digests with `ring::digest`, independently of the library's helpers.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
+use std::thread;
+
+use time::Duration;
+use tokengate::refresh::Consumed;
+use tokengate::{
+    Algorithm, Error, ErrorKind, FixedClock, Grant, InMemoryRefreshStore, KeyRing, NoCustomClaims,
+    RefreshRecord, RefreshStore, RefreshTokens, RevocationList, ScopeSet, SigningKey, TokenBuilder,
+    TokenPair, Validator, Verified,
+};
+
+const T0: i64 = 1_750_000_000;
+const ISS: &str = "https://auth.example.com";
+const AUD: &str = "https://api.example.com";
+const IDLE: i64 = 3_600;
+const ABSOLUTE: i64 = 3 * 3_600;
+const ACCESS: i64 = 300;
+
+const LEAD: &str = "rt_";
+const ID_LEN: usize = 12;
+const SECRET_LEN: usize = 43;
+const CHECK_LEN: usize = 6;
+const TOKEN_LEN: usize = 3 + ID_LEN + SECRET_LEN + CHECK_LEN;
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+/// A [`RefreshStore`] in front of the in-memory one whose operations can be
+/// made to fail one by one, and which counts `consume` calls.
+#[derive(Debug, Default)]
+struct Flaky {
+    inner: InMemoryRefreshStore,
+    fail_get: AtomicBool,
+    fail_insert: AtomicBool,
+    fail_consume: AtomicBool,
+    fail_revoke: AtomicBool,
+    fail_is_revoked: AtomicBool,
+    consumes: AtomicUsize,
+}
+
+fn down() -> Error {
+    Error::store(std::io::Error::other("refresh store unavailable"))
+}
+
+impl Flaky {
+    fn fail(flag: &AtomicBool) -> Result<(), Error> {
+        if flag.load(Ordering::SeqCst) {
+            Err(down())
+        } else {
+            Ok(())
+        }
+    }
+
+    fn heal(&self) {
+        for f in [
+            &self.fail_get,
+            &self.fail_insert,
+            &self.fail_consume,
+            &self.fail_revoke,
+            &self.fail_is_revoked,
+        ] {
+            f.store(false, Ordering::SeqCst);
+        }
+    }
+}
+
+impl RefreshStore for Flaky {
+    fn get(&self, id: &str) -> Result<Option<Arc<RefreshRecord>>, Error> {
+        Self::fail(&self.fail_get)?;
+        self.inner.get(id)
+    }
+    fn insert(&self, record: RefreshRecord) -> Result<(), Error> {
+        Self::fail(&self.fail_insert)?;
+        self.inner.insert(record)
+    }
+    fn consume(&self, id: &str, at: i64) -> Result<Consumed, Error> {
+        self.consumes.fetch_add(1, Ordering::SeqCst);
+        Self::fail(&self.fail_consume)?;
+        self.inner.consume(id, at)
+    }
+    fn revoke_family(&self, family_id: &str, at: i64) -> Result<(), Error> {
+        Self::fail(&self.fail_revoke)?;
+        self.inner.revoke_family(family_id, at)
+    }
+    fn is_family_revoked(&self, family_id: &str) -> Result<bool, Error> {
+        Self::fail(&self.fail_is_revoked)?;
+        self.inner.is_family_revoked(family_id)
+    }
+}
+
+/// An authorization server (refresh tokens) and an API (validator) sharing
+/// keys, a clock and a revocation list.
+struct Env {
+    clock: Arc<FixedClock>,
+    store: Arc<Flaky>,
+    tokens: RefreshTokens,
+    validator: Validator,
+}
+
+fn env() -> Env {
+    let clock = Arc::new(FixedClock::at_unix(T0));
+    let ring = Arc::new(KeyRing::with_clock(
+        SigningKey::generate(Algorithm::EdDSA).unwrap(),
+        clock.clone(),
+    ));
+    let list = Arc::new(RevocationList::new());
+    let store = Arc::new(Flaky::default());
+    let tokens = RefreshTokens::new(
+        store.clone(),
+        ring.clone(),
+        TokenBuilder::new().issuer(ISS).audience(AUD),
+    )
+    .unwrap()
+    .revocation_list(list.clone())
+    .idle_timeout(Duration::seconds(IDLE))
+    .absolute_lifetime(Duration::seconds(ABSOLUTE))
+    .access_token_lifetime(Duration::seconds(ACCESS))
+    .clock(clock.clone());
+    let validator = Validator::builder(ring)
+        .issuer(ISS)
+        .audience(AUD)
+        .revocation(list)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    Env {
+        clock,
+        store,
+        tokens,
+        validator,
+    }
+}
+
+impl Env {
+    fn login(&self, sub: &str) -> TokenPair {
+        self.tokens.login(Grant::new(sub)).unwrap()
+    }
+
+    fn refresh(&self, pair: &TokenPair) -> TokenPair {
+        self.tokens
+            .refresh(pair.refresh_token.expose_secret())
+            .unwrap()
+    }
+
+    /// The kind name of refreshing `token`: `"ok"` or the error kind.
+    fn refresh_verdict(&self, token: &str) -> &'static str {
+        match self.tokens.refresh(token) {
+            Ok(_) => "ok",
+            Err(e) => e.kind().as_str(),
+        }
+    }
+
+    fn access(&self, token: &str) -> Result<Verified, Error> {
+        self.validator.validate::<NoCustomClaims>(token)
+    }
+
+    fn access_verdict(&self, token: &str) -> &'static str {
+        match self.access(token) {
+            Ok(_) => "ok",
+            Err(e) => e.kind().as_str(),
+        }
+    }
+}
+
+/// CRC32 (IEEE) of `checked` as six base62 digits, most significant first.
+fn checksum(checked: &str) -> String {
+    let mut n = crc32fast::hash(checked.as_bytes());
+    let mut out = [b'0'; CHECK_LEN];
+    for d in out.iter_mut().rev() {
+        *d = BASE62[(n % 62) as usize];
+        n /= 62;
+    }
+    String::from_utf8(out.to_vec()).unwrap()
+}
+
+fn id_part(token: &str) -> &str {
+    &token[LEAD.len()..LEAD.len() + ID_LEN]
+}
+
+fn secret_part(token: &str) -> &str {
+    &token[LEAD.len() + ID_LEN..LEAD.len() + ID_LEN + SECRET_LEN]
+}
+
+/// A token with `id`, `secret` and a valid checksum.
+fn forge(id: &str, secret: &str) -> String {
+    let checked = format!("{LEAD}{id}{secret}");
+    format!("{checked}{}", checksum(&checked))
+}
+
+fn sha256(data: &str) -> [u8; 32] {
+    ring::digest::digest(&ring::digest::SHA256, data.as_bytes())
+        .as_ref()
+        .try_into()
+        .unwrap()
+}
+
+// ---------------------------------------------------------------------------
+// Login and rotation
+// ---------------------------------------------------------------------------
+
+#[test]
+fn login_then_a_chain_of_refreshes() {
+    let e = env();
+    let grant = Grant::new("alice")
+        .client_id("mobile-app")
+        .scopes(ScopeSet::parse("orders:read profile").unwrap());
+    let first = e.tokens.login(grant).unwrap();
+    assert_eq!(first.expires_in, ACCESS);
+
+    let v = e.access(&first.access_token).unwrap();
+    let c = v.claims();
+    assert_eq!(c.subject.as_deref(), Some("alice"));
+    assert_eq!(c.session_id.as_deref(), Some(first.family_id.as_str()));
+    assert_eq!(c.client_id.as_deref(), Some("mobile-app"));
+    assert_eq!(c.scope.as_deref(), Some("orders:read profile"));
+    assert_eq!(c.issuer.as_deref(), Some(ISS));
+    assert_eq!(c.issued_at, Some(T0));
+    assert_eq!(c.expires_at, Some(T0 + ACCESS));
+
+    let mut refresh_tokens: HashSet<String> = HashSet::new();
+    let mut access_tokens: HashSet<String> = HashSet::new();
+    let mut jtis: HashSet<String> = HashSet::new();
+    refresh_tokens.insert(first.refresh_token.expose_secret().to_owned());
+    access_tokens.insert(first.access_token.clone());
+    jtis.insert(c.jwt_id.clone().unwrap());
+
+    let mut pair = first;
+    for step in 1..=6i64 {
+        e.clock.advance(30);
+        let next = e.refresh(&pair);
+        // A new refresh token and a new access token, same family.
+        assert!(refresh_tokens.insert(next.refresh_token.expose_secret().to_owned()));
+        assert!(access_tokens.insert(next.access_token.clone()));
+        assert_ne!(next.refresh_token.id(), pair.refresh_token.id());
+        assert_eq!(next.family_id, pair.family_id);
+        assert_eq!(next.expires_in, ACCESS);
+        let v = e.access(&next.access_token).unwrap();
+        let c = v.claims();
+        assert_eq!(c.session_id.as_deref(), Some(next.family_id.as_str()));
+        assert_eq!(c.subject.as_deref(), Some("alice"));
+        assert_eq!(c.client_id.as_deref(), Some("mobile-app"));
+        assert_eq!(c.scope.as_deref(), Some("orders:read profile"));
+        assert_eq!(c.issued_at, Some(T0 + 30 * step));
+        assert_eq!(c.expires_at, Some(T0 + 30 * step + ACCESS));
+        assert!(jtis.insert(c.jwt_id.clone().unwrap()));
+
+        // The store links each token to its parent.
+        let rec = e.store.get(next.refresh_token.id()).unwrap().unwrap();
+        assert_eq!(rec.parent.as_deref(), Some(pair.refresh_token.id()));
+        assert_eq!(rec.family_id, next.family_id);
+        assert_eq!(rec.issued_at, T0 + 30 * step);
+        assert_eq!(rec.family_started_at, T0);
+        assert_eq!(rec.used_at, None);
+        let used = e.store.get(pair.refresh_token.id()).unwrap().unwrap();
+        assert_eq!(used.used_at, Some(T0 + 30 * step));
+        pair = next;
+    }
+    // Rotation does not revoke earlier access tokens: they simply expire.
+    for t in &access_tokens {
+        assert_eq!(e.access_verdict(t), "ok");
+    }
+    assert_eq!(e.store.inner.len(), 7);
+}
+
+#[test]
+fn the_store_keeps_a_digest_never_the_secret() {
+    let e = env();
+    let pair = e.login("alice");
+    let token = pair.refresh_token.expose_secret();
+    let rec = e.store.get(pair.refresh_token.id()).unwrap().unwrap();
+    assert_eq!(rec.id, id_part(token));
+    assert_eq!(rec.secret_digest.as_bytes(), &sha256(secret_part(token)));
+    assert_eq!(rec.subject, "alice");
+    assert_eq!(rec.parent, None);
+    let shown = format!("{rec:?} {}", serde_json::to_string(&*rec).unwrap());
+    assert!(!shown.contains(secret_part(token)));
+}
+
+#[test]
+fn families_are_independent() {
+    let e = env();
+    let a = e.login("alice");
+    let b = e.login("alice");
+    assert_ne!(a.family_id, b.family_id);
+    let a2 = e.refresh(&a);
+    assert_eq!(
+        e.refresh_verdict(a.refresh_token.expose_secret()),
+        "refresh_token_reused"
+    );
+    // Family b: untouched, both ways.
+    assert_eq!(e.access_verdict(&b.access_token), "ok");
+    let b2 = e.refresh(&b);
+    assert_eq!(e.access_verdict(&b2.access_token), "ok");
+    assert_eq!(e.access_verdict(&a2.access_token), "revoked");
+}
+
+// ---------------------------------------------------------------------------
+// Reuse detection
+// ---------------------------------------------------------------------------
+
+#[test]
+fn replaying_a_used_token_revokes_the_whole_family() {
+    let e = env();
+    let other = e.login("alice");
+    let p1 = e.login("alice");
+    let p2 = e.refresh(&p1);
+    let p3 = e.refresh(&p2);
+    for p in [&p1, &p2, &p3] {
+        assert_eq!(e.access_verdict(&p.access_token), "ok");
+    }
+
+    // The attacker (or the victim) replays the first token.
+    let err = e
+        .tokens
+        .refresh(p1.refresh_token.expose_secret())
+        .unwrap_err();
+    assert!(matches!(err, Error::RefreshTokenReused));
+    assert_eq!(err.kind().as_str(), "refresh_token_reused");
+    assert!(err.is_rejection());
+
+    // Every refresh token of the family is dead, the used ones and the live one.
+    for p in [&p1, &p2, &p3] {
+        assert_eq!(
+            e.refresh_verdict(p.refresh_token.expose_secret()),
+            "revoked"
+        );
+    }
+    // Every access token of the family is revoked through the shared list.
+    for p in [&p1, &p2, &p3] {
+        assert_eq!(e.access_verdict(&p.access_token), "revoked");
+    }
+    assert!(e.store.is_family_revoked(&p1.family_id).unwrap());
+    assert!(
+        e.tokens
+            .inspect(p3.refresh_token.expose_secret())
+            .unwrap()
+            .is_none()
+    );
+
+    // The other family of the same subject is unaffected.
+    assert!(!e.store.is_family_revoked(&other.family_id).unwrap());
+    assert_eq!(e.access_verdict(&other.access_token), "ok");
+    let other2 = e.refresh(&other);
+    assert_eq!(e.access_verdict(&other2.access_token), "ok");
+}
+
+#[test]
+fn replaying_the_latest_used_token_also_counts() {
+    let e = env();
+    let p1 = e.login("bob");
+    let p2 = e.refresh(&p1);
+    // p2 is used once legitimately...
+    let p3 = e.refresh(&p2);
+    // ...and presented again.
+    assert_eq!(
+        e.refresh_verdict(p2.refresh_token.expose_secret()),
+        "refresh_token_reused"
+    );
+    assert_eq!(
+        e.refresh_verdict(p3.refresh_token.expose_secret()),
+        "revoked"
+    );
+    assert_eq!(e.access_verdict(&p3.access_token), "revoked");
+}
+
+#[test]
+fn racing_rotations_have_exactly_one_winner() {
+    const THREADS: usize = 16;
+    const ROUNDS: usize = 20;
+    let e = env();
+    for round in 0..ROUNDS {
+        let pair = e.login(&format!("racer-{round}"));
+        let token = pair.refresh_token.expose_secret().to_owned();
+        let barrier = Barrier::new(THREADS);
+        let results: Vec<Result<TokenPair, Error>> = thread::scope(|s| {
+            let handles: Vec<_> = (0..THREADS)
+                .map(|_| {
+                    s.spawn(|| {
+                        barrier.wait();
+                        e.tokens.refresh(&token)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let winners: Vec<&TokenPair> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        assert_eq!(winners.len(), 1, "round {round}");
+        let mut reused = 0;
+        for err in results.iter().filter_map(|r| r.as_ref().err()) {
+            match err.kind() {
+                ErrorKind::RefreshTokenReused => reused += 1,
+                ErrorKind::Revoked => {}
+                other => panic!("round {round}: unexpected {other:?}"),
+            }
+        }
+        // Somebody saw the reuse, so the family is revoked, the winner's
+        // fresh tokens included.
+        assert!(reused >= 1, "round {round}");
+        let winner = winners[0];
+        assert_eq!(winner.family_id, pair.family_id);
+        assert_eq!(
+            e.refresh_verdict(winner.refresh_token.expose_secret()),
+            "revoked"
+        );
+        assert_eq!(e.access_verdict(&winner.access_token), "revoked");
+        assert_eq!(e.access_verdict(&pair.access_token), "revoked");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Logout
+// ---------------------------------------------------------------------------
+
+#[test]
+fn after_logout_every_token_of_the_family_is_revoked() {
+    let e = env();
+    let p1 = e.login("carol");
+    let p2 = e.refresh(&p1);
+    let other = e.login("carol");
+    e.tokens.revoke(p2.refresh_token.expose_secret()).unwrap();
+    assert_eq!(
+        e.refresh_verdict(p2.refresh_token.expose_secret()),
+        "revoked"
+    );
+    assert_eq!(
+        e.refresh_verdict(p1.refresh_token.expose_secret()),
+        "revoked"
+    );
+    assert_eq!(e.access_verdict(&p1.access_token), "revoked");
+    assert_eq!(e.access_verdict(&p2.access_token), "revoked");
+    assert_eq!(e.access_verdict(&other.access_token), "ok");
+    assert_eq!(e.refresh_verdict(other.refresh_token.expose_secret()), "ok");
+    // Revoking again, or revoking junk, is not an error (RFC 7009).
+    e.tokens.revoke(p2.refresh_token.expose_secret()).unwrap();
+    e.tokens.revoke("garbage").unwrap();
+    e.tokens.revoke("").unwrap();
+}
+
+#[test]
+fn logout_with_an_already_used_token_revokes_the_family() {
+    let e = env();
+    let p1 = e.login("dan");
+    let p2 = e.refresh(&p1);
+    e.tokens.revoke(p1.refresh_token.expose_secret()).unwrap();
+    assert_eq!(
+        e.refresh_verdict(p2.refresh_token.expose_secret()),
+        "revoked"
+    );
+    assert_eq!(e.access_verdict(&p2.access_token), "revoked");
+}
+
+#[test]
+fn revoke_session_by_family_id() {
+    let e = env();
+    let p = e.login("erin");
+    let other = e.login("erin");
+    e.tokens.revoke_session(&p.family_id).unwrap();
+    assert_eq!(
+        e.refresh_verdict(p.refresh_token.expose_secret()),
+        "revoked"
+    );
+    assert_eq!(e.access_verdict(&p.access_token), "revoked");
+    assert_eq!(e.access_verdict(&other.access_token), "ok");
+    // An unknown family id is not an error.
+    e.tokens.revoke_session("no-such-family").unwrap();
+}
+
+// ---------------------------------------------------------------------------
+// Lifetimes
+// ---------------------------------------------------------------------------
+
+#[test]
+fn idle_timeout_boundary() {
+    let e = env();
+    let early = e.login("frank");
+    let late = e.login("frank");
+    // A second before the idle timeout: still usable.
+    e.clock.set_unix(T0 + IDLE - 1);
+    assert!(
+        e.tokens
+            .inspect(late.refresh_token.expose_secret())
+            .unwrap()
+            .is_some()
+    );
+    let next = e.refresh(&early);
+    // At the idle timeout: expired, with the instant named.
+    e.clock.set_unix(T0 + IDLE);
+    let err = e
+        .tokens
+        .refresh(late.refresh_token.expose_secret())
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Expired { exp, now } if exp == T0 + IDLE && now == T0 + IDLE),
+        "{err:?}"
+    );
+    assert!(
+        e.tokens
+            .inspect(late.refresh_token.expose_secret())
+            .unwrap()
+            .is_none()
+    );
+    // The expired attempt consumed nothing and revoked nothing: it stays
+    // expired, and is not reported as reuse.
+    assert_eq!(
+        e.refresh_verdict(late.refresh_token.expose_secret()),
+        "expired"
+    );
+    assert!(!e.store.is_family_revoked(&late.family_id).unwrap());
+    // The rotated token's idle clock started when it was issued.
+    e.clock.set_unix(T0 + IDLE - 1 + IDLE - 1);
+    let next = e.refresh(&next);
+    e.clock.set_unix(T0 + IDLE - 1 + IDLE - 1 + IDLE);
+    assert_eq!(
+        e.refresh_verdict(next.refresh_token.expose_secret()),
+        "expired"
+    );
+}
+
+#[test]
+fn absolute_lifetime_boundary() {
+    let e = env();
+    let mut a = e.login("gina");
+    let mut b = e.login("gina");
+    // Keep both families active every half hour, well inside the idle timeout.
+    let mut t = T0;
+    while t + 1_800 < T0 + ABSOLUTE {
+        t += 1_800;
+        e.clock.set_unix(t);
+        a = e.refresh(&a);
+        b = e.refresh(&b);
+    }
+    // A second before the family's end: usable, though its idle clock has
+    // most of an hour left.
+    e.clock.set_unix(T0 + ABSOLUTE - 1);
+    let a2 = e.refresh(&a);
+    assert_eq!(e.access_verdict(&a2.access_token), "ok");
+    // At the end: expired, with the family's end as `exp`.
+    e.clock.set_unix(T0 + ABSOLUTE);
+    for token in [
+        a2.refresh_token.expose_secret(),
+        b.refresh_token.expose_secret(),
+    ] {
+        let err = e.tokens.refresh(token).unwrap_err();
+        assert!(
+            matches!(err, Error::Expired { exp, .. } if exp == T0 + ABSOLUTE),
+            "{err:?}"
+        );
+    }
+    assert_eq!(
+        e.tokens
+            .expires_at(&e.store.get(b.refresh_token.id()).unwrap().unwrap()),
+        T0 + ABSOLUTE
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Malformed, unknown and forged tokens
+// ---------------------------------------------------------------------------
+
+#[test]
+fn malformed_tokens_are_refused_before_any_lookup() {
+    let e = env();
+    let pair = e.login("hank");
+    let good = pair.refresh_token.expose_secret();
+    let mut bad_checksum = good.to_owned();
+    let last = bad_checksum.pop().unwrap();
+    bad_checksum.push(if last == '0' { '1' } else { '0' });
+    let cases = [
+        String::new(),
+        "garbage".to_owned(),
+        good[..good.len() - 1].to_owned(),
+        format!("{good}0"),
+        good.replacen("rt_", "RT_", 1),
+        good.replacen("rt_", "xx_", 1),
+        format!(" {}", &good[1..]),
+        good.replace(&good[20..21], "-"),
+        bad_checksum,
+        forge(&"!".repeat(ID_LEN), &"a".repeat(SECRET_LEN)),
+        pair.access_token.clone(),
+    ];
+    for case in &cases {
+        assert_eq!(e.refresh_verdict(case), "malformed", "{case:?}");
+    }
+    // None of them reached the store's consume, and the real token works.
+    assert_eq!(e.store.consumes.load(Ordering::SeqCst), 0);
+    assert_eq!(e.refresh_verdict(good), "ok");
+}
+
+#[test]
+fn unknown_and_wrong_secret_tokens() {
+    let e = env();
+    let p1 = e.login("ivy");
+    let token = p1.refresh_token.expose_secret();
+
+    // A well-formed token from another server's store: unknown.
+    let elsewhere = env().login("ivy");
+    assert_eq!(
+        e.refresh_verdict(elsewhere.refresh_token.expose_secret()),
+        "unknown_key"
+    );
+    // A made-up id with a valid checksum: unknown.
+    assert_eq!(
+        e.refresh_verdict(&forge("AAAAAAAAAAAA", secret_part(token))),
+        "unknown_key"
+    );
+    // The real id with another secret and a valid checksum: invalid_secret.
+    let wrong = forge(
+        id_part(token),
+        secret_part(elsewhere.refresh_token.expose_secret()),
+    );
+    assert_eq!(wrong.len(), TOKEN_LEN);
+    assert_eq!(e.refresh_verdict(&wrong), "invalid_secret");
+    // The same secret with one character changed.
+    let mut s = secret_part(token).to_owned();
+    let c = s.pop().unwrap();
+    s.push(if c == 'a' { 'b' } else { 'a' });
+    assert_eq!(
+        e.refresh_verdict(&forge(id_part(token), &s)),
+        "invalid_secret"
+    );
+    // None of that consumed or revoked the real token.
+    assert_eq!(e.store.consumes.load(Ordering::SeqCst), 0);
+    let p2 = e.refresh(&p1);
+
+    // Knowing a used token's id is not enough to trigger reuse detection
+    // (which would let anyone log a victim out).
+    assert_eq!(e.refresh_verdict(&wrong), "invalid_secret");
+    assert!(!e.store.is_family_revoked(&p1.family_id).unwrap());
+    assert_eq!(e.refresh_verdict(p2.refresh_token.expose_secret()), "ok");
+    // Nor does revoking with a forged token log anyone out.
+    let p3_family = p2.family_id.clone();
+    e.tokens.revoke(&wrong).unwrap();
+    assert!(!e.store.is_family_revoked(&p3_family).unwrap());
+}
+
+// ---------------------------------------------------------------------------
+// A failing store
+// ---------------------------------------------------------------------------
+
+fn is_store_failure(r: Result<impl std::fmt::Debug, Error>) {
+    match r {
+        Err(e) => {
+            assert_eq!(e.kind(), ErrorKind::StoreFailure, "{e:?}");
+            assert!(e.is_internal() && !e.is_rejection());
+        }
+        Ok(v) => panic!("expected store_failure, got {v:?}"),
+    }
+}
+
+#[test]
+fn a_failing_store_fails_closed_and_loses_nothing() {
+    let e = env();
+    let pair = e.login("jack");
+    let token = pair.refresh_token.expose_secret();
+
+    e.store.fail_insert.store(true, Ordering::SeqCst);
+    is_store_failure(e.tokens.login(Grant::new("jack")));
+    e.store.heal();
+
+    for flag in [&e.store.fail_get, &e.store.fail_is_revoked] {
+        flag.store(true, Ordering::SeqCst);
+        is_store_failure(e.tokens.refresh(token));
+        // Logout and introspection surface the failure instead of
+        // pretending the token was unknown.
+        is_store_failure(e.tokens.revoke(token));
+        is_store_failure(e.tokens.inspect(token));
+        e.store.heal();
+    }
+    e.store.fail_consume.store(true, Ordering::SeqCst);
+    is_store_failure(e.tokens.refresh(token));
+    assert_eq!(e.store.consumes.load(Ordering::SeqCst), 1);
+    e.store.heal();
+    // `consume` never ran successfully, so the token still works once the
+    // store is back.
+    let next = e.refresh(&pair);
+
+    // A reuse whose family revocation cannot be written is reported as the
+    // store failure, not as a successful detection.
+    e.store.fail_revoke.store(true, Ordering::SeqCst);
+    is_store_failure(e.tokens.refresh(token));
+    is_store_failure(e.tokens.revoke(next.refresh_token.expose_secret()));
+    e.store.heal();
+    assert_eq!(e.refresh_verdict(token), "refresh_token_reused");
+    assert_eq!(
+        e.refresh_verdict(next.refresh_token.expose_secret()),
+        "revoked"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Secrets in Debug output, and the format
+// ---------------------------------------------------------------------------
+
+#[test]
+fn debug_output_never_contains_the_refresh_secret() {
+    let e = env();
+    let pair = e.login("kim");
+    let token = pair.refresh_token.expose_secret();
+    let next = e.refresh(&pair);
+    for (shown, t) in [
+        (format!("{:?}", pair.refresh_token), token),
+        (format!("{pair:?}"), token),
+        (format!("{pair:#?}"), token),
+        (format!("{next:?}"), next.refresh_token.expose_secret()),
+    ] {
+        assert!(!shown.contains(t), "{shown}");
+        assert!(!shown.contains(secret_part(t)), "{shown}");
+        assert!(shown.contains("[redacted]"), "{shown}");
+    }
+    let shown = format!("{:?}", pair.refresh_token);
+    assert!(shown.contains(pair.refresh_token.id()));
+    assert_eq!(pair.refresh_token.id(), id_part(token));
+}
+
+#[test]
+fn debug_output_never_contains_the_access_token() {
+    let e = env();
+    let pair = e.login("kim");
+    let shown = format!("{pair:?}");
+    // The signature alone is enough to tell: without it nobody can replay
+    // the token.
+    let signature = pair.access_token.rsplit('.').next().unwrap();
+    assert!(!shown.contains(signature), "{shown}");
+}
+
+#[test]
+fn refresh_token_format_and_entropy() {
+    let e = env();
+    assert_eq!(e.tokens.format().lead(), LEAD);
+    assert_eq!(e.tokens.format().key_len(), TOKEN_LEN);
+    assert!(e.tokens.format().secret_bits() >= 256.0);
+
+    let mut ids = HashSet::new();
+    let mut secrets = HashSet::new();
+    let mut seen = [false; 256];
+    for _ in 0..200 {
+        let pair = e.login("lee");
+        let t = pair.refresh_token.expose_secret().to_owned();
+        assert_eq!(t.len(), TOKEN_LEN);
+        assert!(t.starts_with(LEAD));
+        let body = &t[LEAD.len()..];
+        assert!(body.bytes().all(|b| b.is_ascii_alphanumeric()), "{t}");
+        assert_eq!(
+            &t[TOKEN_LEN - CHECK_LEN..],
+            checksum(&t[..TOKEN_LEN - CHECK_LEN])
+        );
+        assert_eq!(pair.refresh_token.id(), id_part(&t));
+        assert!(e.tokens.format().is_well_formed(&t));
+        assert!(ids.insert(id_part(&t).to_owned()));
+        assert!(secrets.insert(secret_part(&t).to_owned()));
+        for b in secret_part(&t).bytes() {
+            seen[usize::from(b)] = true;
+        }
+    }
+    // 8,600 secret characters drawn uniformly cover all 62 symbols (a miss
+    // has probability about 62 * (61/62)^8600, below 1e-58).
+    for b in BASE62 {
+        assert!(seen[usize::from(*b)], "never drew {:?}", char::from(*b));
+    }
+}
+
+#[test]
+fn the_prefix_is_configurable() {
+    let e = env();
+    let tokens = e.tokens.clone().prefix("acmert").unwrap();
+    let pair = tokens.login(Grant::new("max")).unwrap();
+    let t = pair.refresh_token.expose_secret();
+    assert!(t.starts_with("acmert_"));
+    assert!(tokens.refresh(t).is_ok());
+    // The default-prefix instance does not accept it.
+    assert_eq!(e.refresh_verdict(t), "malformed");
+    for bad in ["", "RT", "r_t", "rt-1"] {
+        assert_eq!(
+            e.tokens.clone().prefix(bad).unwrap_err().kind(),
+            ErrorKind::InvalidConfiguration,
+            "{bad:?}"
+        );
+    }
+}
