@@ -261,8 +261,14 @@ fn encode_checksum(crc: u32) -> String {
 fn decode_checksum(s: &str) -> Option<u32> {
     let mut n: u64 = 0;
     for b in s.bytes() {
-        let v = BASE62.iter().position(|c| *c == b)?;
-        n = n.checked_mul(62)?.checked_add(v as u64)?;
+        let v = match b {
+            // The ranges make each subtraction exact.
+            b'0'..=b'9' => b.wrapping_sub(b'0'),
+            b'A'..=b'Z' => b.wrapping_sub(b'A' - 10),
+            b'a'..=b'z' => b.wrapping_sub(b'a' - 36),
+            _ => return None,
+        };
+        n = n.checked_mul(62)?.checked_add(u64::from(v))?;
     }
     u32::try_from(n).ok()
 }

@@ -379,11 +379,11 @@ impl ApiKeyVerifier {
         if record.revoked_at.is_some() {
             return Err(Error::Revoked);
         }
-        let now = self.clock.now_unix();
-        if let Some(exp) = record.expires_at
-            && now >= exp
-        {
-            return Err(Error::Expired { exp, now });
+        if let Some(exp) = record.expires_at {
+            let now = self.clock.now_unix();
+            if now >= exp {
+                return Err(Error::Expired { exp, now });
+            }
         }
         Ok(())
     }
