@@ -56,9 +56,11 @@ impl<'de> Scalar<'de> {
 }
 
 /// Reads one JSON object from `bytes`. For each member, in document order,
-/// `wants(name)` decides whether its value is read as a [`Scalar`] and
-/// handed to `on(name, value)`, or skipped. The first error `on` returns
-/// stops the walk and is returned as is.
+/// `known(name)` gives the index (below 64) of a member the caller wants;
+/// its value is read as a [`Scalar`] and handed to `on(index, value)`.
+/// Other members are skipped. The first error `on` returns stops the walk
+/// and is returned as is. Known members are checked for repeats with a
+/// bit mask, the others by name.
 ///
 /// # Errors
 ///
@@ -66,15 +68,15 @@ impl<'de> Scalar<'de> {
 /// (invalid UTF-8, a byte-order mark and trailing data included);
 /// [`Malformed::DuplicateMember`] for a repeated member name, however it is
 /// escaped; the errors of `on`.
-pub(crate) fn walk_object<'de, W, F>(bytes: &'de [u8], wants: W, on: F) -> Result<(), Error>
+pub(crate) fn walk_object<'de, W, F>(bytes: &'de [u8], known: W, on: F) -> Result<(), Error>
 where
-    W: Fn(&str) -> bool,
-    F: FnMut(&str, Scalar<'de>) -> Result<(), Error>,
+    W: Fn(&str) -> Option<u8>,
+    F: FnMut(u8, Scalar<'de>) -> Result<(), Error>,
 {
     let mut failure: Option<Error> = None;
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let walked = de.deserialize_map(ObjectVisitor {
-        wants,
+        known,
         on,
         failure: &mut failure,
     });
@@ -87,15 +89,15 @@ where
 }
 
 struct ObjectVisitor<'f, W, F> {
-    wants: W,
+    known: W,
     on: F,
     failure: &'f mut Option<Error>,
 }
 
 impl<'de, W, F> Visitor<'de> for ObjectVisitor<'_, W, F>
 where
-    W: Fn(&str) -> bool,
-    F: FnMut(&str, Scalar<'de>) -> Result<(), Error>,
+    W: Fn(&str) -> Option<u8>,
+    F: FnMut(u8, Scalar<'de>) -> Result<(), Error>,
 {
     type Value = ();
 
@@ -104,11 +106,24 @@ where
     }
 
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
-        // Up to LINEAR_SCAN_MAX names on the stack, then a hash set.
+        let mut seen_known: u64 = 0;
+        // Up to LINEAR_SCAN_MAX other names on the stack, then a hash set.
         let mut seen: [Cow<'de, str>; LINEAR_SCAN_MAX] = Default::default();
         let mut count = 0usize;
         let mut many: Option<HashSet<Cow<'de, str>>> = None;
         while let Some(JsonStr(key)) = map.next_key::<JsonStr<'de>>()? {
+            if let Some(index) = (self.known)(&key) {
+                let bit = 1u64.checked_shl(u32::from(index)).unwrap_or(0);
+                if seen_known & bit != 0 {
+                    return Err(self.fail(Error::Malformed(Malformed::DuplicateMember)));
+                }
+                seen_known |= bit;
+                let value = map.next_value::<Scalar<'de>>()?;
+                if let Err(e) = (self.on)(index, value) {
+                    return Err(self.fail(e));
+                }
+                continue;
+            }
             let duplicate = match many.as_mut() {
                 Some(set) => !set.insert(key.clone()),
                 None => {
@@ -117,13 +132,13 @@ where
                     if !dup {
                         match seen.get_mut(count) {
                             Some(slot) => {
-                                *slot = key.clone();
+                                *slot = key;
                                 count = count.saturating_add(1);
                             }
                             None => {
                                 let mut set: HashSet<Cow<'de, str>> =
                                     seen.iter().cloned().collect();
-                                set.insert(key.clone());
+                                set.insert(key);
                                 many = Some(set);
                             }
                         }
@@ -134,14 +149,7 @@ where
             if duplicate {
                 return Err(self.fail(Error::Malformed(Malformed::DuplicateMember)));
             }
-            if (self.wants)(&key) {
-                let value = map.next_value::<Scalar<'de>>()?;
-                if let Err(e) = (self.on)(&key, value) {
-                    return Err(self.fail(e));
-                }
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
+            map.next_value::<IgnoredAny>()?;
         }
         Ok(())
     }
@@ -298,13 +306,15 @@ impl<'de> Deserialize<'de> for JsonStr<'de> {
 mod tests {
     use super::*;
 
+    const NAMES: [&str; 9] = ["a", "b", "c", "e", "f", "g", "h", "i", "alg"];
+
     fn collect(json: &[u8]) -> Result<Vec<(String, Scalar<'_>)>, Error> {
         let mut out = Vec::new();
         walk_object(
             json,
-            |k| k != "skip",
-            |k, v| {
-                out.push((k.to_owned(), v));
+            |k| NAMES.iter().position(|n| *n == k).map(|i| i as u8),
+            |i, v| {
+                out.push((NAMES[usize::from(i)].to_owned(), v));
                 Ok(())
             },
         )?;
@@ -335,6 +345,7 @@ mod tests {
             &br#"{"a":1,"a":2}"#[..],
             br#"{"alg":"HS256","\u0061lg":"none"}"#,
             br#"{"skip":1,"skip":2}"#,
+            br#"{"skip":1,"\u0073kip":2}"#,
         ] {
             assert!(matches!(
                 collect(json),
@@ -360,14 +371,8 @@ mod tests {
     fn the_callers_error_wins() {
         let r = walk_object(
             br#"{"a":1,"b":2}"#,
-            |_| true,
-            |k, _| {
-                if k == "b" {
-                    Err(Error::InvalidIssuer)
-                } else {
-                    Ok(())
-                }
-            },
+            |k| (k == "b").then_some(0),
+            |_, _| Err(Error::InvalidIssuer),
         );
         assert!(matches!(r, Err(Error::InvalidIssuer)));
     }

@@ -115,3 +115,7 @@ pub use refresh::{
 };
 pub use revocation::{Revocation, RevocationList, RevocationQuery};
 pub use scope::{RoleMap, ScopeRequirement, ScopeSet};
+
+/// The `time` crate, whose `Duration` and `OffsetDateTime` the builders
+/// take, re-exported so applications need not depend on it themselves.
+pub use time;

@@ -51,17 +51,25 @@ impl Header {
         let mut critical = false;
         walk_object(
             bytes,
-            |name| matches!(name, "alg" | "typ" | "cty" | "kid" | "crit" | "b64"),
-            |name, value| {
-                let (slot, param) = match name {
-                    "alg" => {
+            |name| match name {
+                "alg" => Some(0),
+                "typ" => Some(1),
+                "cty" => Some(2),
+                "kid" => Some(3),
+                "crit" => Some(4),
+                "b64" => Some(5),
+                _ => None,
+            },
+            |index, value| {
+                let (slot, param) = match index {
+                    0 => {
                         let name = value.into_str().ok_or(Malformed::Header("alg"))?;
                         alg = Some(Algorithm::from_name(&name)?);
                         return Ok(());
                     }
-                    "typ" => (&mut typ, "typ"),
-                    "cty" => (&mut cty, "cty"),
-                    "kid" => (&mut kid, "kid"),
+                    1 => (&mut typ, "typ"),
+                    2 => (&mut cty, "cty"),
+                    3 => (&mut kid, "kid"),
                     _ => {
                         critical = true;
                         return Ok(());
@@ -165,6 +173,7 @@ mod tests {
     #[test]
     fn crit_and_b64_are_rejected() {
         for h in [
+            r#"{"alg":"HS256","b64":false,"crit":["b64"],"x":1}"#,
             r#"{"alg":"HS256","crit":["exp"],"exp":1}"#,
             r#"{"alg":"HS256","crit":[]}"#,
             r#"{"alg":"HS256","b64":false,"crit":["b64"]}"#,

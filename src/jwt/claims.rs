@@ -289,20 +289,19 @@ pub(crate) fn parse_registered(payload: &[u8]) -> Result<Claims<()>, Error> {
     let mut c = Claims::<()>::default();
     walk_object(
         payload,
-        |name| REGISTERED.contains(&name),
-        |name, value| {
-            match name {
-                "iss" => c.issuer = Some(string_claim(value, "iss")?),
-                "sub" => c.subject = Some(string_claim(value, "sub")?),
-                "jti" => c.jwt_id = Some(string_claim(value, "jti")?),
-                "scope" => c.scope = Some(string_claim(value, "scope")?),
-                "client_id" => c.client_id = Some(string_claim(value, "client_id")?),
-                "sid" => c.session_id = Some(string_claim(value, "sid")?),
-                "aud" => c.audience = Some(audience(value)?),
-                "exp" => c.expires_at = Some(numeric_date(value, "exp")?),
-                "nbf" => c.not_before = Some(numeric_date(value, "nbf")?),
-                "iat" => c.issued_at = Some(numeric_date(value, "iat")?),
-                _ => {}
+        |name| REGISTERED.iter().position(|r| *r == name).map(|i| i as u8),
+        |index, value| {
+            match index {
+                0 => c.issuer = Some(string_claim(value, "iss")?),
+                1 => c.subject = Some(string_claim(value, "sub")?),
+                2 => c.audience = Some(audience(value)?),
+                3 => c.expires_at = Some(numeric_date(value, "exp")?),
+                4 => c.not_before = Some(numeric_date(value, "nbf")?),
+                5 => c.issued_at = Some(numeric_date(value, "iat")?),
+                6 => c.jwt_id = Some(string_claim(value, "jti")?),
+                7 => c.scope = Some(string_claim(value, "scope")?),
+                8 => c.client_id = Some(string_claim(value, "client_id")?),
+                _ => c.session_id = Some(string_claim(value, "sid")?),
             }
             Ok(())
         },
