@@ -1,0 +1,229 @@
+//! The tables (markdown) and the description of the machine.
+
+use std::fmt::Write as _;
+
+use crate::harness::{Col, Stats};
+
+/// One row's results.
+pub(crate) struct RowResult {
+    /// The row name.
+    pub(crate) name: &'static str,
+    /// The measured cells; a column without a cell has no entry.
+    pub(crate) cells: Vec<(Col, Stats)>,
+}
+
+impl RowResult {
+    /// The stats of `col`, if measured.
+    pub(crate) fn get(&self, col: Col) -> Option<&Stats> {
+        self.cells.iter().find(|(c, _)| *c == col).map(|(_, s)| s)
+    }
+
+    /// The median of `col`, if measured.
+    pub(crate) fn median(&self, col: Col) -> Option<f64> {
+        self.get(col).map(|s| s.median_ns)
+    }
+}
+
+/// All rows.
+pub(crate) struct Results {
+    /// Table order.
+    pub(crate) rows: Vec<RowResult>,
+}
+
+/// A time with three significant digits and a unit.
+pub(crate) fn format_ns(ns: f64) -> String {
+    let (v, unit) = if ns < 1e3 {
+        (ns, "ns")
+    } else if ns < 1e6 {
+        (ns / 1e3, "µs")
+    } else {
+        (ns / 1e6, "ms")
+    };
+    if v >= 100.0 {
+        format!("{v:.0} {unit}")
+    } else if v >= 10.0 {
+        format!("{v:.1} {unit}")
+    } else {
+        format!("{v:.2} {unit}")
+    }
+}
+
+const MISSING: &str = "—";
+
+fn header(out: &mut String, first: &str, cols: &[&str]) {
+    let _ = writeln!(out, "| {first} | {} |", cols.join(" | "));
+    let _ = writeln!(
+        out,
+        "|---|{}",
+        cols.iter().map(|_| "---:|").collect::<String>()
+    );
+}
+
+/// Medians: rows × libraries.
+pub(crate) fn medians_table(r: &Results) -> String {
+    let mut out = String::new();
+    let cols: Vec<&str> = Col::ALL.iter().map(|c| c.label()).collect();
+    header(&mut out, "operation", &cols);
+    for row in &r.rows {
+        let cells: Vec<String> = Col::ALL
+            .iter()
+            .map(|c| row.median(*c).map_or(MISSING.to_owned(), format_ns))
+            .collect();
+        let _ = writeln!(out, "| {} | {} |", row.name, cells.join(" | "));
+    }
+    out
+}
+
+/// The columns tokengate is divided by in the ratio table.
+const RATIO_COLS: [Col; 5] = [
+    Col::Floor,
+    Col::Ring,
+    Col::JwtAws,
+    Col::JwtRust,
+    Col::JwtSimple,
+];
+
+/// tokengate's median over each other column's (below 1: tokengate is
+/// faster).
+pub(crate) fn ratios_table(r: &Results) -> String {
+    let mut out = String::new();
+    let cols: Vec<String> = RATIO_COLS
+        .iter()
+        .map(|c| format!("tokengate ÷ {}", c.label()))
+        .collect();
+    let cols: Vec<&str> = cols.iter().map(String::as_str).collect();
+    header(&mut out, "operation", &cols);
+    for row in &r.rows {
+        let tg = row.median(Col::Tokengate);
+        let cells: Vec<String> = RATIO_COLS
+            .iter()
+            .map(|c| match (tg, row.median(*c)) {
+                (Some(t), Some(o)) if o > 0.0 => format!("{:.2}×", t / o),
+                _ => MISSING.to_owned(),
+            })
+            .collect();
+        let _ = writeln!(out, "| {} | {} |", row.name, cells.join(" | "));
+    }
+    out
+}
+
+fn count(v: f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// Allocator calls and bytes per operation.
+pub(crate) fn allocs_table(r: &Results) -> String {
+    let mut out = String::new();
+    let cols: Vec<&str> = Col::ALL.iter().map(|c| c.label()).collect();
+    header(&mut out, "allocations per op (bytes)", &cols);
+    for row in &r.rows {
+        let cells: Vec<String> = Col::ALL
+            .iter()
+            .map(|c| {
+                row.get(*c).map_or(MISSING.to_owned(), |s| {
+                    format!("{} ({} B)", count(s.allocs), count(s.alloc_bytes))
+                })
+            })
+            .collect();
+        let _ = writeln!(out, "| {} | {} |", row.name, cells.join(" | "));
+    }
+    out
+}
+
+/// Interquartile range over median, per cell: how noisy each number is.
+pub(crate) fn spread_table(r: &Results) -> String {
+    let mut out = String::new();
+    let cols: Vec<&str> = Col::ALL.iter().map(|c| c.label()).collect();
+    header(&mut out, "IQR ÷ median (iterations per sample)", &cols);
+    for row in &r.rows {
+        let cells: Vec<String> = Col::ALL
+            .iter()
+            .map(|c| {
+                row.get(*c).map_or(MISSING.to_owned(), |s| {
+                    format!("{:.1}% ({})", s.rel_iqr * 100.0, s.per_batch)
+                })
+            })
+            .collect();
+        let _ = writeln!(out, "| {} | {} |", row.name, cells.join(" | "));
+    }
+    out
+}
+
+/// The CPU model and logical processor count, from /proc/cpuinfo.
+pub(crate) fn cpu() -> (String, usize) {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            (k.trim() == "model name").then(|| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".to_owned());
+    let processors = cpuinfo
+        .lines()
+        .filter(|l| l.split(':').next().is_some_and(|k| k.trim() == "processor"))
+        .count();
+    (model, processors)
+}
+
+/// What the numbers were measured on.
+pub(crate) fn machine() -> String {
+    let (model, processors) = cpu();
+    let usable = std::thread::available_parallelism().map_or(0, usize::from);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map_or_else(|_| "unknown".to_owned(), |s| s.trim().to_owned());
+    let rustc = std::process::Command::new("rustc")
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map_or_else(|| "unknown".to_owned(), |s| s.trim().to_owned());
+    let mut out = String::new();
+    let _ = writeln!(out, "- CPU: {model}");
+    let _ = writeln!(
+        out,
+        "- cores: {processors} logical processors in /proc/cpuinfo, {usable} usable by this process"
+    );
+    let _ = writeln!(out, "- OS: Linux {kernel}, {}", std::env::consts::ARCH);
+    let _ = writeln!(
+        out,
+        "- toolchain: {rustc}, release profile (cargo defaults)"
+    );
+    let _ = writeln!(out, "- crates: {}", versions());
+    out
+}
+
+/// Versions of the compared crates, from this package's Cargo.lock.
+fn versions() -> String {
+    const LOCK: &str = include_str!("../Cargo.lock");
+    const WANTED: [&str; 10] = [
+        "tokengate",
+        "ring",
+        "base64",
+        "serde_json",
+        "jsonwebtoken",
+        "aws-lc-rs",
+        "jwt-simple",
+        "p256",
+        "rsa",
+        "ed25519-dalek",
+    ];
+    let mut found: Vec<String> = Vec::new();
+    let mut name: Option<&str> = None;
+    for line in LOCK.lines() {
+        if let Some(n) = line.strip_prefix("name = ") {
+            name = Some(n.trim_matches('"'));
+        } else if let (Some(n), Some(v)) = (name, line.strip_prefix("version = ")) {
+            if WANTED.contains(&n) {
+                found.push(format!("{n} {}", v.trim_matches('"')));
+            }
+            name = None;
+        }
+    }
+    found.sort();
+    found.join(", ")
+}

@@ -1,0 +1,108 @@
+//! The two baselines: ring alone on pre-split, pre-decoded input (the
+//! crypto cost and nothing else), and the floor: ring + base64 + serde_json
+//! doing a token's decode with none of the checks, as in `benches/jwt.rs`.
+
+use std::hint::black_box;
+use std::rc::Rc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::signature::UnparsedPublicKey;
+
+use crate::fixtures::{Alg, ClaimsRef, FloorHeader, HeaderRef, RingKeys, SUB, TypedClaims};
+use crate::harness::{Cell, Col, plain};
+use crate::{Res, Signer};
+
+/// The floor: split, decode the header into a struct, one signature check,
+/// decode the claims into a struct; no policy at all.
+pub(crate) fn floor<V: Fn(&[u8], &[u8]) -> bool>(token: &str, verify: &V) -> Option<TypedClaims> {
+    let (signing_input, sig) = token.rsplit_once('.')?;
+    let (h, p) = signing_input.split_once('.')?;
+    let _header: FloorHeader = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(h).ok()?).ok()?;
+    let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
+    if !verify(signing_input.as_bytes(), &sig) {
+        return None;
+    }
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p).ok()?).ok()
+}
+
+/// The raw signature check of `alg` (HMAC tag check or public key verify),
+/// as a closure over owned key bytes.
+fn verifier(keys: &Rc<RingKeys>, alg: Alg) -> impl Fn(&[u8], &[u8]) -> bool + 'static {
+    let keys = Rc::clone(keys);
+    let public = keys.public(alg);
+    move |msg: &[u8], sig: &[u8]| match &public {
+        None => ring::hmac::verify(&keys.hmac, msg, sig).is_ok(),
+        Some((pk, params)) => UnparsedPublicKey::new(*params, pk).verify(msg, sig).is_ok(),
+    }
+}
+
+/// ring alone: the signature check over `signing_input`; `expect` says
+/// whether it must pass.
+pub(crate) fn ring_verify(
+    keys: &Rc<RingKeys>,
+    alg: Alg,
+    signing_input: &[u8],
+    signature: &[u8],
+    expect: bool,
+) -> Cell {
+    let verify = verifier(keys, alg);
+    let (input, sig) = (signing_input.to_vec(), signature.to_vec());
+    plain(Col::Ring, move || {
+        verify(black_box(&input), black_box(&sig)) == expect
+    })
+}
+
+/// The floor on `token`; `expect` says whether it must return the claims.
+pub(crate) fn floor_verify(keys: &Rc<RingKeys>, alg: Alg, token: &str, expect: bool) -> Cell {
+    let verify = verifier(keys, alg);
+    let token = token.to_owned();
+    plain(Col::Floor, move || {
+        floor(black_box(&token), &verify).is_some_and(|c| c.sub == SUB) == expect
+    })
+}
+
+/// ring alone signing the signing input of a token (HS256 or ES256; the
+/// signature stays in ring's own stack buffer).
+pub(crate) fn ring_sign(keys: &Rc<RingKeys>, alg: Alg, signing_input: &[u8]) -> Res<Cell> {
+    let keys = Rc::clone(keys);
+    let input = signing_input.to_vec();
+    Ok(match alg {
+        Alg::Hs256 => plain(Col::Ring, move || {
+            ring::hmac::sign(&keys.hmac, black_box(&input))
+                .as_ref()
+                .len()
+                == 32
+        }),
+        Alg::Es256 => plain(Col::Ring, move || {
+            keys.p256
+                .sign(&keys.rng, black_box(&input))
+                .is_ok_and(|s| s.as_ref().len() == 64)
+        }),
+        other => return Err(format!("no ring sign row for {}", other.name()).into()),
+    })
+}
+
+/// The floor's signer: read the clock, serialize header and claims,
+/// base64url, sign, append the signature.
+pub(crate) fn floor_signer(keys: &Rc<RingKeys>, alg: Alg, nbf: i64) -> Signer {
+    let keys = Rc::clone(keys);
+    Box::new(move || {
+        let header = HeaderRef {
+            alg: alg.name(),
+            typ: "JWT",
+            kid: alg.kid(),
+        };
+        let claims = ClaimsRef::at(crate::fixtures::now_unix(), nbf);
+        let header = serde_json::to_vec(&header)?;
+        let claims = serde_json::to_vec(&claims)?;
+        let mut token = String::with_capacity(512);
+        URL_SAFE_NO_PAD.encode_string(header, &mut token);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(claims, &mut token);
+        let sig = keys.sign(alg, token.as_bytes())?;
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(sig, &mut token);
+        Ok(token)
+    })
+}
