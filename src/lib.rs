@@ -1,18 +1,30 @@
 //! # tokengate
 //!
-//! Issue and validate API security tokens: signed JWTs today, with strict
-//! validation, safe defaults and key rotation in one place.
+//! Issue and validate API security tokens — signed JWTs and prefixed API
+//! keys — with strict validation, safe defaults, scopes, rotation,
+//! revocation and refresh in one place. A pure, synchronous library, fast
+//! enough for every request's hot path.
 //!
 //! - **Signed JWTs** ([`jwt`]): HS256/384/512, RS256/384/512,
-//!   PS256/384/512, ES256, ES384 and EdDSA (Ed25519), all through ring.
-//!   There is no `none`.
+//!   PS256/384/512, ES256, ES384 and EdDSA (Ed25519) through ring (ES512
+//!   too with the `aws-lc-rs` feature, see [`crypto`]). There is no `none`.
 //! - **Keys** ([`keys`]): one key, one algorithm; PEM, DER and JWK import;
 //!   JWK Set export for `/.well-known/jwks.json`; RFC 7638 thumbprints as
 //!   key ids; stores for one key, a replaceable key set, and a rotating
 //!   issuer key ring.
 //! - **Validation** ([`Validator`]): issuer and audience policies you must
 //!   choose, `exp` required, strict claim types, `typ` checks, the RFC 9068
-//!   access token profile, an injectable [`Clock`].
+//!   access token profile, revocation and scope requirements, an
+//!   injectable [`Clock`].
+//! - **API keys** ([`api_key`]): `acme_live_…` keys with a public id, a
+//!   196-bit secret and a CRC32 checksum; stored as digests, verified in
+//!   constant time; expiry, revocation and rotation with a grace period.
+//! - **Access control** ([`scope`]): scope sets, all-of / any-of
+//!   requirements, roles.
+//! - **Revocation** ([`revocation`]), **refresh tokens** with reuse
+//!   detection ([`refresh`]), **introspection** (RFC 7662) and revocation
+//!   (RFC 7009) logic ([`introspection`]), and one **front door** from an
+//!   `Authorization` header to a [`Principal`] ([`authenticator`]).
 //! - **Errors** ([`Error`]): one enum with a stable [`ErrorKind`] name per
 //!   reason.
 //!
@@ -50,7 +62,28 @@
 //! # Ok::<(), tokengate::Error>(())
 //! ```
 //!
+//! The other token kind, an API key:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use tokengate::{ApiKeyFormat, ApiKeyIssuer, ApiKeyVerifier, InMemoryApiKeyStore, NewApiKey, ScopeSet};
+//!
+//! let format = ApiKeyFormat::new("acme")?.environment("live")?;
+//! let store = Arc::new(InMemoryApiKeyStore::new());
+//! let key = ApiKeyIssuer::new(format.clone()).issue_into(
+//!     &*store,
+//!     NewApiKey::new("service-billing").scopes(ScopeSet::parse("invoices:read")?),
+//! )?;
+//! // Show key.expose_secret() to its owner once; the store keeps a digest.
+//! let verified = ApiKeyVerifier::new(format, store).verify(key.expose_secret())?;
+//! assert_eq!(verified.owner(), "service-billing");
+//! # Ok::<(), tokengate::Error>(())
+//! ```
+//!
 //! ## Security model
+//!
+//! The short form; [`security`] has the threat model with the tests that
+//! back each claim.
 //!
 //! - A key is bound to one algorithm when built; a token is verified only
 //!   by a key whose algorithm equals its `alg` and is in the validator's
@@ -63,7 +96,8 @@
 //! - Claims are strictly typed: a string `exp` is an error, not "absent";
 //!   duplicate JSON members are rejected.
 //! - Secret keys are not `Clone`, print `[redacted]`, and their decoded
-//!   bytes are zeroized; HMAC tags are compared in constant time by ring.
+//!   bytes are zeroized; HMAC tags are compared in constant time by the
+//!   crypto library, API key and refresh token digests with `subtle`.
 //! - Reading a token without verification is only possible through
 //!   [`danger`].
 
@@ -95,6 +129,7 @@ pub mod keys;
 pub mod refresh;
 pub mod revocation;
 pub mod scope;
+pub mod security;
 
 pub use api_key::{
     ApiKeyFormat, ApiKeyIssuer, ApiKeyRecord, ApiKeyStore, ApiKeyVerifier, InMemoryApiKeyStore,

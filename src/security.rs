@@ -1,0 +1,70 @@
+//! # Threat model
+//!
+//! What tokengate defends against, what it leaves to the application, and
+//! which tests try each attack. (This module holds documentation only.)
+//!
+//! ## Who the attacker is
+//!
+//! Anyone who can send a request: they control every byte of every token,
+//! API key, refresh token and `Authorization` header they present, can
+//! replay anything they have seen, can race requests, and can measure
+//! response times. They do not hold the issuer's private keys or HMAC
+//! secrets, and cannot write to the application's stores.
+//!
+//! ## What the crate defends against
+//!
+//! | attack | defence | tests that try it |
+//! |---|---|---|
+//! | `alg: none`, unknown or non-string `alg`, `alg` spelled with escapes | no `none` in the type system; unknown names are `unsupported_algorithm` | `tests/attacks.rs` (`data_alg`, `tests/data/attacks/alg.json`), `tests/rfc_vectors.rs` (`rfc7515_a5_unsecured_is_rejected`) |
+//! | key-type confusion (HMAC keyed with a public key, CVE-2015-9235, CVE-2016-10555) | a key is bound to one algorithm when built; the header's `alg` must equal the key's and be allowed | `tests/attacks.rs` (`hmac_keyed_with_the_validators_public_key_is_algorithm_not_allowed`, `public_keys_cannot_be_bound_to_an_hmac_algorithm`) |
+//! | allow-list checked against one algorithm, verification with another | the key's algorithm is the only source of truth | `tests/attacks.rs` (`allow_list_restricted_to_es256_refuses_genuine_rs256_tokens`) |
+//! | trust brought in the header (`jwk`, `jku`, `x5u`, `x5c`, CVE-2018-0114) | never read; keys come from the application's store | `tests/attacks.rs` (`keys_and_key_urls_in_the_header_are_never_trusted`) |
+//! | broken signature math (ECDSA r = s = 0, CVE-2022-21449; DER where fixed form is required; truncated HMAC tags) | ring / aws-lc verification; exact-length fixed-form signatures | `tests/attacks.rs` (`data_signatures`, `der_encoded_ecdsa_signatures_are_invalid`, `truncated_and_extended_hmac_tags_are_invalid`), `tests/wycheproof.rs` |
+//! | claim type confusion (a string or null `exp` taken as absent, CVE-2026-25537) | registered claims strictly typed; present-but-wrong is `malformed` | `tests/attacks.rs` (`data_claims`), `tests/validation.rs` |
+//! | error confusion (an expired, badly signed token reporting `expired`) | nothing in the payload is read before the signature verifies | `tests/attacks.rs` (`expired_and_badly_signed_reports_the_signature_and_no_claims`) |
+//! | `crit` extensions, `b64: false` | any `crit` or `b64` rejects the token | `tests/attacks.rs` (`data_crit`) |
+//! | oversized, deeply nested, duplicated, non-canonical input | size cap (8 KiB) before decoding; strict base64url; one JSON object; duplicate members rejected; serde_json's depth limit | `tests/attacks.rs` (`data_shape`, `over_long_tokens_are_token_too_large`, `deeply_nested_json_is_malformed_not_a_stack_overflow`), `fuzz/` |
+//! | cross-token confusion (ID token as access token, refresh token or API key as a JWT, audience A at B) | `access_token_profile()`, mandatory audience policy, kinds told apart by shape | `tests/attacks.rs` (`id_tokens_do_not_pass_the_access_token_profile`), `tests/validation.rs` |
+//! | `kid` abuse (path traversal, SQL-like text, huge, non-string) | `kid` is only a map key, never a path or query | `tests/attacks.rs` (`data_kid`, `huge_kids_are_unknown_key`) |
+//! | forged or mistyped API keys | length, prefix, alphabet and CRC32 before any lookup; SHA-256 digest compared with `subtle` | `tests/api_keys.rs`, `tests/attacks.rs` |
+//! | stolen refresh tokens | rotation on every use; reuse revokes the family and its access tokens; atomic consume | `tests/refresh.rs`, `tests/attacks.rs` |
+//! | revoked credentials | revocation consulted after verification; entries kept past `exp` by a margin larger than any leeway | `tests/revocation.rs` |
+//! | timing leaks on secret comparison | `hmac::verify` in the crypto library; `subtle` for digests; digest computed before the lookup | `benches/timing.rs` (a dudect-style check, run on purpose) |
+//! | secrets in logs | secret types are not `Clone`/`Display`/`Serialize`, `Debug` is redacted, errors never quote tokens | `tests/secrets.rs`, `tests/attacks.rs` |
+//! | panics, hangs and unbounded allocation on hostile input | no `unwrap`/`expect`/`panic`/indexing/unchecked arithmetic in library code (clippy denies them); size caps | `tests/roundtrip_props.rs`, `fuzz/` targets |
+//!
+//! ## What it leaves to the application
+//!
+//! - **Transport.** Bearer credentials must travel over TLS; anyone who
+//!   sees one can use it until it expires or is revoked.
+//! - **Storage.** Records in an [`ApiKeyStore`](crate::api_key::ApiKeyStore)
+//!   or [`RefreshStore`](crate::refresh::RefreshStore) hold digests, not
+//!   secrets, but whoever can write to them can mint access: protect the
+//!   database. Private keys at rest are the application's to protect.
+//! - **Rate limiting.** Guessing a 196-bit secret is hopeless, but a flood
+//!   of requests still costs CPU; limit per client at the edge.
+//! - **Clocks.** Expiry assumes roughly synchronized clocks (the default
+//!   leeway is 30 seconds).
+//! - **Key distribution.** Fetch an identity provider's JWK Set over
+//!   HTTPS from a configured URL (never from a token header) and refresh it
+//!   with [`KeySetStore::replace_from_jwks`](crate::KeySetStore::replace_from_jwks).
+//! - **Fleet consistency.** [`RevocationList`](crate::RevocationList) and
+//!   the in-memory stores live in one process; a fleet must replicate
+//!   revocations to every server, and a revocation is only as fast as that
+//!   replication.
+//! - **Memory hygiene inside the crypto library.** Buffers this crate
+//!   decodes secrets into are zeroized; the parsed key objects live inside
+//!   ring or aws-lc-rs, which do not promise to wipe them.
+//!
+//! ## Defaults that matter
+//!
+//! | default | effect |
+//! |---|---|
+//! | issuer and audience policies are mandatory | a forgotten check is a build error, not a silent hole |
+//! | `exp` required | tokens without expiry are refused |
+//! | leeway 30 s | small clock skew tolerated, no more |
+//! | allow-list = the store's algorithms | never wider than the keys |
+//! | maximum token size 8 KiB | garbage is refused before decoding |
+//! | HMAC secrets at least the hash length; RSA at least 2048 bits | weak keys fail when built |
+//! | tokens without `kid` need a single candidate key | no trial verification against many keys |
+//! | API key secret 196 bits; refresh token secret 256 bits | |
