@@ -106,6 +106,10 @@ where
     }
 
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        // The first error `on` reports waits until the whole object has been
+        // read, so that a repeated member is reported as such whatever the
+        // order of the members.
+        let mut pending: Option<Error> = None;
         let mut seen_known: u64 = 0;
         // Up to LINEAR_SCAN_MAX other names on the stack, then a hash set.
         let mut seen: [Cow<'de, str>; LINEAR_SCAN_MAX] = Default::default();
@@ -118,9 +122,13 @@ where
                     return Err(self.fail(Error::Malformed(Malformed::DuplicateMember)));
                 }
                 seen_known |= bit;
+                if pending.is_some() {
+                    map.next_value_seed(Skip(1))?;
+                    continue;
+                }
                 let value = map.next_value::<Scalar<'de>>()?;
                 if let Err(e) = (self.on)(index, value) {
-                    return Err(self.fail(e));
+                    pending = Some(e);
                 }
                 continue;
             }
@@ -149,9 +157,76 @@ where
             if duplicate {
                 return Err(self.fail(Error::Malformed(Malformed::DuplicateMember)));
             }
-            map.next_value::<IgnoredAny>()?;
+            map.next_value_seed(Skip(1))?;
+        }
+        match pending {
+            Some(e) => Err(self.fail(e)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Nesting allowed inside a member's value, as serde_json allows for the
+/// values it builds: deeper values are malformed even when nobody reads
+/// them.
+const MAX_DEPTH: usize = 128;
+
+/// Skips one value without building it, refusing nesting past
+/// [`MAX_DEPTH`].
+#[derive(Clone, Copy)]
+struct Skip(usize);
+
+impl<'de> DeserializeSeed<'de> for Skip {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let inner = self.deeper::<A::Error>()?;
+        while seq.next_element_seed(inner)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let inner = self.deeper::<A::Error>()?;
+        while map.next_key::<IgnoredAny>()?.is_some() {
+            map.next_value_seed(inner)?;
         }
         Ok(())
+    }
+}
+
+impl Skip {
+    fn deeper<E: de::Error>(self) -> Result<Skip, E> {
+        if self.0 >= MAX_DEPTH {
+            Err(E::custom("nested too deeply"))
+        } else {
+            Ok(Skip(self.0.saturating_add(1)))
+        }
     }
 }
 
@@ -203,6 +278,7 @@ impl<'de> Visitor<'de> for ScalarVisitor {
         Ok(Scalar::Other)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        // Elements are one level down from the member.
         let mut strings = Vec::new();
         let mut all_strings = true;
         while let Some(item) = seq.next_element_seed(ElementSeed)? {
@@ -219,7 +295,9 @@ impl<'de> Visitor<'de> for ScalarVisitor {
         })
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        while map.next_key::<IgnoredAny>()?.is_some() {
+            map.next_value_seed(Skip(2))?;
+        }
         Ok(Scalar::Other)
     }
 }
@@ -267,11 +345,13 @@ impl<'de> Visitor<'de> for ElementVisitor {
         Ok(None)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        while seq.next_element_seed(Skip(3))?.is_some() {}
         Ok(None)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        while map.next_key::<IgnoredAny>()?.is_some() {
+            map.next_value_seed(Skip(3))?;
+        }
         Ok(None)
     }
 }
@@ -363,6 +443,36 @@ mod tests {
         json.push_str("\"m7\":1}");
         assert!(matches!(
             collect(json.as_bytes()),
+            Err(Error::Malformed(Malformed::DuplicateMember))
+        ));
+    }
+
+    #[test]
+    fn nesting_is_limited_even_where_nobody_reads() {
+        let deep = |n: usize| format!("{{\"x\":{}1{}}}", "[".repeat(n), "]".repeat(n));
+        assert!(collect(deep(100).as_bytes()).is_ok());
+        assert!(matches!(
+            collect(deep(200).as_bytes()),
+            Err(Error::Malformed(Malformed::Json))
+        ));
+        let deep_in_known = format!("{{\"a\":{}1{}}}", "[".repeat(200), "]".repeat(200));
+        assert!(collect(deep_in_known.as_bytes()).is_err());
+        let objects = format!("{{\"x\":{}1{}}}", "{\"k\":".repeat(200), "}".repeat(200));
+        assert!(matches!(
+            collect(objects.as_bytes()),
+            Err(Error::Malformed(Malformed::Json))
+        ));
+    }
+
+    #[test]
+    fn a_repeat_is_reported_whatever_the_callers_verdict_on_the_first() {
+        let r = walk_object(
+            br#"{"alg":"none","x":1,"alg":"HS256"}"#,
+            |k| (k == "alg").then_some(0),
+            |_, _| Err(Error::UnsupportedAlgorithm),
+        );
+        assert!(matches!(
+            r,
             Err(Error::Malformed(Malformed::DuplicateMember))
         ));
     }

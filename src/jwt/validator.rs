@@ -99,7 +99,8 @@ struct Config {
 /// # Order of checks
 ///
 /// size → shape → header (`alg` supported, no `crit`) → `alg` allowed →
-/// key lookup by `kid` and `alg` → signature → claims types and duplicate
+/// signature and payload base64url → key lookup by `kid` and `alg` →
+/// signature → claims types and duplicate
 /// members → required claims → `typ` → `exp`, `nbf`, `iat`, age → issuer →
 /// audience → revocation → scope requirement → custom claims type. Nothing in the payload is read before the
 /// signature verifies, so a forged token reports a signature or key
@@ -233,6 +234,11 @@ impl Validator {
         let mut sig_stack = [0u8; 1024];
         let mut sig_heap = Vec::new();
         let signature = b64_decode_in(compact.signature, &mut sig_stack, &mut sig_heap)?;
+        // Decoded (not parsed) before the key lookup, so a payload that is
+        // not base64url costs no lookup and no crypto.
+        let mut payload_stack = [0u8; 2048];
+        let mut payload_heap = Vec::new();
+        let payload = b64_decode_in(compact.payload, &mut payload_stack, &mut payload_heap)?;
         let key = cfg
             .store
             .find_key(&KeyQuery::new(header.alg, header.kid.as_deref()))?;
@@ -241,9 +247,6 @@ impl Validator {
         }
         key.verify(compact.signing_input, signature)?;
         // Everything below reads bytes that the key holder signed.
-        let mut payload_stack = [0u8; 2048];
-        let mut payload_heap = Vec::new();
-        let payload = b64_decode_in(compact.payload, &mut payload_stack, &mut payload_heap)?;
         let claims = parse_registered(payload)?;
         self.check_claims(&header, &claims)?;
         if let Some(revocation) = &cfg.revocation {
