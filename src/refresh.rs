@@ -513,11 +513,7 @@ impl RefreshTokens {
         if record.used_at.is_some() {
             return Err(self.reuse(&record, now));
         }
-        let absolute_end = record
-            .family_started_at
-            .saturating_add(self.absolute.whole_seconds());
-        let idle_end = record.issued_at.saturating_add(self.idle.whole_seconds());
-        let exp = absolute_end.min(idle_end);
+        let exp = self.expires_at(&record);
         if now >= exp {
             return Err(Error::Expired { exp, now });
         }
@@ -585,19 +581,16 @@ impl RefreshTokens {
     pub fn inspect(&self, presented: &str) -> Result<Option<Arc<RefreshRecord>>, Error> {
         match self.check(presented) {
             Ok(r) => {
-                let now = self.clock.now_unix();
-                let end = r
-                    .family_started_at
-                    .saturating_add(self.absolute.whole_seconds())
-                    .min(r.issued_at.saturating_add(self.idle.whole_seconds()));
-                Ok((r.used_at.is_none() && now < end).then_some(r))
+                let live = r.used_at.is_none() && self.clock.now_unix() < self.expires_at(&r);
+                Ok(live.then_some(r))
             }
             Err(e) if e.is_internal() => Err(e),
             Err(_) => Ok(None),
         }
     }
 
-    /// When a refresh token from [`RefreshTokens::inspect`] stops working.
+    /// When a refresh token stops working: the earlier of its idle timeout
+    /// and its family's absolute lifetime.
     pub fn expires_at(&self, record: &RefreshRecord) -> i64 {
         record
             .family_started_at

@@ -78,6 +78,18 @@ impl ScopeSet {
         other.iter().all(|t| self.contains(t))
     }
 
+    /// The tokens of `self` that `granted` lacks.
+    fn not_in<G: GrantedScopes + ?Sized>(&self, granted: &G) -> ScopeSet {
+        ScopeSet {
+            tokens: self
+                .tokens
+                .iter()
+                .filter(|t| !granted.has_scope(t))
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// The tokens, sorted.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.tokens.iter().map(AsRef::as_ref)
@@ -279,14 +291,7 @@ impl ScopeRequirement {
 
     fn missing<G: GrantedScopes + ?Sized>(&self, granted: &G) -> ScopeSet {
         match self {
-            Self::All(set) => ScopeSet {
-                tokens: set
-                    .tokens
-                    .iter()
-                    .filter(|t| !granted.has_scope(t))
-                    .cloned()
-                    .collect(),
-            },
+            Self::All(set) => set.not_in(granted),
             Self::Any(set) => set.clone(),
             Self::AllOf(list) => {
                 let mut tokens: Vec<Box<str>> = list
@@ -361,14 +366,7 @@ impl RoleMap {
             Ok(())
         } else {
             Err(Error::InsufficientScope {
-                missing: ScopeSet {
-                    tokens: set
-                        .tokens
-                        .iter()
-                        .filter(|t| !granted.has_scope(t))
-                        .cloned()
-                        .collect(),
-                },
+                missing: set.not_in(granted),
             })
         }
     }
