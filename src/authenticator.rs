@@ -380,9 +380,9 @@ fn parse_bearer(header: Option<&str>) -> Result<&str, BearerError> {
     let token = rest.trim_start_matches(' ');
     let body = token.trim_end_matches('=');
     let valid = !body.is_empty()
-        && body
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
+        && body.bytes().fold(true, |ok, b| {
+            ok & (b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+        });
     if valid {
         Ok(token)
     } else {

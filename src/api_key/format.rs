@@ -185,7 +185,12 @@ impl ApiKeyFormat {
             return Err(malformed());
         }
         let body = key.strip_prefix(self.lead.as_str()).ok_or_else(malformed)?;
-        if !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        // Every byte is checked, so the time taken does not depend on where
+        // a bad character sits.
+        if !body
+            .bytes()
+            .fold(true, |ok, b| ok & b.is_ascii_alphanumeric())
+        {
             return Err(malformed());
         }
         let split = key.len().checked_sub(CHECKSUM_LEN).ok_or_else(malformed)?;
