@@ -452,9 +452,8 @@ impl RefreshTokens {
     /// Stores a new token for `template` (whose id and digest are
     /// replaced) and mints its access token.
     fn issue(&self, mut template: RefreshRecord) -> Result<TokenPair, Error> {
-        let (id, token) = self.format.generate(&self.rng)?;
-        let parsed = self.format.parse(&token)?;
-        template.secret_digest = SecretDigest::of(parsed.secret);
+        let (id, token, digest) = self.format.generate(&self.rng)?;
+        template.secret_digest = digest;
         template.id.clone_from(&id);
         let access_token = self.mint_access(&template)?;
         let family_id = template.family_id.clone();

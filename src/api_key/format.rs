@@ -1,6 +1,7 @@
 use crate::crypto::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
 
+use super::record::SecretDigest;
 use crate::error::{Error, Malformed};
 
 /// The base62 alphabet, in the order checksum digits use.
@@ -208,11 +209,12 @@ impl ApiKeyFormat {
         Ok(ParsedKey { id, secret })
     }
 
-    /// Draws a fresh id and secret and assembles the key.
+    /// Draws a fresh id and secret and assembles the key; returns the id,
+    /// the key and the digest of its secret.
     pub(crate) fn generate(
         &self,
         rng: &SystemRandom,
-    ) -> Result<(String, Zeroizing<String>), Error> {
+    ) -> Result<(String, Zeroizing<String>, SecretDigest), Error> {
         let id = random_base62(rng, self.id_len)?;
         let secret = random_base62(rng, self.secret_len)?;
         let mut key = Zeroizing::new(String::with_capacity(self.key_len()));
@@ -221,7 +223,7 @@ impl ApiKeyFormat {
         key.push_str(&secret);
         let checksum = encode_checksum(crc32fast::hash(key.as_bytes()));
         key.push_str(&checksum);
-        Ok((id.as_str().to_owned(), key))
+        Ok((id.as_str().to_owned(), key, SecretDigest::of(&secret)))
     }
 }
 
@@ -305,7 +307,7 @@ mod tests {
         assert_eq!(f.key_len(), 10 + 12 + 33 + 6);
         assert!(f.secret_bits() > 192.0);
         let rng = SystemRandom::new();
-        let (id, key) = f.generate(&rng).unwrap();
+        let (id, key, _) = f.generate(&rng).unwrap();
         assert_eq!(key.len(), f.key_len());
         assert!(key.starts_with("acme_live_"));
         assert!(key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
@@ -319,7 +321,7 @@ mod tests {
     #[test]
     fn every_single_character_change_is_malformed() {
         let f = fmt();
-        let (_, key) = f.generate(&SystemRandom::new()).unwrap();
+        let (_, key, _) = f.generate(&SystemRandom::new()).unwrap();
         let alphabet: Vec<char> =
             "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-"
                 .chars()

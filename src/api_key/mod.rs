@@ -167,11 +167,7 @@ impl ApiKeyIssuer {
         if expires_at.is_some_and(|e| e <= now) {
             return Err(Error::config("an API key's expiry must be in the future"));
         }
-        let (id, key) = self.format.generate(&self.rng)?;
-        let secret = self
-            .format
-            .parse(&key)
-            .map(|p| SecretDigest::of(p.secret))?;
+        let (id, key, secret) = self.format.generate(&self.rng)?;
         let display_prefix = self.format.display_prefix(&id);
         let record = ApiKeyRecord {
             id: id.clone(),
