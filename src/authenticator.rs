@@ -11,6 +11,8 @@
 
 use std::fmt;
 
+use time::OffsetDateTime;
+
 use crate::api_key::ApiKeyVerifier;
 use crate::error::Error;
 use crate::jwt::{NoCustomClaims, Validator};
@@ -334,7 +336,7 @@ impl Authenticator {
                 kind: CredentialKind::ApiKey,
                 credential_id: Some(key.id().to_owned()),
                 client_id: None,
-                expires_at: key.expires_at(),
+                expires_at: key.expires_at().map(OffsetDateTime::unix_timestamp),
             });
         }
         let Some(validator) = &self.validator else {

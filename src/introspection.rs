@@ -188,8 +188,8 @@ impl Introspector {
                     active: true,
                     scope: (!k.scopes().is_empty()).then(|| k.scopes().to_string()),
                     token_type: Some("Bearer"),
-                    exp: k.expires_at(),
-                    iat: Some(k.record().created_at),
+                    exp: k.expires_at().map(time::OffsetDateTime::unix_timestamp),
+                    iat: Some(k.record().created_at.unix_timestamp()),
                     sub: Some(k.owner().to_owned()),
                     jti: Some(k.id().to_owned()),
                     ..IntrospectionResponse::default()

@@ -43,6 +43,11 @@ const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop
 // Helpers
 // ---------------------------------------------------------------------------
 
+/// The instant `unix` seconds after the epoch.
+fn instant(unix: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(unix).unwrap()
+}
+
 /// The in-memory store behind a counter of `get` calls, to prove which
 /// inputs reach the store.
 #[derive(Debug, Default)]
@@ -65,10 +70,15 @@ impl ApiKeyStore for CountingStore {
     fn insert(&self, record: ApiKeyRecord) -> Result<(), Error> {
         self.inner.insert(record)
     }
-    fn revoke(&self, id: &str, at: i64) -> Result<bool, Error> {
+    fn revoke(&self, id: &str, at: OffsetDateTime) -> Result<bool, Error> {
         self.inner.revoke(id, at)
     }
-    fn retire(&self, id: &str, expires_at: i64, replaced_by: Option<&str>) -> Result<bool, Error> {
+    fn retire(
+        &self,
+        id: &str,
+        expires_at: OffsetDateTime,
+        replaced_by: Option<&str>,
+    ) -> Result<bool, Error> {
         self.inner.retire(id, expires_at, replaced_by)
     }
     fn list_by_owner(&self, owner: &str) -> Result<Vec<Arc<ApiKeyRecord>>, Error> {
@@ -94,10 +104,10 @@ impl ApiKeyStore for FailingStore {
     fn insert(&self, _record: ApiKeyRecord) -> Result<(), Error> {
         Err(down())
     }
-    fn revoke(&self, _id: &str, _at: i64) -> Result<bool, Error> {
+    fn revoke(&self, _id: &str, _at: OffsetDateTime) -> Result<bool, Error> {
         Err(down())
     }
-    fn retire(&self, _id: &str, _exp: i64, _next: Option<&str>) -> Result<bool, Error> {
+    fn retire(&self, _id: &str, _exp: OffsetDateTime, _next: Option<&str>) -> Result<bool, Error> {
         Err(down())
     }
     fn list_by_owner(&self, _owner: &str) -> Result<Vec<Arc<ApiKeyRecord>>, Error> {
@@ -237,8 +247,8 @@ fn issue_insert_verify_round_trip() {
     assert_eq!(record.owner, "svc-billing");
     assert_eq!(record.name, "nightly export");
     assert_eq!(record.scopes, scopes("invoices:write invoices:read"));
-    assert_eq!(record.created_at, T0);
-    assert_eq!(record.expires_at, Some(T0 + 90 * DAY));
+    assert_eq!(record.created_at, instant(T0));
+    assert_eq!(record.expires_at, Some(instant(T0 + 90 * DAY)));
     assert_eq!(record.revoked_at, None);
     assert_eq!(record.replaced_by, None);
     assert_eq!(record.display_prefix, key.display_prefix());
@@ -259,7 +269,7 @@ fn issue_insert_verify_round_trip() {
     assert!(v.scopes().contains("invoices:read") && v.scopes().contains("invoices:write"));
     assert_eq!(v.scopes().len(), 2);
     assert_eq!(v.metadata(), &metadata);
-    assert_eq!(v.expires_at(), Some(T0 + 90 * DAY));
+    assert_eq!(v.expires_at(), Some(instant(T0 + 90 * DAY)));
     assert_eq!(v.record(), &record);
 
     // A second insert of the same id is refused by the store.
@@ -277,7 +287,7 @@ fn expiry_options() {
             .verify(fixed.expose_secret())
             .unwrap()
             .expires_at(),
-        Some(T0 + 3_600)
+        Some(instant(T0 + 3_600))
     );
 
     // Of `lifetime` and `expires_at`, the last one set wins.
@@ -292,7 +302,7 @@ fn expiry_options() {
             .verify(later.expose_secret())
             .unwrap()
             .expires_at(),
-        Some(T0 + 3_600)
+        Some(instant(T0 + 3_600))
     );
 
     // No expiry: valid a century later.
@@ -391,7 +401,7 @@ fn list_by_owner_returns_exactly_the_owners_keys() {
     // A revoked key stays listed, marked revoked.
     assert!(f.verifier.revoke(bob.id()).unwrap());
     let bobs = f.store.list_by_owner("bob").unwrap();
-    assert_eq!(bobs[0].revoked_at, Some(T0));
+    assert_eq!(bobs[0].revoked_at, Some(instant(T0)));
 }
 
 // ---------------------------------------------------------------------------
@@ -600,7 +610,7 @@ fn revoked() {
     assert!(f.verifier.revoke(key.id()).unwrap());
     assert_eq!(
         f.store.get(key.id()).unwrap().unwrap().revoked_at,
-        Some(T0 + 10)
+        Some(instant(T0 + 10))
     );
     assert!(!f.verifier.revoke("nope").unwrap());
     assert!(!f.verifier.revoke(other.id().get(..11).unwrap()).unwrap());
@@ -801,16 +811,16 @@ fn rotation_grace_boundary_and_inheritance() {
         new_rec.metadata.get("team").map(String::as_str),
         Some("platform")
     );
-    assert_eq!(new_rec.created_at, rotated_at);
+    assert_eq!(new_rec.created_at, instant(rotated_at));
     assert_eq!(
         new_rec.expires_at.unwrap() - new_rec.created_at,
-        30 * DAY,
+        Duration::seconds(30 * DAY),
         "the successor's lifetime equals the old key's"
     );
     assert_eq!(new_rec.revoked_at, None);
     assert_ne!(new_rec.secret_digest, old_rec.secret_digest);
     assert_eq!(old_rec.replaced_by.as_deref(), Some(new.id()));
-    assert_eq!(old_rec.expires_at, Some(deadline));
+    assert_eq!(old_rec.expires_at, Some(instant(deadline)));
 
     // Both work during the grace period...
     let v = f.verifier.verify(new.expose_secret()).unwrap();
@@ -845,7 +855,7 @@ fn rotation_of_a_key_without_expiry() {
     assert_eq!(f.store.get(new.id()).unwrap().unwrap().expires_at, None);
     assert_eq!(
         f.store.get(old.id()).unwrap().unwrap().expires_at,
-        Some(T0 + 60)
+        Some(instant(T0 + 60))
     );
     f.clock.set_unix(T0 + 59);
     f.verifier.verify(old.expose_secret()).unwrap();
@@ -864,7 +874,7 @@ fn rotation_grace_never_extends_the_old_expiry() {
         .unwrap();
     assert_eq!(
         f.store.get(old.id()).unwrap().unwrap().expires_at,
-        Some(T0 + 100)
+        Some(instant(T0 + 100))
     );
     f.clock.set_unix(T0 + 100);
     assert_eq!(rejection(&f.verifier, old.expose_secret()), "expired");

@@ -21,7 +21,7 @@
 
 use std::sync::Arc;
 
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 use tokengate::api_key::{
     ApiKeyFormat, ApiKeyIssuer, ApiKeyRecord, ApiKeyStore, ApiKeyVerifier, InMemoryApiKeyStore,
 };
@@ -738,10 +738,10 @@ impl ApiKeyStore for DownKeys {
     fn insert(&self, _record: ApiKeyRecord) -> Result<(), Error> {
         Err(down())
     }
-    fn revoke(&self, _id: &str, _at: i64) -> Result<bool, Error> {
+    fn revoke(&self, _id: &str, _at: OffsetDateTime) -> Result<bool, Error> {
         Err(down())
     }
-    fn retire(&self, _id: &str, _exp: i64, _next: Option<&str>) -> Result<bool, Error> {
+    fn retire(&self, _id: &str, _exp: OffsetDateTime, _next: Option<&str>) -> Result<bool, Error> {
         Err(down())
     }
     fn list_by_owner(&self, _owner: &str) -> Result<Vec<Arc<ApiKeyRecord>>, Error> {

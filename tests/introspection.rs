@@ -559,7 +559,12 @@ fn revoking_an_api_key() {
         ErrorKind::Revoked
     );
     let id = e.key_store.list_by_owner("svc").unwrap();
-    assert_eq!(id.iter().filter(|r| r.revoked_at == Some(T0)).count(), 1);
+    assert_eq!(
+        id.iter()
+            .filter(|r| r.revoked_at == Some(OffsetDateTime::from_unix_timestamp(T0).unwrap()))
+            .count(),
+        1
+    );
     assert!(e.door.introspect(&other).active);
     e.door.revoke(&key).unwrap();
 }
@@ -614,10 +619,10 @@ impl ApiKeyStore for DownKeys {
     fn insert(&self, _record: ApiKeyRecord) -> Result<(), Error> {
         Err(down())
     }
-    fn revoke(&self, _id: &str, _at: i64) -> Result<bool, Error> {
+    fn revoke(&self, _id: &str, _at: OffsetDateTime) -> Result<bool, Error> {
         Err(down())
     }
-    fn retire(&self, _id: &str, _exp: i64, _next: Option<&str>) -> Result<bool, Error> {
+    fn retire(&self, _id: &str, _exp: OffsetDateTime, _next: Option<&str>) -> Result<bool, Error> {
         Err(down())
     }
     fn list_by_owner(&self, _owner: &str) -> Result<Vec<Arc<ApiKeyRecord>>, Error> {

@@ -106,7 +106,10 @@ fn issue(records: &[(&'static str, &'static str, KeyState)]) -> Vec<IssuedKey> {
                 _ => must(now.issue(new), "issue"),
             };
             if state == KeyState::Revoked {
-                record.revoked_at = Some(NOW - 1);
+                record.revoked_at = Some(must(
+                    tokengate::time::OffsetDateTime::from_unix_timestamp(NOW - 1),
+                    "instant",
+                ));
             }
             IssuedKey {
                 key: issued.expose_secret().to_owned(),

@@ -94,7 +94,7 @@ impl NewApiKey {
         self
     }
 
-    /// Expires the key at an instant.
+    /// Expires the key at an instant (kept to the whole second, in UTC).
     #[must_use]
     pub fn expires_at(mut self, at: OffsetDateTime) -> Self {
         self.expires_at = Some(at.unix_timestamp());
@@ -175,8 +175,8 @@ impl ApiKeyIssuer {
             owner: new.owner,
             name: new.name,
             scopes: new.scopes,
-            created_at: now,
-            expires_at,
+            created_at: instant(now),
+            expires_at: expires_at.map(instant),
             revoked_at: None,
             replaced_by: None,
             display_prefix: display_prefix.clone(),
@@ -229,7 +229,8 @@ impl ApiKeyIssuer {
             return Err(Error::Revoked);
         }
         let now = self.clock.now_unix();
-        if let Some(exp) = old.expires_at
+        let old_exp = old.expires_at.map(OffsetDateTime::unix_timestamp);
+        if let Some(exp) = old_exp
             && now >= exp
         {
             return Err(Error::Expired { exp, now });
@@ -241,14 +242,15 @@ impl ApiKeyIssuer {
             .name(old.name.clone())
             .scopes(old.scopes.clone());
         next.metadata = old.metadata.clone();
-        if let Some(exp) = old.expires_at {
-            next = next.lifetime(Duration::seconds(exp.saturating_sub(old.created_at).max(1)));
+        if let Some(exp) = old_exp {
+            let lifetime = exp.saturating_sub(old.created_at.unix_timestamp());
+            next = next.lifetime(Duration::seconds(lifetime.max(1)));
         }
         let (key, record) = self.issue(next)?;
         store.insert(record)?;
         store.retire(
             id,
-            now.saturating_add(grace.whole_seconds()),
+            instant(now.saturating_add(grace.whole_seconds())),
             Some(key.id()),
         )?;
         Ok(key)
@@ -282,8 +284,8 @@ impl VerifiedApiKey {
         &self.record.scopes
     }
 
-    /// When the key expires, seconds since the epoch.
-    pub fn expires_at(&self) -> Option<i64> {
+    /// When the key expires; `None` for no expiry.
+    pub fn expires_at(&self) -> Option<OffsetDateTime> {
         self.record.expires_at
     }
 
@@ -375,8 +377,11 @@ impl ApiKeyVerifier {
         if record.revoked_at.is_some() {
             return Err(Error::Revoked);
         }
+        // The clock is read only for expiring keys, and compared in Unix
+        // seconds: no calendar conversion of `now`.
         if let Some(exp) = record.expires_at {
             let now = self.clock.now_unix();
+            let exp = exp.unix_timestamp();
             if now >= exp {
                 return Err(Error::Expired { exp, now });
             }
@@ -390,8 +395,20 @@ impl ApiKeyVerifier {
     ///
     /// The store's errors.
     pub fn revoke(&self, id: &str) -> Result<bool, Error> {
-        self.store.revoke(id, self.clock.now_unix())
+        self.store.revoke(id, instant(self.clock.now_unix()))
     }
+}
+
+/// The UTC instant `unix` seconds after the epoch, clamped to the range of
+/// [`OffsetDateTime`] (the years -9999 to 9999), so that a lifetime or grace
+/// period too long to represent ends at the last representable second
+/// rather than failing or wrapping.
+fn instant(unix: i64) -> OffsetDateTime {
+    /// -9999-01-01T00:00:00Z.
+    const MIN: i64 = -377_705_116_800;
+    /// 9999-12-31T23:59:59Z.
+    const MAX: i64 = 253_402_300_799;
+    OffsetDateTime::from_unix_timestamp(unix.clamp(MIN, MAX)).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 #[cfg(test)]
@@ -428,7 +445,10 @@ mod tests {
             .unwrap();
         let ok = verifier.verify(key.expose_secret()).unwrap();
         assert_eq!(ok.owner(), "u1");
-        assert_eq!(ok.expires_at(), Some(1_000_100));
+        assert_eq!(
+            ok.expires_at(),
+            Some(OffsetDateTime::from_unix_timestamp(1_000_100).unwrap())
+        );
 
         assert_eq!(
             verifier.verify("acme_test_x").unwrap_err().kind(),
@@ -546,6 +566,42 @@ mod tests {
                 .unwrap_err()
                 .kind(),
             ErrorKind::UnknownKey
+        );
+    }
+
+    #[test]
+    fn instants_beyond_the_representable_range_are_clamped() {
+        use time::{Date, Month, Time};
+        let max = OffsetDateTime::new_utc(
+            Date::from_calendar_date(9999, Month::December, 31).unwrap(),
+            Time::from_hms(23, 59, 59).unwrap(),
+        );
+        let min = OffsetDateTime::new_utc(
+            Date::from_calendar_date(-9999, Month::January, 1).unwrap(),
+            Time::MIDNIGHT,
+        );
+        assert_eq!(instant(i64::MAX), max);
+        assert_eq!(instant(max.unix_timestamp()), max);
+        assert_eq!(instant(i64::MIN), min);
+        assert_eq!(instant(min.unix_timestamp()), min);
+        assert_eq!(instant(0), OffsetDateTime::UNIX_EPOCH);
+
+        // A lifetime too long to represent ends at the last second.
+        let (issuer, verifier, store, clock) = setup();
+        let key = issuer
+            .issue_into(&*store, NewApiKey::new("u").lifetime(Duration::MAX))
+            .unwrap();
+        assert_eq!(
+            verifier.verify(key.expose_secret()).unwrap().expires_at(),
+            Some(max)
+        );
+        issuer.rotate(&*store, key.id(), Duration::MAX).unwrap();
+        clock.set_unix(max.unix_timestamp() - 1);
+        assert!(verifier.verify(key.expose_secret()).is_ok());
+        clock.set_unix(max.unix_timestamp());
+        assert_eq!(
+            verifier.verify(key.expose_secret()).unwrap_err().kind(),
+            ErrorKind::Expired
         );
     }
 

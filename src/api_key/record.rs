@@ -4,6 +4,7 @@ use std::fmt;
 use crate::crypto::digest;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::scope::ScopeSet;
@@ -82,6 +83,14 @@ impl<'de> Deserialize<'de> for SecretDigest {
 }
 
 /// What a store keeps about one API key. Holds no secret: only its digest.
+///
+/// Instants are [`OffsetDateTime`]s; the issuer and verifier write them in
+/// UTC and whole seconds. Serialized, each is a JSON number of seconds
+/// since the Unix epoch (`null` for `None`, and a missing `expires_at` or
+/// `revoked_at` reads as `None`): the storage format is plain Unix time, so
+/// records stay readable by other tools and across versions. Deserializing
+/// fails for an instant outside the years -9999 to 9999, and drops any
+/// fraction of a second an application put in a record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiKeyRecord {
     /// The public key id, embedded in the key; the store's lookup key.
@@ -94,13 +103,16 @@ pub struct ApiKeyRecord {
     pub name: String,
     /// What the key may do.
     pub scopes: ScopeSet,
-    /// When the key was issued, seconds since the Unix epoch.
-    pub created_at: i64,
-    /// From this instant on the key is rejected as expired (seconds since
-    /// the epoch); `None` for no expiry.
-    pub expires_at: Option<i64>,
+    /// When the key was issued.
+    #[serde(with = "time::serde::timestamp")]
+    pub created_at: OffsetDateTime,
+    /// From this instant on the key is rejected as expired; `None` for no
+    /// expiry.
+    #[serde(default, with = "time::serde::timestamp::option")]
+    pub expires_at: Option<OffsetDateTime>,
     /// When the key was revoked, if it was.
-    pub revoked_at: Option<i64>,
+    #[serde(default, with = "time::serde::timestamp::option")]
+    pub revoked_at: Option<OffsetDateTime>,
     /// The id of the key that replaced this one in a rotation.
     pub replaced_by: Option<String>,
     /// The part of the key safe to display, such as `acme_live_3xK9aQ…`.
@@ -161,5 +173,85 @@ mod tests {
         assert!(serde_json::from_str::<SecretDigest>(&format!("\"{}\"", "G".repeat(64))).is_err());
         assert_eq!(format!("{d:?}"), "SecretDigest([sha-256])");
         assert!(d.ct_eq(&SecretDigest::of("abc")) && !d.ct_eq(&SecretDigest::of("abd")));
+    }
+
+    fn at(unix: i64) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(unix).unwrap()
+    }
+
+    fn record() -> ApiKeyRecord {
+        ApiKeyRecord {
+            id: "AbCdEfGh1234".to_owned(),
+            secret_digest: SecretDigest::of("abc"),
+            owner: "svc".to_owned(),
+            name: "ci".to_owned(),
+            scopes: ScopeSet::parse("a:read").unwrap(),
+            created_at: at(1_750_000_000),
+            expires_at: Some(at(1_750_086_400)),
+            revoked_at: None,
+            replaced_by: None,
+            display_prefix: "acme_live_AbCdEf…".to_owned(),
+            metadata: BTreeMap::from([("team".to_owned(), "data".to_owned())]),
+        }
+    }
+
+    #[test]
+    fn record_instants_serialize_as_unix_seconds_and_round_trip() {
+        let mut rec = record();
+        let json = serde_json::to_string(&rec).unwrap();
+        assert_eq!(
+            json,
+            concat!(
+                r#"{"id":"AbCdEfGh1234","#,
+                r#""secret_digest":"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad","#,
+                r#""owner":"svc","name":"ci","scopes":"a:read","#,
+                r#""created_at":1750000000,"expires_at":1750086400,"revoked_at":null,"#,
+                r#""replaced_by":null,"display_prefix":"acme_live_AbCdEf…","#,
+                r#""metadata":{"team":"data"}}"#
+            )
+        );
+        assert_eq!(serde_json::from_str::<ApiKeyRecord>(&json).unwrap(), rec);
+
+        rec.expires_at = None;
+        rec.revoked_at = Some(at(1_750_000_060));
+        rec.replaced_by = Some("ZyXwVuTs9876".to_owned());
+        let json = serde_json::to_string(&rec).unwrap();
+        assert!(
+            json.contains(r#""created_at":1750000000,"expires_at":null,"revoked_at":1750000060,"#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<ApiKeyRecord>(&json).unwrap(), rec);
+    }
+
+    #[test]
+    fn record_instants_read_from_stored_numbers() {
+        let stored = |instants: &str| {
+            format!(
+                r#"{{"id":"AbCdEfGh1234","secret_digest":"{}","owner":"svc","name":"ci","scopes":"a:read",{instants}"replaced_by":null,"display_prefix":"acme_live_AbCdEf…","metadata":{{"team":"data"}}}}"#,
+                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+            )
+        };
+        // Absent optional instants read as `None`.
+        let rec: ApiKeyRecord =
+            serde_json::from_str(&stored(r#""created_at":1750000000,"#)).unwrap();
+        assert_eq!(rec.created_at, at(1_750_000_000));
+        assert_eq!((rec.expires_at, rec.revoked_at), (None, None));
+        // Before the epoch is fine; strings and out-of-range numbers are not.
+        let rec: ApiKeyRecord =
+            serde_json::from_str(&stored(r#""created_at":-86400,"expires_at":0,"#)).unwrap();
+        assert_eq!(rec.created_at, at(-86_400));
+        assert_eq!(rec.expires_at, Some(OffsetDateTime::UNIX_EPOCH));
+        for bad in [
+            r#""created_at":"1750000000","#,
+            r#""created_at":"2025-06-15T15:06:40Z","#,
+            r#""created_at":1750000000.5,"#,
+            r#""created_at":9223372036854775807,"#,
+            r#""created_at":1750000000,"expires_at":-9223372036854775808,"#,
+        ] {
+            assert!(
+                serde_json::from_str::<ApiKeyRecord>(&stored(bad)).is_err(),
+                "{bad}"
+            );
+        }
     }
 }

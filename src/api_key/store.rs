@@ -3,6 +3,8 @@ use std::collections::hash_map::Entry;
 use std::fmt::Debug;
 use std::sync::{Arc, PoisonError, RwLock};
 
+use time::OffsetDateTime;
+
 use super::record::ApiKeyRecord;
 use crate::error::Error;
 
@@ -27,13 +29,13 @@ pub trait ApiKeyStore: Debug + Send + Sync {
     /// exists.
     fn insert(&self, record: ApiKeyRecord) -> Result<(), Error>;
 
-    /// Marks the key revoked at `at` (seconds since the epoch). Returns
-    /// `false` for an unknown id. Revoking twice keeps the first instant.
+    /// Marks the key revoked at `at`. Returns `false` for an unknown id.
+    /// Revoking twice keeps the first instant.
     ///
     /// # Errors
     ///
     /// [`Error::Store`] when the backend fails.
-    fn revoke(&self, id: &str, at: i64) -> Result<bool, Error>;
+    fn revoke(&self, id: &str, at: OffsetDateTime) -> Result<bool, Error>;
 
     /// Sets the key's expiry to `expires_at` unless it already expires
     /// earlier, and records its successor. Used by rotation. Returns `false`
@@ -42,7 +44,12 @@ pub trait ApiKeyStore: Debug + Send + Sync {
     /// # Errors
     ///
     /// [`Error::Store`] when the backend fails.
-    fn retire(&self, id: &str, expires_at: i64, replaced_by: Option<&str>) -> Result<bool, Error>;
+    fn retire(
+        &self,
+        id: &str,
+        expires_at: OffsetDateTime,
+        replaced_by: Option<&str>,
+    ) -> Result<bool, Error>;
 
     /// Every record of `owner`.
     ///
@@ -59,10 +66,15 @@ impl<S: ApiKeyStore + ?Sized> ApiKeyStore for Arc<S> {
     fn insert(&self, record: ApiKeyRecord) -> Result<(), Error> {
         (**self).insert(record)
     }
-    fn revoke(&self, id: &str, at: i64) -> Result<bool, Error> {
+    fn revoke(&self, id: &str, at: OffsetDateTime) -> Result<bool, Error> {
         (**self).revoke(id, at)
     }
-    fn retire(&self, id: &str, expires_at: i64, replaced_by: Option<&str>) -> Result<bool, Error> {
+    fn retire(
+        &self,
+        id: &str,
+        expires_at: OffsetDateTime,
+        replaced_by: Option<&str>,
+    ) -> Result<bool, Error> {
         (**self).retire(id, expires_at, replaced_by)
     }
     fn list_by_owner(&self, owner: &str) -> Result<Vec<Arc<ApiKeyRecord>>, Error> {
@@ -178,13 +190,18 @@ impl ApiKeyStore for InMemoryApiKeyStore {
         Ok(())
     }
 
-    fn revoke(&self, id: &str, at: i64) -> Result<bool, Error> {
+    fn revoke(&self, id: &str, at: OffsetDateTime) -> Result<bool, Error> {
         Ok(self.update(id, |r| {
             r.revoked_at.get_or_insert(at);
         }))
     }
 
-    fn retire(&self, id: &str, expires_at: i64, replaced_by: Option<&str>) -> Result<bool, Error> {
+    fn retire(
+        &self,
+        id: &str,
+        expires_at: OffsetDateTime,
+        replaced_by: Option<&str>,
+    ) -> Result<bool, Error> {
         Ok(self.update(id, |r| {
             r.expires_at = Some(r.expires_at.map_or(expires_at, |e| e.min(expires_at)));
             if let Some(next) = replaced_by {
