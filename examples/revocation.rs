@@ -85,7 +85,7 @@ fn main() -> Result<(), Box<dyn StdError>> {
     let old_key_token = issue("user-7")?;
     ring.rotate(
         SigningKey::generate(Algorithm::EdDSA)?.with_key_id("key-2026-02"),
-        clock.now() + Duration::days(1),
+        Duration::days(1),
     )?;
     clock.advance(5 * 60);
     let new_key_token = issue("user-7")?;

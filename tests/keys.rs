@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use serde_json::{Value, json};
-use time::OffsetDateTime;
+use time::Duration;
 use tokengate::{
     Algorithm, Error, FixedClock, KeyError, KeyRing, KeySetStore, NoCustomClaims, SigningKey,
     SingleKeyStore, TokenBuilder, Validator, VerifyingKey, jws,
@@ -805,7 +805,8 @@ fn rotated_ring() -> Rotated {
         SigningKey::hmac(Algorithm::HS256, &hmac_secret).unwrap(),
         clock.clone(),
     ));
-    let retire = OffsetDateTime::from_unix_timestamp(NOW + 3_600).unwrap();
+    // Every earlier key retires an hour after NOW.
+    let grace = Duration::seconds(3_600);
     let hs_token = token(&ring.current());
     let mut tokens = Vec::new();
     for next in [
@@ -813,7 +814,7 @@ fn rotated_ring() -> Rotated {
         SigningKey::from_pem(Algorithm::ES256, P256_PKCS8_PEM).unwrap(),
         SigningKey::from_pem(Algorithm::EdDSA, ED25519_PKCS8_PEM).unwrap(),
     ] {
-        ring.rotate(next, retire).unwrap();
+        ring.rotate(next, grace).unwrap();
         tokens.push(token(&ring.current()));
     }
     Rotated {

@@ -343,7 +343,7 @@ fn key_containers_debug_shows_no_hmac_secret() {
         SigningKey::hmac(Algorithm::HS256, &hmac_secret()[32..])
             .unwrap()
             .with_key_id("next"),
-        time::OffsetDateTime::from_unix_timestamp(NOW + 3_600).unwrap(),
+        time::Duration::hours(1),
     )
     .unwrap();
     let single = SingleKeyStore::new(VerifyingKey::hmac(Algorithm::HS256, secret).unwrap());

@@ -870,7 +870,7 @@ fn key_ring_rotation_keeps_the_previous_key_until_its_retirement() {
     let retire = NOW + 600;
     ring.rotate(
         SigningKey::generate(Algorithm::ES256).unwrap(),
-        OffsetDateTime::from_unix_timestamp(retire).unwrap(),
+        Duration::seconds(retire - NOW),
     )
     .unwrap();
     let new = tokens.sign(&ring.current()).unwrap();

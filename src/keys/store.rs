@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::fmt::Debug;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use time::OffsetDateTime;
+use time::Duration;
 
 use super::{JwkSet, SigningKey, VerifyingKey};
 use crate::clock::{Clock, SystemClock};
@@ -277,8 +277,9 @@ struct RingState {
 }
 
 /// An issuer's rotating keys: one current signing key, plus earlier keys
-/// that keep verifying until their retirement instant, so tokens in flight
-/// survive a rotation.
+/// that keep verifying until their retirement instant (the end of the grace
+/// period given to [`KeyRing::rotate`]), so tokens in flight survive a
+/// rotation.
 ///
 /// It is a [`KeyStore`] for the issuer's own validators and publishes its
 /// live public keys with [`KeyRing::jwks`]. A retired key is refused as
@@ -313,18 +314,20 @@ impl KeyRing {
     }
 
     /// Makes `next` the current signing key. The key it replaces keeps
-    /// verifying until `retire_previous_at`; set that to at least the
-    /// longest token lifetime from now.
+    /// verifying for `grace` from now (in whole seconds), then retires: set
+    /// `grace` to at least the longest lifetime of the tokens it signed. A
+    /// zero grace retires it at once.
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfiguration`] when `next` has the key id and
-    /// algorithm of a key still in the ring.
-    pub fn rotate(
-        &self,
-        next: SigningKey,
-        retire_previous_at: OffsetDateTime,
-    ) -> Result<(), Error> {
+    /// [`Error::InvalidConfiguration`] when `grace` is negative, or when
+    /// `next` has the key id and algorithm of a key still in the ring.
+    pub fn rotate(&self, next: SigningKey, grace: Duration) -> Result<(), Error> {
+        if grace.is_negative() {
+            return Err(Error::config(
+                "a rotation's grace period cannot be negative",
+            ));
+        }
         let now = self.clock.now_unix();
         let mut guard = self.state.write().unwrap_or_else(PoisonError::into_inner);
         let clash =
@@ -345,7 +348,7 @@ impl KeyRing {
             .collect();
         previous.push((
             guard.current.verifying_key(),
-            retire_previous_at.unix_timestamp(),
+            now.saturating_add(grace.whole_seconds()),
         ));
         *guard = Arc::new(RingState {
             current: Arc::new(next),
@@ -531,8 +534,8 @@ mod tests {
         let ring = KeyRing::with_clock(first, clock.clone());
         let second = SigningKey::generate(Algorithm::EdDSA).unwrap();
         let second_kid = second.key_id().to_owned();
-        let retire = OffsetDateTime::from_unix_timestamp(1_600).unwrap();
-        ring.rotate(second, retire).unwrap();
+        let grace = Duration::seconds(600);
+        ring.rotate(second, grace).unwrap();
         assert_eq!(ring.current().key_id(), second_kid);
         assert!(ring.algorithms().contains(Algorithm::ES256));
         assert!(
@@ -560,6 +563,41 @@ mod tests {
         let again = SigningKey::generate(Algorithm::EdDSA)
             .unwrap()
             .with_key_id(second_kid);
-        assert!(ring.rotate(again, retire).is_err());
+        assert!(ring.rotate(again, grace).is_err());
+    }
+
+    #[test]
+    fn key_ring_grace_is_never_negative_and_zero_retires_at_once() {
+        let clock = Arc::new(FixedClock::at_unix(1_000));
+        let first = SigningKey::generate(Algorithm::ES256).unwrap();
+        let first_kid = first.key_id().to_owned();
+        let ring = KeyRing::with_clock(first, clock);
+        let next = || SigningKey::generate(Algorithm::EdDSA).unwrap();
+        assert!(matches!(
+            ring.rotate(next(), Duration::seconds(-1)),
+            Err(Error::InvalidConfiguration(_))
+        ));
+        assert!(matches!(
+            ring.rotate(next(), -Duration::NANOSECOND),
+            Err(Error::InvalidConfiguration(_))
+        ));
+        assert_eq!(
+            ring.current().key_id(),
+            first_kid,
+            "a refused rotation changes nothing"
+        );
+        assert!(
+            ring.find_key(&q(Algorithm::ES256, Some(&first_kid)))
+                .is_ok()
+        );
+
+        ring.rotate(next(), Duration::ZERO).unwrap();
+        assert_ne!(ring.current().key_id(), first_kid);
+        assert!(matches!(
+            ring.find_key(&q(Algorithm::ES256, Some(&first_kid))),
+            Err(Error::UnknownKey)
+        ));
+        assert!(!ring.algorithms().contains(Algorithm::ES256));
+        assert_eq!(ring.jwks().keys().len(), 1);
     }
 }
