@@ -100,6 +100,19 @@
 //!   crypto library, API key and refresh token digests with `subtle`.
 //! - Reading a token without verification is only possible through
 //!   [`danger`].
+//!
+//! ## Time
+//!
+//! Instants are [`time::OffsetDateTime`] values in UTC
+//! ([`TokenBuilder::expires_at`], [`NewApiKey::expires_at`], the instants of
+//! an [`ApiKeyRecord`] and those an [`ApiKeyStore`] is given), and grace
+//! periods and lifetimes are [`time::Duration`]s ([`TokenBuilder::lifetime`],
+//! [`ValidatorBuilder::leeway`], and the grace of [`ApiKeyIssuer::rotate`]
+//! and [`KeyRing::rotate`], counted from the [`Clock`]'s now). JWT claims
+//! ([`Claims`]: `exp`, `iat`, `nbf`) keep NumericDate `i64` seconds since
+//! the Unix epoch, as on the wire (RFC 7519 §2), and so do the values that
+//! report them: [`Error::Expired`], [`IntrospectionResponse`] and
+//! [`Principal::expires_at`]. A [`Clock`] counts whole seconds.
 
 #![forbid(unsafe_code, unused_must_use)]
 #![deny(missing_docs, clippy::arithmetic_side_effects)]
