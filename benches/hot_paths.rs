@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use ring::digest;
+use tokengate::RevocationStore;
 use tokengate::api_key::{
     ApiKeyFormat, ApiKeyIssuer, ApiKeyVerifier, InMemoryApiKeyStore, NewApiKey,
 };
@@ -62,7 +63,12 @@ fn bench_validator_key_sets(c: &mut Criterion) {
         }
         let revocation = Arc::new(RevocationList::new());
         for i in 0..1000 {
-            revocation.revoke_jti(&format!("revoked-{i}"), NOW + 3600);
+            revocation
+                .revoke_token(
+                    &format!("revoked-{i}"),
+                    tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + 3600).unwrap(),
+                )
+                .unwrap();
         }
         let v = Validator::builder(KeySetStore::new(keys).unwrap())
             .issuer("https://auth.example.com")
@@ -147,7 +153,11 @@ fn bench_revocation(c: &mut Criterion) {
     let list = RevocationList::new();
     let n = large();
     for i in 0..n {
-        list.revoke_jti(&format!("jti-{i:016}"), NOW + 3600);
+        list.revoke_token(
+            &format!("jti-{i:016}"),
+            tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + 3600).unwrap(),
+        )
+        .unwrap();
     }
     let mut g = c.benchmark_group(format!("revocation_lookup_{n}"));
     let probe = format!("jti-{:016}", n / 2);
@@ -166,11 +176,13 @@ fn bench_refresh(c: &mut Criterion) {
     let ring = Arc::new(KeyRing::new(
         SigningKey::hmac(Algorithm::HS256, &[7; 32]).unwrap(),
     ));
-    let tokens = RefreshTokens::new(
+    let tokens = RefreshTokens::builder(
         Arc::new(InMemoryRefreshStore::new()),
         ring,
         TokenBuilder::new().issuer("https://auth").audience("api"),
     )
+    .without_access_token_revocation()
+    .build()
     .unwrap();
     let mut current = tokens
         .login(Grant::new("user").scopes(ScopeSet::parse("a b").unwrap()))
@@ -178,7 +190,7 @@ fn bench_refresh(c: &mut Criterion) {
     c.bench_function("refresh_rotation", |b| {
         b.iter(|| {
             current = tokens
-                .refresh(current.refresh_token.expose_secret())
+                .refresh(current.refresh_token.expose_secret(), None)
                 .unwrap();
         })
     });

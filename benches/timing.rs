@@ -37,7 +37,7 @@ use tokengate::api_key::{
     ApiKeyFormat, ApiKeyIssuer, ApiKeyRecord, ApiKeyVerifier, DEFAULT_ID_LEN, InMemoryApiKeyStore,
     NewApiKey, SecretDigest,
 };
-use tokengate::refresh::Consumed;
+use tokengate::refresh::{RotateOutcome, RotateRequest};
 use tokengate::{
     Algorithm, Authenticator, Error, ErrorKind, FixedClock, Grant, InMemoryRefreshStore, KeyRing,
     RefreshRecord, RefreshStore, RefreshTokens, SigningKey, TokenBuilder, VerifyingKey,
@@ -366,13 +366,16 @@ fn refresh_tokens(store: Arc<dyn RefreshStore>) -> (RefreshTokens, String) {
         SigningKey::hmac(Algorithm::HS256, &[0x5c; 32]).unwrap(),
         clock.clone(),
     ));
-    let tokens = RefreshTokens::new(
+    let tokens = RefreshTokens::builder(
         store,
         ring,
         TokenBuilder::new().issuer("https://auth").audience("api"),
     )
-    .unwrap()
-    .clock(clock);
+    .without_access_token_revocation()
+    .reuse_grace(tokengate::time::Duration::ZERO)
+    .clock(clock)
+    .build()
+    .unwrap();
     let pair = tokens.login(Grant::new("timing")).unwrap();
     let token = pair.refresh_token.expose_secret().to_owned();
     (tokens, token)
@@ -419,7 +422,7 @@ impl RefreshSecret {
                 t.prepare(&mut rng, 0, class);
                 assert!(t.tokens.inspect(&t.inputs[0]).unwrap().is_none());
                 // A wrong secret is refused before the token is consumed.
-                let err = t.tokens.refresh(&t.inputs[0]).unwrap_err();
+                let err = t.tokens.refresh(&t.inputs[0], None).unwrap_err();
                 assert_eq!(err.kind(), ErrorKind::InvalidSecret, "class {class}");
             }
         }
@@ -467,11 +470,15 @@ impl RefreshStore for OneRecordStore {
         Ok(())
     }
 
-    fn consume(&self, _id: &str, _at: i64) -> Result<Consumed, Error> {
-        Ok(Consumed::Unknown)
+    fn rotate(&self, _request: &RotateRequest) -> Result<RotateOutcome, Error> {
+        Ok(RotateOutcome::Unknown)
     }
 
-    fn revoke_family(&self, _family_id: &str, _at: i64) -> Result<(), Error> {
+    fn revoke_family(
+        &self,
+        _family_id: &str,
+        _at: tokengate::time::OffsetDateTime,
+    ) -> Result<(), Error> {
         Ok(())
     }
 
@@ -508,7 +515,7 @@ impl RefreshDigest {
             t.prepare(&mut rng, 0, class);
             t.arm(0);
             assert!(t.tokens.inspect(&t.token).unwrap().is_none());
-            let err = t.tokens.refresh(&t.token).unwrap_err();
+            let err = t.tokens.refresh(&t.token, None).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidSecret, "class {class}");
         }
         t

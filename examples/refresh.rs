@@ -1,6 +1,8 @@
 //! Refresh tokens end to end: a login opens a session (a *family*), every
-//! refresh rotates the refresh token, and a replayed refresh token revokes
-//! the whole family, access tokens included, at the API.
+//! refresh rotates the refresh token, a retry after a lost response is
+//! served within the reuse grace window, another client cannot redeem the
+//! token, and a replayed refresh token revokes the whole family, access
+//! tokens included, at the API.
 //!
 //! ```text
 //! cargo run --example refresh
@@ -27,28 +29,28 @@ fn main() -> Result<(), Box<dyn StdError>> {
     let clock = Arc::new(FixedClock::at_unix(START));
 
     // The authorization server: signing keys, the refresh token store, and
-    // the revocation list it shares with the API.
+    // the revocation store it shares with the API (in a fleet: a shared
+    // store, and a `RevocationReplica` of it on each API server).
     let ring = Arc::new(KeyRing::with_clock(
         SigningKey::generate(Algorithm::EdDSA)?,
         clock.clone(),
     ));
-    let revoked = Arc::new(RevocationList::new());
-    let tokens = RefreshTokens::new(
+    let tokens = RefreshTokens::builder(
         Arc::new(InMemoryRefreshStore::new()),
         Arc::clone(&ring),
         TokenBuilder::new().issuer(ISSUER).audience(AUDIENCE),
-    )?
-    .revocation_list(Arc::clone(&revoked))
-    .clock(clock.clone());
+    )
+    .revocation(Arc::new(RevocationList::new()))
+    .clock(clock.clone())
+    .build()?;
 
-    // The API: validates access tokens and consults the same list, which
-    // is how a revoked family's access tokens stop working before they
-    // expire.
-    let api = Validator::builder(Arc::clone(&ring))
+    // The API: validates access tokens against the same keys and the same
+    // revocation store, wired in one place, which is how a revoked family's
+    // access tokens stop working before they expire.
+    let api = tokens
+        .validator_builder()
         .issuer(ISSUER)
         .audience(AUDIENCE)
-        .revocation(revoked)
-        .clock(clock.clone())
         .build()?;
     let read_orders = ScopeRequirement::all("orders:read")?;
 
@@ -81,10 +83,26 @@ fn main() -> Result<(), Box<dyn StdError>> {
     // 3. Rotate twice: each refresh returns a new pair and retires the
     //    refresh token presented. The session id stays the same. (Five
     //    minutes apart, so all three access tokens are still unexpired.)
+    //    The client authenticates as web-app; another client is refused.
     clock.advance(5 * 60);
-    let second = tokens.refresh(login.refresh_token.expose_secret())?;
+    let stolen_by_other_client =
+        match tokens.refresh(login.refresh_token.expose_secret(), Some("other-app")) {
+            Ok(_) => return Err("another client redeemed the token".into()),
+            Err(e) => e.kind(),
+        };
+    let lost = tokens.refresh(login.refresh_token.expose_secret(), Some("web-app"))?;
+    // The response carrying `lost` never reached the client, which retries
+    // two seconds later with the token it still has: within the grace
+    // window it gets a fresh pair, and `lost` stops working.
+    clock.advance(2);
+    let second = tokens.refresh(login.refresh_token.expose_secret(), Some("web-app"))?;
+    println!(
+        "   another client presenting it: {stolen_by_other_client}; a retry 2 s after a lost response: ok, same sid: {}; the lost token {} is superseded",
+        second.family_id == login.family_id,
+        shown(lost.refresh_token.expose_secret()),
+    );
     clock.advance(5 * 60);
-    let third = tokens.refresh(second.refresh_token.expose_secret())?;
+    let third = tokens.refresh(second.refresh_token.expose_secret(), Some("web-app"))?;
     println!(
         "3. refreshed twice: {} -> {} -> {}, same sid: {}, new access tokens: {} and {}",
         shown(login.refresh_token.expose_secret()),
@@ -95,9 +113,10 @@ fn main() -> Result<(), Box<dyn StdError>> {
         verdict(&api, &third.access_token, &read_orders),
     );
 
-    // 4. An attacker who copied the first refresh token replays it. It was
-    //    used already, so two parties hold it: the family is revoked.
-    let replay = match tokens.refresh(login.refresh_token.expose_secret()) {
+    // 4. An attacker who copied the first refresh token replays it, long
+    //    after the grace window. It was used already, so two parties hold
+    //    it: the family is revoked.
+    let replay = match tokens.refresh(login.refresh_token.expose_secret(), Some("web-app")) {
         Ok(_) => return Err("a used refresh token was accepted".into()),
         Err(e) => e.kind(),
     };
@@ -105,7 +124,7 @@ fn main() -> Result<(), Box<dyn StdError>> {
 
     // 5. The legitimate user's latest refresh token is dead too, and so is
     //    every access token of the family, at the API, before its expiry.
-    let latest = match tokens.refresh(third.refresh_token.expose_secret()) {
+    let latest = match tokens.refresh(third.refresh_token.expose_secret(), Some("web-app")) {
         Ok(_) => return Err("a refresh token of a revoked family was accepted".into()),
         Err(e) => e.kind(),
     };
@@ -122,10 +141,10 @@ fn main() -> Result<(), Box<dyn StdError>> {
     //    that long expires, even though the session's 30 days are not up.
     let idle = tokens.login(Grant::new("user-42"))?;
     clock.advance(DEFAULT_IDLE_TIMEOUT.whole_seconds() - 1);
-    let idle = tokens.refresh(idle.refresh_token.expose_secret())?;
+    let idle = tokens.refresh(idle.refresh_token.expose_secret(), None)?;
     println!("6. new login, refreshed after 6d 23h 59m 59s idle: ok");
     clock.advance(DEFAULT_IDLE_TIMEOUT.whole_seconds());
-    match tokens.refresh(idle.refresh_token.expose_secret()) {
+    match tokens.refresh(idle.refresh_token.expose_secret(), None) {
         Ok(_) => return Err("an idle refresh token was accepted".into()),
         Err(e) => println!("   unused for 7 days: {} ({e})", e.kind()),
     }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use time::Duration;
 use tokengate::{
     Algorithm, Clock, FixedClock, Introspector, KeyRing, NoCustomClaims, RevocationList,
-    SigningKey, TokenBuilder, Validator,
+    RevocationReplica, RevocationStore, SigningKey, StalePolicy, TokenBuilder, Validator,
 };
 
 const ISSUER: &str = "https://auth.example.com";
@@ -48,7 +48,7 @@ fn main() -> Result<(), Box<dyn StdError>> {
     let phone = issue("user-42")?;
     let someone_else = issue("user-7")?;
     clock.advance(60);
-    revoked.revoke_subject_before("user-42", clock.now_unix());
+    revoked.revoke_subject_before("user-42", clock.now())?;
     clock.advance(1);
     let after = issue("user-42")?;
     println!(
@@ -63,7 +63,7 @@ fn main() -> Result<(), Box<dyn StdError>> {
     //    until its `exp`. The user's other token keeps working.
     let endpoint = Introspector::new()
         .access_tokens(api.clone())
-        .revocation_list(revoked.clone())
+        .revocation(revoked.clone())
         .clock(clock.clone());
     let stolen = issue("user-7")?;
     let kept = issue("user-7")?;
@@ -71,7 +71,9 @@ fn main() -> Result<(), Box<dyn StdError>> {
         "2. revoke one stolen token (RFC 7009); before, introspection says active={}",
         endpoint.introspect(&stolen).active
     );
-    endpoint.revoke(&stolen)?;
+    // The token carries no `client_id`, so any authenticated client may
+    // revoke it; one issued to a client may only be revoked by that client.
+    endpoint.revoke(&stolen, None)?;
     println!(
         "   after: that token {} (introspection {}), the same user's other token {}",
         verdict(&api, &stolen),
@@ -94,10 +96,12 @@ fn main() -> Result<(), Box<dyn StdError>> {
         verdict(&api, &old_key_token),
         verdict(&api, &new_key_token),
     );
-    // ...then the old key leaks: revoke everything it signed, now.
-    revoked.revoke_key_id("key-2026-01");
+    // ...then the old key leaks: take it out of the ring and revoke
+    // everything it signed in the revocation store, which every server
+    // follows, now.
+    ring.revoke_compromised("key-2026-01", &*revoked)?;
     println!(
-        "   key-2026-01 revoked (still in its grace period): its token {}, key-2026-02's token {}",
+        "   key-2026-01 compromised (still in its grace period): its token {}, key-2026-02's token {}",
         verdict(&api, &old_key_token),
         verdict(&api, &new_key_token),
     );
@@ -108,11 +112,39 @@ fn main() -> Result<(), Box<dyn StdError>> {
     //    anyway and `prune` drops the entry.
     let before = revoked.jti_count();
     clock.advance(20 * 60);
-    let dropped = revoked.prune(clock.now_unix());
+    let dropped = revoked.prune(clock.now());
     println!(
-        "4. 20 minutes later: prune dropped {dropped} of {before} jti entries ({} left); the revoked token is now {}",
+        "4. 20 minutes later: prune dropped {dropped} entries ({before} jti before, {} left); the revoked token is now {}",
         revoked.jti_count(),
         verdict(&api, &stolen),
+    );
+
+    // 5. A second API server: it validates against a local replica of the
+    //    revocation store, brought up to date from the store's change feed
+    //    (here by a direct call; in production from a background task), and
+    //    rejects everything while it has not heard from the store for more
+    //    than 30 seconds.
+    let replica = Arc::new(
+        RevocationReplica::new(Duration::seconds(30), StalePolicy::FailClosed).clock(clock.clone()),
+    );
+    let second_server = Validator::builder(Arc::clone(&ring))
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .revocation(replica.clone())
+        .clock(clock.clone())
+        .build()?;
+    let fresh = issue("user-9")?;
+    let before_sync = verdict(&second_server, &fresh);
+    replica.sync(&*revoked)?;
+    let synced = verdict(&second_server, &fresh);
+    revoked.revoke_subject_before("user-9", clock.now() + Duration::seconds(1))?;
+    let missed = verdict(&second_server, &fresh);
+    replica.sync(&*revoked)?;
+    let caught_up = verdict(&second_server, &fresh);
+    clock.advance(31);
+    println!(
+        "5. a second server's replica: before its first sync {before_sync}, synced {synced}; user-9 logged out on the first server: {missed} until the next sync, then {caught_up}; 31 s without contact: {}",
+        verdict(&second_server, &issue("user-1")?),
     );
     Ok(())
 }

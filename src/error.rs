@@ -138,6 +138,13 @@ pub enum Error {
     #[error("refresh token reused; its family is revoked")]
     RefreshTokenReused,
 
+    /// The credential was issued to another OAuth client than the one
+    /// presenting it (RFC 6749 §6, RFC 7009 §2.1). Nothing was changed.
+    /// At a token endpoint this is `invalid_grant`
+    /// ([`Error::oauth_error`]).
+    #[error("credential was issued to another client")]
+    WrongClient,
+
     /// A scope token holds a character outside the RFC 6749 alphabet.
     #[error("invalid scope")]
     InvalidScope,
@@ -297,6 +304,8 @@ pub enum ErrorKind {
     InsufficientScope,
     /// See [`Error::RefreshTokenReused`].
     RefreshTokenReused,
+    /// See [`Error::WrongClient`].
+    WrongClient,
     /// See [`Error::InvalidScope`].
     InvalidScope,
     /// See [`Error::SigningFailed`].
@@ -330,6 +339,7 @@ impl ErrorKind {
             Self::Revoked => "revoked",
             Self::InsufficientScope => "insufficient_scope",
             Self::RefreshTokenReused => "refresh_token_reused",
+            Self::WrongClient => "wrong_client",
             Self::InvalidScope => "invalid_scope",
             Self::SigningFailed => "signing_failed",
             Self::StoreFailure => "store_failure",
@@ -368,6 +378,7 @@ impl Error {
             Self::Revoked => ErrorKind::Revoked,
             Self::InsufficientScope { .. } => ErrorKind::InsufficientScope,
             Self::RefreshTokenReused => ErrorKind::RefreshTokenReused,
+            Self::WrongClient => ErrorKind::WrongClient,
             Self::InvalidScope => ErrorKind::InvalidScope,
             Self::SigningFailed => ErrorKind::SigningFailed,
             Self::Store(_) => ErrorKind::StoreFailure,
@@ -392,6 +403,21 @@ impl Error {
             self,
             Self::InvalidKey(_) | Self::InvalidConfiguration(_) | Self::InvalidScope
         )
+    }
+
+    /// The RFC 6749 §5.2 `error` code a token endpoint answers with when
+    /// a grant (a refresh token, an authorization code) fails with this
+    /// error: `invalid_grant` for every problem with the presented
+    /// credential (malformed, unknown, expired, revoked, reused, another
+    /// client's), `invalid_scope` for a bad scope, and `server_error` (not
+    /// an RFC 6749 §5.2 code; answer 500) when our side failed or is
+    /// misconfigured.
+    pub fn oauth_error(&self) -> &'static str {
+        match self {
+            Self::InvalidScope | Self::InsufficientScope { .. } => "invalid_scope",
+            e if e.is_rejection() => "invalid_grant",
+            _ => "server_error",
+        }
     }
 
     /// Wraps a pluggable store's failure.
@@ -457,6 +483,7 @@ mod tests {
                 "insufficient_scope",
             ),
             (Error::RefreshTokenReused, "refresh_token_reused"),
+            (Error::WrongClient, "wrong_client"),
             (Error::InvalidScope, "invalid_scope"),
             (Error::SigningFailed, "signing_failed"),
             (Error::store(std::io::Error::other("down")), "store_failure"),
@@ -474,5 +501,21 @@ mod tests {
         let cfg = Error::InvalidKey(KeyError::AlgorithmMismatch);
         assert!(cfg.is_configuration() && !cfg.is_rejection());
         assert!(Error::InvalidSignature.is_rejection());
+    }
+
+    #[test]
+    fn oauth_error_codes() {
+        assert_eq!(Error::WrongClient.oauth_error(), "invalid_grant");
+        assert_eq!(Error::RefreshTokenReused.oauth_error(), "invalid_grant");
+        assert_eq!(
+            Error::Expired { exp: 1, now: 2 }.oauth_error(),
+            "invalid_grant"
+        );
+        assert_eq!(Error::InvalidScope.oauth_error(), "invalid_scope");
+        assert_eq!(
+            Error::store(std::io::Error::other("down")).oauth_error(),
+            "server_error"
+        );
+        assert_eq!(Error::config("x").oauth_error(), "server_error");
     }
 }

@@ -15,7 +15,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::jwt::{NoCustomClaims, Validator};
 use crate::refresh::RefreshTokens;
-use crate::revocation::RevocationList;
+use crate::revocation::{RevocationStore, instant};
 
 /// An RFC 7662 §2.2 introspection response.
 ///
@@ -87,7 +87,7 @@ pub struct Introspector {
     validator: Option<Validator>,
     api_keys: Option<ApiKeyVerifier>,
     refresh: Option<RefreshTokens>,
-    revocation: Option<Arc<RevocationList>>,
+    revocation: Option<Arc<dyn RevocationStore>>,
     clock: Option<Arc<dyn Clock>>,
 }
 
@@ -118,11 +118,12 @@ impl Introspector {
         self
     }
 
-    /// Revokes access tokens into `list` (by `jti` until their `exp`).
-    /// Give the validator the same list.
+    /// Revokes access tokens into `store` (by `jti` until their `exp`):
+    /// the store the validators consult, directly or through a
+    /// [`RevocationReplica`](crate::RevocationReplica).
     #[must_use]
-    pub fn revocation_list(mut self, list: Arc<RevocationList>) -> Self {
-        self.revocation = Some(list);
+    pub fn revocation(mut self, store: Arc<dyn RevocationStore>) -> Self {
+        self.revocation = Some(store);
         self
     }
 
@@ -171,8 +172,8 @@ impl Introspector {
                     scope: (!r.scopes.is_empty()).then(|| r.scopes.to_string()),
                     client_id: r.client_id.clone(),
                     token_type: Some("N_A"),
-                    exp: Some(refresh.expires_at(&r)),
-                    iat: Some(r.issued_at),
+                    exp: Some(refresh.expires_at(&r).unix_timestamp()),
+                    iat: Some(r.issued_at.unix_timestamp()),
                     sub: Some(r.subject.clone()),
                     ..IntrospectionResponse::default()
                 },
@@ -233,8 +234,10 @@ impl Introspector {
         }
     }
 
-    /// Revokes `token` (RFC 7009 §2.2: revoking an unknown, invalid or
-    /// already revoked token succeeds). An access token is revoked by its
+    /// Revokes `token` for the authenticated client `client_id` (RFC 7009
+    /// §2.2: revoking an unknown, invalid or already revoked token
+    /// succeeds; §2.1: a token issued to another client is refused). An
+    /// access token is revoked by its
     /// `jti` until its `exp`, or by its `sid` when it has no `jti`; one with
     /// neither can only be taken back together with every other token of
     /// its subject issued so far, which is what happens; a
@@ -243,11 +246,13 @@ impl Introspector {
     ///
     /// # Errors
     ///
-    /// Only internal failures, such as a store that cannot be written.
-    pub fn revoke(&self, token: &str) -> Result<(), Error> {
+    /// [`Error::WrongClient`] for a refresh token, or an access token
+    /// with a `client_id` claim, issued to another client; internal
+    /// failures, such as a store that cannot be written.
+    pub fn revoke(&self, token: &str, client_id: Option<&str>) -> Result<(), Error> {
         if self.is_refresh(token) {
             return match &self.refresh {
-                Some(r) => r.revoke(token),
+                Some(r) => r.revoke(token, client_id),
                 None => Ok(()),
             };
         }
@@ -269,19 +274,25 @@ impl Introspector {
             Err(e) if e.is_internal() => return Err(e),
             Err(_) => return Ok(()),
         };
+        if let Some(owner) = &claims.client_id
+            && Some(owner.as_str()) != client_id
+        {
+            return Err(Error::WrongClient);
+        }
         let now = self
             .clock
             .as_ref()
             .map_or_else(|| SystemClock.now_unix(), |c| c.now_unix());
         // A token without exp lives until revoked: keep the entry for the
         // largest NumericDate.
-        let until = claims.expires_at.unwrap_or(i64::MAX).max(now);
+        let until = instant(claims.expires_at.unwrap_or(i64::MAX).max(now));
         match (&claims.jwt_id, &claims.session_id, &claims.subject) {
-            (Some(jti), _, _) => list.revoke_jti(jti, until),
+            (Some(jti), _, _) => list.revoke_token(jti, until),
             (None, Some(sid), _) => list.revoke_session(sid, until),
-            (None, None, Some(sub)) => list.revoke_subject_before(sub, now.saturating_add(1)),
-            (None, None, None) => {}
+            (None, None, Some(sub)) => {
+                list.revoke_subject_before(sub, instant(now.saturating_add(1)))
+            }
+            (None, None, None) => Ok(()),
         }
-        Ok(())
     }
 }

@@ -143,6 +143,8 @@ pub mod refresh;
 pub mod revocation;
 pub mod scope;
 pub mod security;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use api_key::{
     ApiKeyFormat, ApiKeyIssuer, ApiKeyRecord, ApiKeyStore, ApiKeyVerifier, InMemoryApiKeyStore,
@@ -159,9 +161,12 @@ pub use keys::{
 };
 pub use refresh::{
     Grant, InMemoryRefreshStore, RefreshRecord, RefreshStore, RefreshToken, RefreshTokens,
-    TokenPair,
+    RefreshTokensBuilder, TokenPair,
 };
-pub use revocation::{Revocation, RevocationList, RevocationQuery};
+pub use revocation::{
+    ChangeCursor, ChangeFeed, Revocation, RevocationChange, RevocationList, RevocationQuery,
+    RevocationReplica, RevocationStore, Snapshot, StalePolicy,
+};
 pub use scope::{RoleMap, ScopeRequirement, ScopeSet};
 
 /// The `time` crate, whose `Duration` and `OffsetDateTime` the builders

@@ -31,6 +31,7 @@ use std::sync::{Arc, OnceLock};
 
 use base64::Engine as _;
 use serde::Deserialize;
+use tokengate::RevocationStore;
 use tokengate::encoding::{b64_decode, b64_encode};
 use tokengate::{
     Algorithm, ApiKeyFormat, ApiKeyIssuer, ApiKeyVerifier, Authenticator, BearerError, Claim,
@@ -1190,7 +1191,11 @@ fn ecdsa_high_s_twin_verifies_and_is_revoked_by_jti_like_the_original() {
     assert_ne!(twin, token);
     expect(&v, &token, "ok");
     expect(&v, &twin, "ok");
-    list.revoke_jti("high-s-1", NOW + 600);
+    list.revoke_token(
+        "high-s-1",
+        tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + 600).unwrap(),
+    )
+    .unwrap();
     expect(&v, &token, "revoked");
     expect(&v, &twin, "revoked");
 }
@@ -1699,14 +1704,16 @@ fn credentials() -> Credentials {
         clock.clone(),
     ));
     let list = Arc::new(RevocationList::new());
-    let refresh = RefreshTokens::new(
+    let refresh = RefreshTokens::builder(
         Arc::new(InMemoryRefreshStore::new()),
         ring.clone(),
         TokenBuilder::new().issuer(ISS).audience(AUD),
     )
-    .unwrap()
-    .revocation_list(list.clone())
-    .clock(clock.clone());
+    .revocation(list.clone())
+    .reuse_grace(tokengate::time::Duration::ZERO)
+    .clock(clock.clone())
+    .build()
+    .unwrap();
     let validator = Validator::builder(ring)
         .issuer(ISS)
         .audience(AUD)
@@ -1760,11 +1767,11 @@ fn credentials_are_refused_by_the_verifiers_of_other_kinds() {
     );
     // A JWT or an API key given to the refresh endpoint.
     expect_err(
-        c.refresh.refresh(&access_token),
+        c.refresh.refresh(&access_token, None),
         "malformed",
         &[&access_token],
     );
-    expect_err(c.refresh.refresh(&api_key), "malformed", &[&api_key]);
+    expect_err(c.refresh.refresh(&api_key, None), "malformed", &[&api_key]);
     // Through the Authorization front door, a refresh token is not a
     // bearer credential for the API.
     let door = Authenticator::new()
@@ -1785,7 +1792,7 @@ fn credentials_are_refused_by_the_verifiers_of_other_kinds() {
         door.authenticate(Some(&format!("Bearer {access_token}")))
             .is_ok()
     );
-    assert!(c.refresh.refresh(&refresh_token).is_ok());
+    assert!(c.refresh.refresh(&refresh_token, None).is_ok());
 }
 
 /// RFC 7519 §4.1.3 and RFC 8725 §3.9: a token for audience A is refused
@@ -2004,17 +2011,17 @@ fn refresh_token_replayed_after_rotation_revokes_the_family() {
     let first = c.refresh.login(Grant::new("alice")).unwrap();
     let stolen = first.refresh_token.expose_secret().to_owned();
     c.clock.advance(60);
-    let second = c.refresh.refresh(&stolen).unwrap();
+    let second = c.refresh.refresh(&stolen, None).unwrap();
     expect(&c.validator, &second.access_token, "ok");
 
     expect_err(
-        c.refresh.refresh(&stolen),
+        c.refresh.refresh(&stolen, None),
         "refresh_token_reused",
         &[&stolen],
     );
     let rotated = second.refresh_token.expose_secret().to_owned();
-    expect_err(c.refresh.refresh(&rotated), "revoked", &[&rotated]);
-    expect_err(c.refresh.refresh(&stolen), "revoked", &[&stolen]);
+    expect_err(c.refresh.refresh(&rotated, None), "revoked", &[&rotated]);
+    expect_err(c.refresh.refresh(&stolen, None), "revoked", &[&stolen]);
     for access in [&first.access_token, &second.access_token] {
         expect(&c.validator, access, "revoked");
     }
@@ -2022,7 +2029,7 @@ fn refresh_token_replayed_after_rotation_revokes_the_family() {
     let other = c.refresh.login(Grant::new("alice")).unwrap();
     assert!(
         c.refresh
-            .refresh(other.refresh_token.expose_secret())
+            .refresh(other.refresh_token.expose_secret(), None)
             .is_ok()
     );
 }
@@ -2034,8 +2041,8 @@ fn refresh_token_after_logout_is_revoked() {
     let c = credentials();
     let pair = c.refresh.login(Grant::new("bob")).unwrap();
     let token = pair.refresh_token.expose_secret().to_owned();
-    c.refresh.revoke(&token).unwrap();
-    expect_err(c.refresh.refresh(&token), "revoked", &[&token]);
+    c.refresh.revoke(&token, None).unwrap();
+    expect_err(c.refresh.refresh(&token, None), "revoked", &[&token]);
     expect(&c.validator, &pair.access_token, "revoked");
     assert!(c.refresh.inspect(&token).unwrap().is_none());
 }
@@ -2050,7 +2057,7 @@ fn racing_refresh_rotations_have_exactly_one_winner() {
     let token = pair.refresh_token.expose_secret().to_owned();
     let results: Vec<Result<tokengate::TokenPair, Error>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..16)
-            .map(|_| scope.spawn(|| c.refresh.refresh(&token)))
+            .map(|_| scope.spawn(|| c.refresh.refresh(&token, None)))
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
@@ -2070,7 +2077,7 @@ fn racing_refresh_rotations_have_exactly_one_winner() {
     );
     let winner = results.into_iter().find_map(Result::ok).unwrap();
     let next = winner.refresh_token.expose_secret().to_owned();
-    expect_err(c.refresh.refresh(&next), "revoked", &[&next]);
+    expect_err(c.refresh.refresh(&next, None), "revoked", &[&next]);
     expect(&c.validator, &winner.access_token, "revoked");
 }
 
@@ -2089,7 +2096,7 @@ fn forged_refresh_tokens_are_refused_without_touching_the_family() {
         b[i] = if b[i] == b'A' { b'B' } else { b'A' };
         let variant = String::from_utf8(b).unwrap();
         expect_err(
-            c.refresh.refresh(&variant),
+            c.refresh.refresh(&variant, None),
             "malformed",
             &[&variant, secret],
         );
@@ -2100,11 +2107,19 @@ fn forged_refresh_tokens_are_refused_without_touching_the_family() {
     };
     assert_eq!(forge(pair.refresh_token.id(), secret), real);
     let guessed = forge(pair.refresh_token.id(), &"A".repeat(43));
-    expect_err(c.refresh.refresh(&guessed), "invalid_secret", &[&guessed]);
+    expect_err(
+        c.refresh.refresh(&guessed, None),
+        "invalid_secret",
+        &[&guessed],
+    );
     let unknown = forge("ZZZZZZZZZZZZ", secret);
-    expect_err(c.refresh.refresh(&unknown), "unknown_key", &[&unknown]);
+    expect_err(
+        c.refresh.refresh(&unknown, None),
+        "unknown_key",
+        &[&unknown],
+    );
     // The real token still rotates: forgeries are not "reuse".
-    assert!(c.refresh.refresh(&real).is_ok());
+    assert!(c.refresh.refresh(&real, None).is_ok());
 }
 
 // ---------------------------------------------------------------------------

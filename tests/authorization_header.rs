@@ -22,6 +22,7 @@
 use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
+use tokengate::RevocationStore;
 use tokengate::api_key::{
     ApiKeyFormat, ApiKeyIssuer, ApiKeyRecord, ApiKeyStore, ApiKeyVerifier, InMemoryApiKeyStore,
 };
@@ -333,7 +334,12 @@ fn invalid_access_tokens_are_invalid_token() {
         .unwrap()
         .with_key_id("k1");
     let revoked = e.jwt(&e.builder().jwt_id("gone"));
-    e.list.revoke_jti("gone", T0 + 600);
+    e.list
+        .revoke_token(
+            "gone",
+            tokengate::time::OffsetDateTime::from_unix_timestamp(T0 + 600).unwrap(),
+        )
+        .unwrap();
     let expired = {
         e.clock.set_unix(T0 - 3_600);
         let t = e.jwt(&e.builder());
@@ -421,13 +427,15 @@ fn invalid_api_keys_are_invalid_token() {
 #[test]
 fn a_refresh_token_is_not_a_bearer_credential() {
     let e = env();
-    let refresh = RefreshTokens::new(
+    let refresh = RefreshTokens::builder(
         Arc::new(InMemoryRefreshStore::new()),
         e.ring.clone(),
         TokenBuilder::new().issuer(ISS).audience(AUD),
     )
-    .unwrap()
-    .clock(e.clock.clone());
+    .without_access_token_revocation()
+    .clock(e.clock.clone())
+    .build()
+    .unwrap();
     let pair = refresh.login(Grant::new("user-7")).unwrap();
     let rt = pair.refresh_token.expose_secret();
     assert_invalid_token(e.auth(&bearer(rt)), ErrorKind::Malformed, "refresh token");
@@ -443,7 +451,7 @@ fn a_refresh_token_is_not_a_bearer_credential() {
     // The access token of the same login is accepted, and the refresh
     // token still works for refreshing.
     assert!(e.auth(&bearer(&pair.access_token)).is_ok());
-    assert!(refresh.refresh(rt).is_ok());
+    assert!(refresh.refresh(rt, None).is_ok());
 }
 
 #[test]

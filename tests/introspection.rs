@@ -19,10 +19,11 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
+use tokengate::RevocationStore;
 use tokengate::api_key::{
     ApiKeyFormat, ApiKeyIssuer, ApiKeyRecord, ApiKeyStore, ApiKeyVerifier, InMemoryApiKeyStore,
 };
-use tokengate::refresh::Consumed;
+use tokengate::refresh::{RotateOutcome, RotateRequest};
 use tokengate::{
     Algorithm, Error, ErrorKind, FixedClock, Grant, InMemoryRefreshStore, IntrospectionResponse,
     Introspector, KeyRing, NewApiKey, NoCustomClaims, RefreshRecord, RefreshStore, RefreshTokens,
@@ -77,21 +78,23 @@ fn env() -> Env {
     let key_store = Arc::new(InMemoryApiKeyStore::new());
     let keys = ApiKeyIssuer::new(format.clone()).with_clock(clock.clone());
     let verifier = ApiKeyVerifier::new(format, key_store.clone()).with_clock(clock.clone());
-    let refresh = RefreshTokens::new(
+    let refresh = RefreshTokens::builder(
         Arc::new(InMemoryRefreshStore::new()),
         ring.clone(),
         TokenBuilder::new().issuer(ISS).audience(AUD),
     )
-    .unwrap()
-    .revocation_list(list.clone())
+    .revocation(list.clone())
+    .reuse_grace(tokengate::time::Duration::ZERO)
     .idle_timeout(Duration::hours(1))
     .absolute_lifetime(Duration::hours(8))
-    .clock(clock.clone());
+    .clock(clock.clone())
+    .build()
+    .unwrap();
     let door = Introspector::new()
         .access_tokens(validator.clone())
         .api_keys(verifier.clone())
         .refresh_tokens(refresh.clone())
-        .revocation_list(list.clone())
+        .revocation(list.clone())
         .clock(clock.clone());
     Env {
         clock,
@@ -323,7 +326,7 @@ fn an_active_refresh_token() {
         }),
     );
     // Its rotated successor: issued later, expires later.
-    let next = e.refresh.refresh(token).unwrap();
+    let next = e.refresh.refresh(token, Some("mobile")).unwrap();
     let j = e.json(next.refresh_token.expose_secret());
     assert_eq!(j["iat"], json!(T0 + 120));
     assert_eq!(j["exp"], json!(T0 + 120 + 3_600));
@@ -331,7 +334,7 @@ fn an_active_refresh_token() {
     // Introspecting does not use the token up.
     assert!(
         e.refresh
-            .refresh(next.refresh_token.expose_secret())
+            .refresh(next.refresh_token.expose_secret(), Some("mobile"))
             .is_ok()
     );
 }
@@ -356,7 +359,12 @@ fn anything_invalid_is_exactly_inactive() {
         t
     };
     let revoked = e.jwt(&e.builder().jwt_id("revoked-1"));
-    e.list.revoke_jti("revoked-1", T0 + 600);
+    e.list
+        .revoke_token(
+            "revoked-1",
+            tokengate::time::OffsetDateTime::from_unix_timestamp(T0 + 600).unwrap(),
+        )
+        .unwrap();
     let wrong_audience = e.jwt(&e.builder().audience("https://other.example.com"));
 
     let key = e.api_key(NewApiKey::new("svc"));
@@ -369,11 +377,11 @@ fn anything_invalid_is_exactly_inactive() {
     let used = e.login(Grant::new("bob"));
     let next = e
         .refresh
-        .refresh(used.refresh_token.expose_secret())
+        .refresh(used.refresh_token.expose_secret(), None)
         .unwrap();
     let logged_out = e.login(Grant::new("bob"));
     e.refresh
-        .revoke(logged_out.refresh_token.expose_secret())
+        .revoke(logged_out.refresh_token.expose_secret(), None)
         .unwrap();
     let live_refresh = e.login(Grant::new("bob"));
     let rt = live_refresh.refresh_token.expose_secret();
@@ -435,7 +443,7 @@ fn an_introspector_without_a_kind_answers_inactive_for_it() {
     let nothing = Introspector::new();
     for t in [jwt.as_str(), key.as_str(), rt] {
         assert_eq!(nothing.introspect(t).to_json(), INACTIVE);
-        nothing.revoke(t).unwrap();
+        nothing.revoke(t, None).unwrap();
     }
     let only_keys = Introspector::new().api_keys(e.verifier.clone());
     assert_eq!(only_keys.introspect(&jwt).to_json(), INACTIVE);
@@ -470,7 +478,7 @@ fn revoking_an_access_token() {
     let token = e.jwt(&e.builder().jwt_id("a-1"));
     let twin = e.jwt(&e.builder().jwt_id("a-2"));
     assert!(e.door.introspect(&token).active);
-    e.door.revoke(&token).unwrap();
+    e.door.revoke(&token, None).unwrap();
     e.assert_inactive(&token, "revoked access token");
     assert_eq!(
         e.validator
@@ -482,7 +490,7 @@ fn revoking_an_access_token() {
     assert!(e.validator.validate::<NoCustomClaims>(&twin).is_ok());
     assert_eq!(e.list.jti_count(), 1);
     // Revoking it again succeeds.
-    e.door.revoke(&token).unwrap();
+    e.door.revoke(&token, None).unwrap();
     assert_eq!(e.list.jti_count(), 1);
 }
 
@@ -493,7 +501,7 @@ fn revoking_an_access_token_without_jti() {
     let s1 = e.jwt(&e.builder().without_jwt_id().session_id("sess-1"));
     let s1_sibling = e.jwt(&e.builder().session_id("sess-1"));
     let s2 = e.jwt(&e.builder().without_jwt_id().session_id("sess-2"));
-    e.door.revoke(&s1).unwrap();
+    e.door.revoke(&s1, None).unwrap();
     e.assert_inactive(&s1, "revoked by session");
     e.assert_inactive(&s1_sibling, "same session");
     assert!(e.door.introspect(&s2).active);
@@ -503,7 +511,7 @@ fn revoking_an_access_token_without_jti() {
     let bare = e.jwt(&e.builder().without_jwt_id().subject("dora"));
     let same_second = e.jwt(&e.builder().subject("dora"));
     let other_subject = e.jwt(&e.builder().without_jwt_id().subject("eve"));
-    e.door.revoke(&bare).unwrap();
+    e.door.revoke(&bare, None).unwrap();
     e.assert_inactive(&bare, "revoked by subject");
     e.assert_inactive(&same_second, "same subject, issued before");
     assert!(e.door.introspect(&other_subject).active);
@@ -516,13 +524,18 @@ fn revoking_an_access_token_without_jti() {
 fn revoking_a_refresh_token_revokes_its_family() {
     let e = env();
     let p1 = e.login(Grant::new("frank"));
-    let p2 = e.refresh.refresh(p1.refresh_token.expose_secret()).unwrap();
+    let p2 = e
+        .refresh
+        .refresh(p1.refresh_token.expose_secret(), None)
+        .unwrap();
     let other = e.login(Grant::new("frank"));
-    e.door.revoke(p2.refresh_token.expose_secret()).unwrap();
+    e.door
+        .revoke(p2.refresh_token.expose_secret(), None)
+        .unwrap();
     e.assert_inactive(p2.refresh_token.expose_secret(), "revoked refresh token");
     assert_eq!(
         e.refresh
-            .refresh(p2.refresh_token.expose_secret())
+            .refresh(p2.refresh_token.expose_secret(), None)
             .unwrap_err()
             .kind(),
         ErrorKind::Revoked
@@ -552,7 +565,7 @@ fn revoking_an_api_key() {
     let e = env();
     let key = e.api_key(NewApiKey::new("svc"));
     let other = e.api_key(NewApiKey::new("svc"));
-    e.door.revoke(&key).unwrap();
+    e.door.revoke(&key, None).unwrap();
     e.assert_inactive(&key, "revoked API key");
     assert_eq!(
         e.verifier.verify(&key).unwrap_err().kind(),
@@ -566,7 +579,7 @@ fn revoking_an_api_key() {
         1
     );
     assert!(e.door.introspect(&other).active);
-    e.door.revoke(&key).unwrap();
+    e.door.revoke(&key, None).unwrap();
 }
 
 #[test]
@@ -593,7 +606,7 @@ fn revoking_unknown_or_invalid_tokens_succeeds_and_changes_nothing() {
         unknown_like(rt, "rt_"),
         wrong_secret(rt),
     ] {
-        assert!(e.door.revoke(&junk).is_ok(), "{junk:?}");
+        assert!(e.door.revoke(&junk, None).is_ok(), "{junk:?}");
     }
     assert_eq!(e.list.jti_count(), 0);
     assert!(e.door.introspect(&jwt).active);
@@ -640,10 +653,14 @@ impl RefreshStore for DownRefresh {
     fn insert(&self, _record: RefreshRecord) -> Result<(), Error> {
         Ok(())
     }
-    fn consume(&self, _id: &str, _at: i64) -> Result<Consumed, Error> {
+    fn rotate(&self, _request: &RotateRequest) -> Result<RotateOutcome, Error> {
         Err(down())
     }
-    fn revoke_family(&self, _family_id: &str, _at: i64) -> Result<(), Error> {
+    fn revoke_family(
+        &self,
+        _family_id: &str,
+        _at: tokengate::time::OffsetDateTime,
+    ) -> Result<(), Error> {
         Err(down())
     }
     fn is_family_revoked(&self, _family_id: &str) -> Result<bool, Error> {
@@ -678,13 +695,16 @@ fn a_failing_store_is_an_error_for_try_introspect_and_inactive_for_introspect() 
     let key = e.api_key(NewApiKey::new("svc"));
     let jwt = e.jwt(&e.builder());
     // The refresh store accepts inserts, so login works; lookups fail.
-    let down_refresh = RefreshTokens::new(
+    let down_refresh = RefreshTokens::builder(
         Arc::new(DownRefresh),
         e.ring.clone(),
         TokenBuilder::new().issuer(ISS).audience(AUD),
     )
-    .unwrap()
-    .clock(e.clock.clone());
+    .without_access_token_revocation()
+    .reuse_grace(tokengate::time::Duration::ZERO)
+    .clock(e.clock.clone())
+    .build()
+    .unwrap();
     let rt = down_refresh
         .login(Grant::new("hal"))
         .unwrap()
@@ -710,7 +730,7 @@ fn a_failing_store_is_an_error_for_try_introspect_and_inactive_for_introspect() 
         .access_tokens(down_validator)
         .api_keys(down_keys)
         .refresh_tokens(down_refresh)
-        .revocation_list(e.list.clone())
+        .revocation(e.list.clone())
         .clock(e.clock.clone());
 
     for (token, what) in [
@@ -721,11 +741,32 @@ fn a_failing_store_is_an_error_for_try_introspect_and_inactive_for_introspect() 
         assert_internal(door.try_introspect(token), what);
         assert_eq!(door.introspect(token).to_json(), INACTIVE, "{what}");
         // Revocation cannot be confirmed either: an error, not a silent Ok.
-        assert_internal(door.revoke(token), what);
+        assert_internal(door.revoke(token, None), what);
     }
     // Junk never reaches the backends: inactive and revocable without error.
     for junk in ["", "garbage", "acme_live_short", "rt_short"] {
         assert_eq!(door.try_introspect(junk).unwrap().to_json(), INACTIVE);
-        door.revoke(junk).unwrap();
+        door.revoke(junk, None).unwrap();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// RFC 7009 §2.1: a client revokes only its own tokens
+// ---------------------------------------------------------------------------
+
+#[test]
+fn revocation_refuses_another_clients_token() {
+    let e = env();
+    let access = e.jwt(&e.builder().jwt_id("jti-web").client_id("web"));
+    let refresh = e.login(Grant::new("alice").client_id("web"));
+    let rt = refresh.refresh_token.expose_secret();
+    for (token, what) in [(access.as_str(), "access token"), (rt, "refresh token")] {
+        for client in [Some("mobile"), None] {
+            let err = e.door.revoke(token, client).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::WrongClient, "{what} by {client:?}");
+            assert!(e.door.introspect(token).active, "{what} untouched");
+        }
+        e.door.revoke(token, Some("web")).unwrap();
+        assert!(!e.door.introspect(token).active, "{what} revoked by its client");
     }
 }

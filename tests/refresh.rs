@@ -22,11 +22,13 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 
 use time::Duration;
-use tokengate::refresh::Consumed;
+use tokengate::RevocationStore;
+use tokengate::refresh::{RotateOutcome, RotateRequest};
+use tokengate::time::OffsetDateTime;
 use tokengate::{
     Algorithm, Error, ErrorKind, FixedClock, Grant, InMemoryRefreshStore, KeyRing, NoCustomClaims,
-    RefreshRecord, RefreshStore, RefreshTokens, RevocationList, ScopeSet, SigningKey, TokenBuilder,
-    TokenPair, Validator, Verified,
+    RefreshRecord, RefreshStore, RefreshTokens, RefreshTokensBuilder, RevocationList, ScopeSet,
+    SigningKey, TokenBuilder, TokenPair, Validator, Verified,
 };
 
 const T0: i64 = 1_750_000_000;
@@ -48,16 +50,23 @@ const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop
 // ---------------------------------------------------------------------------
 
 /// A [`RefreshStore`] in front of the in-memory one whose operations can be
-/// made to fail one by one, and which counts `consume` calls.
+/// made to fail one by one, and which counts `rotate` calls.
 #[derive(Debug, Default)]
 struct Flaky {
     inner: InMemoryRefreshStore,
     fail_get: AtomicBool,
     fail_insert: AtomicBool,
-    fail_consume: AtomicBool,
+    fail_rotate: AtomicBool,
     fail_revoke: AtomicBool,
     fail_is_revoked: AtomicBool,
-    consumes: AtomicUsize,
+    rotations: AtomicUsize,
+    /// The next `get` returns a record whose claims repeat `sub`, so
+    /// minting the new access token fails after the token was read.
+    unsignable_next_get: AtomicBool,
+}
+
+fn at(unix: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(unix).unwrap()
 }
 
 fn down() -> Error {
@@ -77,7 +86,7 @@ impl Flaky {
         for f in [
             &self.fail_get,
             &self.fail_insert,
-            &self.fail_consume,
+            &self.fail_rotate,
             &self.fail_revoke,
             &self.fail_is_revoked,
         ] {
@@ -89,18 +98,26 @@ impl Flaky {
 impl RefreshStore for Flaky {
     fn get(&self, id: &str) -> Result<Option<Arc<RefreshRecord>>, Error> {
         Self::fail(&self.fail_get)?;
-        self.inner.get(id)
+        let found = self.inner.get(id)?;
+        if self.unsignable_next_get.swap(false, Ordering::SeqCst) {
+            return Ok(found.map(|r| {
+                let mut r = (*r).clone();
+                r.claims.insert("sub".into(), "mallory".into());
+                Arc::new(r)
+            }));
+        }
+        Ok(found)
     }
     fn insert(&self, record: RefreshRecord) -> Result<(), Error> {
         Self::fail(&self.fail_insert)?;
         self.inner.insert(record)
     }
-    fn consume(&self, id: &str, at: i64) -> Result<Consumed, Error> {
-        self.consumes.fetch_add(1, Ordering::SeqCst);
-        Self::fail(&self.fail_consume)?;
-        self.inner.consume(id, at)
+    fn rotate(&self, request: &RotateRequest) -> Result<RotateOutcome, Error> {
+        self.rotations.fetch_add(1, Ordering::SeqCst);
+        Self::fail(&self.fail_rotate)?;
+        self.inner.rotate(request)
     }
-    fn revoke_family(&self, family_id: &str, at: i64) -> Result<(), Error> {
+    fn revoke_family(&self, family_id: &str, at: OffsetDateTime) -> Result<(), Error> {
         Self::fail(&self.fail_revoke)?;
         self.inner.revoke_family(family_id, at)
     }
@@ -114,12 +131,20 @@ impl RefreshStore for Flaky {
 /// keys, a clock and a revocation list.
 struct Env {
     clock: Arc<FixedClock>,
+    ring: Arc<KeyRing>,
+    list: Arc<RevocationList>,
     store: Arc<Flaky>,
     tokens: RefreshTokens,
     validator: Validator,
 }
 
+/// Reuse is detected at once: no grace window (tests of the window build
+/// their own with [`env_with_grace`]).
 fn env() -> Env {
+    env_with_grace(Duration::ZERO)
+}
+
+fn env_with_grace(grace: Duration) -> Env {
     let clock = Arc::new(FixedClock::at_unix(T0));
     let ring = Arc::new(KeyRing::with_clock(
         SigningKey::generate(Algorithm::EdDSA).unwrap(),
@@ -127,30 +152,43 @@ fn env() -> Env {
     ));
     let list = Arc::new(RevocationList::new());
     let store = Arc::new(Flaky::default());
-    let tokens = RefreshTokens::new(
-        store.clone(),
-        ring.clone(),
-        TokenBuilder::new().issuer(ISS).audience(AUD),
-    )
-    .unwrap()
-    .revocation_list(list.clone())
-    .idle_timeout(Duration::seconds(IDLE))
-    .absolute_lifetime(Duration::seconds(ABSOLUTE))
-    .access_token_lifetime(Duration::seconds(ACCESS))
-    .clock(clock.clone());
-    let validator = Validator::builder(ring)
+    let tokens = builder(&clock, &ring, &list, store.clone())
+        .reuse_grace(grace)
+        .build()
+        .unwrap();
+    let validator = tokens
+        .validator_builder()
         .issuer(ISS)
         .audience(AUD)
-        .revocation(list)
-        .clock(clock.clone())
         .build()
         .unwrap();
     Env {
         clock,
+        ring,
+        list,
         store,
         tokens,
         validator,
     }
+}
+
+fn builder(
+    clock: &Arc<FixedClock>,
+    ring: &Arc<KeyRing>,
+    list: &Arc<RevocationList>,
+    store: Arc<dyn RefreshStore>,
+) -> RefreshTokensBuilder {
+    RefreshTokens::builder(
+        store,
+        ring.clone(),
+        TokenBuilder::new().issuer(ISS).audience(AUD),
+    )
+    .revocation(list.clone())
+    .idle_timeout(Duration::seconds(IDLE))
+    .absolute_lifetime(Duration::seconds(ABSOLUTE))
+    .access_token_lifetime(Duration::seconds(ACCESS))
+    .reuse_grace(Duration::ZERO)
+    .clock(clock.clone())
 }
 
 impl Env {
@@ -160,13 +198,13 @@ impl Env {
 
     fn refresh(&self, pair: &TokenPair) -> TokenPair {
         self.tokens
-            .refresh(pair.refresh_token.expose_secret())
+            .refresh(pair.refresh_token.expose_secret(), None)
             .unwrap()
     }
 
     /// The kind name of refreshing `token`: `"ok"` or the error kind.
     fn refresh_verdict(&self, token: &str) -> &'static str {
-        match self.tokens.refresh(token) {
+        match self.tokens.refresh(token, None) {
             Ok(_) => "ok",
             Err(e) => e.kind().as_str(),
         }
@@ -249,7 +287,10 @@ fn login_then_a_chain_of_refreshes() {
     let mut pair = first;
     for step in 1..=6i64 {
         e.clock.advance(30);
-        let next = e.refresh(&pair);
+        let next = e
+            .tokens
+            .refresh(pair.refresh_token.expose_secret(), Some("mobile-app"))
+            .unwrap();
         // A new refresh token and a new access token, same family.
         assert!(refresh_tokens.insert(next.refresh_token.expose_secret().to_owned()));
         assert!(access_tokens.insert(next.access_token.clone()));
@@ -270,11 +311,11 @@ fn login_then_a_chain_of_refreshes() {
         let rec = e.store.get(next.refresh_token.id()).unwrap().unwrap();
         assert_eq!(rec.parent.as_deref(), Some(pair.refresh_token.id()));
         assert_eq!(rec.family_id, next.family_id);
-        assert_eq!(rec.issued_at, T0 + 30 * step);
-        assert_eq!(rec.family_started_at, T0);
+        assert_eq!(rec.issued_at, at(T0 + 30 * step));
+        assert_eq!(rec.family_started_at, at(T0));
         assert_eq!(rec.used_at, None);
         let used = e.store.get(pair.refresh_token.id()).unwrap().unwrap();
-        assert_eq!(used.used_at, Some(T0 + 30 * step));
+        assert_eq!(used.used_at, Some(at(T0 + 30 * step)));
         pair = next;
     }
     // Rotation does not revoke earlier access tokens: they simply expire.
@@ -334,7 +375,7 @@ fn replaying_a_used_token_revokes_the_whole_family() {
     // The attacker (or the victim) replays the first token.
     let err = e
         .tokens
-        .refresh(p1.refresh_token.expose_secret())
+        .refresh(p1.refresh_token.expose_secret(), None)
         .unwrap_err();
     assert!(matches!(err, Error::RefreshTokenReused));
     assert_eq!(err.kind().as_str(), "refresh_token_reused");
@@ -399,7 +440,7 @@ fn racing_rotations_have_exactly_one_winner() {
                 .map(|_| {
                     s.spawn(|| {
                         barrier.wait();
-                        e.tokens.refresh(&token)
+                        e.tokens.refresh(&token, None)
                     })
                 })
                 .collect();
@@ -439,7 +480,9 @@ fn after_logout_every_token_of_the_family_is_revoked() {
     let p1 = e.login("carol");
     let p2 = e.refresh(&p1);
     let other = e.login("carol");
-    e.tokens.revoke(p2.refresh_token.expose_secret()).unwrap();
+    e.tokens
+        .revoke(p2.refresh_token.expose_secret(), None)
+        .unwrap();
     assert_eq!(
         e.refresh_verdict(p2.refresh_token.expose_secret()),
         "revoked"
@@ -453,9 +496,11 @@ fn after_logout_every_token_of_the_family_is_revoked() {
     assert_eq!(e.access_verdict(&other.access_token), "ok");
     assert_eq!(e.refresh_verdict(other.refresh_token.expose_secret()), "ok");
     // Revoking again, or revoking junk, is not an error (RFC 7009).
-    e.tokens.revoke(p2.refresh_token.expose_secret()).unwrap();
-    e.tokens.revoke("garbage").unwrap();
-    e.tokens.revoke("").unwrap();
+    e.tokens
+        .revoke(p2.refresh_token.expose_secret(), None)
+        .unwrap();
+    e.tokens.revoke("garbage", None).unwrap();
+    e.tokens.revoke("", None).unwrap();
 }
 
 #[test]
@@ -463,7 +508,9 @@ fn logout_with_an_already_used_token_revokes_the_family() {
     let e = env();
     let p1 = e.login("dan");
     let p2 = e.refresh(&p1);
-    e.tokens.revoke(p1.refresh_token.expose_secret()).unwrap();
+    e.tokens
+        .revoke(p1.refresh_token.expose_secret(), None)
+        .unwrap();
     assert_eq!(
         e.refresh_verdict(p2.refresh_token.expose_secret()),
         "revoked"
@@ -509,7 +556,7 @@ fn idle_timeout_boundary() {
     e.clock.set_unix(T0 + IDLE);
     let err = e
         .tokens
-        .refresh(late.refresh_token.expose_secret())
+        .refresh(late.refresh_token.expose_secret(), None)
         .unwrap_err();
     assert!(
         matches!(err, Error::Expired { exp, now } if exp == T0 + IDLE && now == T0 + IDLE),
@@ -562,7 +609,7 @@ fn absolute_lifetime_boundary() {
         a2.refresh_token.expose_secret(),
         b.refresh_token.expose_secret(),
     ] {
-        let err = e.tokens.refresh(token).unwrap_err();
+        let err = e.tokens.refresh(token, None).unwrap_err();
         assert!(
             matches!(err, Error::Expired { exp, .. } if exp == T0 + ABSOLUTE),
             "{err:?}"
@@ -571,7 +618,7 @@ fn absolute_lifetime_boundary() {
     assert_eq!(
         e.tokens
             .expires_at(&e.store.get(b.refresh_token.id()).unwrap().unwrap()),
-        T0 + ABSOLUTE
+        at(T0 + ABSOLUTE)
     );
 }
 
@@ -604,7 +651,7 @@ fn malformed_tokens_are_refused_before_any_lookup() {
         assert_eq!(e.refresh_verdict(case), "malformed", "{case:?}");
     }
     // None of them reached the store's consume, and the real token works.
-    assert_eq!(e.store.consumes.load(Ordering::SeqCst), 0);
+    assert_eq!(e.store.rotations.load(Ordering::SeqCst), 0);
     assert_eq!(e.refresh_verdict(good), "ok");
 }
 
@@ -641,7 +688,7 @@ fn unknown_and_wrong_secret_tokens() {
         "invalid_secret"
     );
     // None of that consumed or revoked the real token.
-    assert_eq!(e.store.consumes.load(Ordering::SeqCst), 0);
+    assert_eq!(e.store.rotations.load(Ordering::SeqCst), 0);
     let p2 = e.refresh(&p1);
 
     // Knowing a used token's id is not enough to trigger reuse detection
@@ -651,7 +698,7 @@ fn unknown_and_wrong_secret_tokens() {
     assert_eq!(e.refresh_verdict(p2.refresh_token.expose_secret()), "ok");
     // Nor does revoking with a forged token log anyone out.
     let p3_family = p2.family_id.clone();
-    e.tokens.revoke(&wrong).unwrap();
+    e.tokens.revoke(&wrong, None).unwrap();
     assert!(!e.store.is_family_revoked(&p3_family).unwrap());
 }
 
@@ -681,31 +728,274 @@ fn a_failing_store_fails_closed_and_loses_nothing() {
 
     for flag in [&e.store.fail_get, &e.store.fail_is_revoked] {
         flag.store(true, Ordering::SeqCst);
-        is_store_failure(e.tokens.refresh(token));
         // Logout and introspection surface the failure instead of
         // pretending the token was unknown.
-        is_store_failure(e.tokens.revoke(token));
+        is_store_failure(e.tokens.revoke(token, None));
         is_store_failure(e.tokens.inspect(token));
         e.store.heal();
     }
-    e.store.fail_consume.store(true, Ordering::SeqCst);
-    is_store_failure(e.tokens.refresh(token));
-    assert_eq!(e.store.consumes.load(Ordering::SeqCst), 1);
+    // A refresh reads the record; the family's state is checked inside
+    // the atomic rotation, so only `get` and `rotate` failures reach it.
+    e.store.fail_get.store(true, Ordering::SeqCst);
+    is_store_failure(e.tokens.refresh(token, None));
     e.store.heal();
-    // `consume` never ran successfully, so the token still works once the
-    // store is back.
+    e.store.fail_rotate.store(true, Ordering::SeqCst);
+    is_store_failure(e.tokens.refresh(token, None));
+    assert_eq!(e.store.rotations.load(Ordering::SeqCst), 1);
+    e.store.heal();
+    // The rotation (the store's one atomic write) failed, so nothing
+    // changed: the token still works once the store is back.
     let next = e.refresh(&pair);
 
     // A reuse whose family revocation cannot be written is reported as the
     // store failure, not as a successful detection.
     e.store.fail_revoke.store(true, Ordering::SeqCst);
-    is_store_failure(e.tokens.refresh(token));
-    is_store_failure(e.tokens.revoke(next.refresh_token.expose_secret()));
+    is_store_failure(e.tokens.refresh(token, None));
+    is_store_failure(e.tokens.revoke(next.refresh_token.expose_secret(), None));
     e.store.heal();
     assert_eq!(e.refresh_verdict(token), "refresh_token_reused");
     assert_eq!(
         e.refresh_verdict(next.refresh_token.expose_secret()),
         "revoked"
+    );
+}
+
+#[test]
+fn a_failure_while_minting_leaves_the_presented_token_redeemable() {
+    let e = env();
+    let pair = e.login("nina");
+    let token = pair.refresh_token.expose_secret();
+    e.store.unsignable_next_get.store(true, Ordering::SeqCst);
+    let err = e.tokens.refresh(token, None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidConfiguration, "{err:?}");
+    assert_eq!(
+        e.store.rotations.load(Ordering::SeqCst),
+        0,
+        "nothing was written"
+    );
+    let rec = e.store.get(pair.refresh_token.id()).unwrap().unwrap();
+    assert_eq!(rec.used_at, None);
+    // The retry is a normal first use, not a reuse.
+    let next = e.refresh(&pair);
+    assert_eq!(e.access_verdict(&next.access_token), "ok");
+    assert_eq!(e.access_verdict(&pair.access_token), "ok");
+}
+
+// ---------------------------------------------------------------------------
+// The reuse grace window
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_retry_within_the_grace_window_does_not_revoke_the_family() {
+    let e = env_with_grace(Duration::seconds(10));
+    let pair = e.tokens.login(Grant::new("olga").client_id("app")).unwrap();
+    let token = pair.refresh_token.expose_secret();
+    let lost = e.tokens.refresh(token, Some("app")).unwrap();
+    e.clock.advance(9);
+    let retry = e.tokens.refresh(token, Some("app")).unwrap();
+    assert_eq!(retry.family_id, pair.family_id);
+    // Nothing was revoked: every access token of the family still works.
+    for access in [&pair.access_token, &lost.access_token, &retry.access_token] {
+        assert_eq!(e.access_verdict(access), "ok");
+    }
+    // The retry's refresh token is the live one; the lost response's was
+    // superseded.
+    let rec = e.store.get(lost.refresh_token.id()).unwrap().unwrap();
+    assert!(rec.used_at.is_some(), "superseded");
+    let next = e
+        .tokens
+        .refresh(retry.refresh_token.expose_secret(), Some("app"))
+        .unwrap();
+    assert_eq!(e.access_verdict(&next.access_token), "ok");
+}
+
+#[test]
+fn a_retry_after_the_grace_window_is_reuse() {
+    let e = env_with_grace(Duration::seconds(10));
+    let pair = e.tokens.login(Grant::new("pete").client_id("app")).unwrap();
+    let token = pair.refresh_token.expose_secret();
+    let next = e.tokens.refresh(token, Some("app")).unwrap();
+    e.clock.advance(10);
+    let err = e.tokens.refresh(token, Some("app")).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RefreshTokenReused);
+    assert_eq!(e.access_verdict(&next.access_token), "revoked");
+    assert_eq!(
+        e.tokens
+            .refresh(next.refresh_token.expose_secret(), Some("app"))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Revoked
+    );
+}
+
+#[test]
+fn the_grace_window_does_not_slide_and_ends_once_the_chain_moves_on() {
+    let e = env_with_grace(Duration::seconds(10));
+    let pair = e
+        .tokens
+        .login(Grant::new("quinn").client_id("app"))
+        .unwrap();
+    let token = pair.refresh_token.expose_secret();
+    e.tokens.refresh(token, Some("app")).unwrap();
+    e.clock.advance(6);
+    e.tokens.refresh(token, Some("app")).unwrap();
+    e.clock.advance(6);
+    // 12 s after the first use: retries do not extend the window.
+    assert_eq!(
+        e.tokens.refresh(token, Some("app")).unwrap_err().kind(),
+        ErrorKind::RefreshTokenReused
+    );
+
+    // Within the window, but the successor was used already: reuse.
+    let e = env_with_grace(Duration::seconds(10));
+    let pair = e
+        .tokens
+        .login(Grant::new("quinn").client_id("app"))
+        .unwrap();
+    let token = pair.refresh_token.expose_secret();
+    let next = e.tokens.refresh(token, Some("app")).unwrap();
+    e.tokens
+        .refresh(next.refresh_token.expose_secret(), Some("app"))
+        .unwrap();
+    assert_eq!(
+        e.tokens.refresh(token, Some("app")).unwrap_err().kind(),
+        ErrorKind::RefreshTokenReused
+    );
+}
+
+#[test]
+fn the_default_grace_window_is_five_seconds() {
+    assert_eq!(
+        tokengate::refresh::DEFAULT_REUSE_GRACE,
+        Duration::seconds(5)
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Client binding (RFC 6749 §6, RFC 7009 §2.1)
+// ---------------------------------------------------------------------------
+
+#[test]
+fn another_clients_refresh_token_is_refused() {
+    let e = env_with_grace(Duration::seconds(10));
+    let pair = e
+        .tokens
+        .login(Grant::new("rita").client_id("app-a"))
+        .unwrap();
+    let token = pair.refresh_token.expose_secret();
+    for client in [Some("app-b"), None, Some("APP-A"), Some("app-a ")] {
+        let err = e.tokens.refresh(token, client).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::WrongClient, "{client:?}");
+        assert_eq!(err.oauth_error(), "invalid_grant");
+        assert_eq!(
+            e.tokens.revoke(token, client).unwrap_err().kind(),
+            ErrorKind::WrongClient,
+            "{client:?}"
+        );
+    }
+    // Nothing changed: the owner refreshes as a first use, and the family
+    // was not revoked.
+    assert_eq!(e.store.rotations.load(Ordering::SeqCst), 0);
+    let next = e.tokens.refresh(token, Some("app-a")).unwrap();
+    assert_eq!(e.access_verdict(&next.access_token), "ok");
+    // A token issued without a client is not redeemable by one.
+    let anon = e.login("sam");
+    assert_eq!(
+        e.tokens
+            .refresh(anon.refresh_token.expose_secret(), Some("app-a"))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::WrongClient
+    );
+    // The owner may revoke.
+    e.tokens
+        .revoke(next.refresh_token.expose_secret(), Some("app-a"))
+        .unwrap();
+    assert_eq!(e.access_verdict(&next.access_token), "revoked");
+}
+
+// ---------------------------------------------------------------------------
+// The steps without I/O, as an async application drives them
+// ---------------------------------------------------------------------------
+
+#[test]
+fn the_sans_io_steps_match_the_synchronous_refresh() {
+    use tokengate::refresh::{Finished, RefreshStep};
+    let e = env();
+    let store = &e.store;
+    let pair = e.tokens.login(Grant::new("tess").client_id("app")).unwrap();
+    let token = pair.refresh_token.expose_secret();
+
+    // A malformed token is refused before any lookup.
+    assert_eq!(
+        e.tokens
+            .begin_refresh("rt_nope", Some("app"))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Malformed
+    );
+
+    // Plan, then commit the rotation the way an async client would.
+    let attempt = e.tokens.begin_refresh(token, Some("app")).unwrap();
+    assert_eq!(attempt.token_id(), pair.refresh_token.id());
+    let record = store.get(attempt.token_id()).unwrap();
+    let RefreshStep::Rotate(plan) = e.tokens.plan_refresh(&attempt, record.clone()).unwrap() else {
+        panic!("an unused token rotates")
+    };
+    // A plan that is never committed changes nothing.
+    drop(plan);
+    assert_eq!(
+        store.get(pair.refresh_token.id()).unwrap().unwrap().used_at,
+        None
+    );
+    let RefreshStep::Rotate(plan) = e.tokens.plan_refresh(&attempt, record.clone()).unwrap() else {
+        panic!("an unused token rotates")
+    };
+    let request = plan.request().clone();
+    let outcome = store.rotate(&request).unwrap();
+    let Finished::Issued(next) = e.tokens.finish_refresh(plan, outcome).unwrap() else {
+        panic!("the rotation committed")
+    };
+    assert_eq!(e.access_verdict(&next.access_token), "ok");
+
+    // A second plan made from the stale record loses the compare-and-set
+    // and is told to decide again with the current record.
+    let RefreshStep::Rotate(stale) = e.tokens.plan_refresh(&attempt, record).unwrap() else {
+        panic!("the stale record looks unused")
+    };
+    let outcome = store.rotate(stale.request()).unwrap();
+    let Finished::Retry(current) = e.tokens.finish_refresh(stale, outcome).unwrap() else {
+        panic!("a stale plan must be retried")
+    };
+    // Decided again (no grace window here): reuse, with the family to
+    // revoke.
+    let RefreshStep::RevokeFamily(family) = e.tokens.plan_refresh(&attempt, Some(current)).unwrap()
+    else {
+        panic!("a used token outside the grace window is reuse")
+    };
+    assert_eq!(family.family_id(), pair.family_id);
+    assert_eq!(family.error().kind(), ErrorKind::RefreshTokenReused);
+    assert_eq!(
+        family.sessions_until(),
+        family.at() + Duration::seconds(ACCESS)
+    );
+    store
+        .revoke_family(family.family_id(), family.at())
+        .unwrap();
+    e.list
+        .revoke_session(family.family_id(), family.sessions_until())
+        .unwrap();
+    assert_eq!(e.access_verdict(&next.access_token), "revoked");
+
+    // Logins split the same way.
+    let plan = e.tokens.prepare_login(Grant::new("uma")).unwrap();
+    assert!(store.get(&plan.record().id).unwrap().is_none());
+    let (record, pair) = plan.into_parts();
+    store.insert(record).unwrap();
+    assert!(
+        e.tokens
+            .refresh(pair.refresh_token.expose_secret(), None)
+            .is_ok()
     );
 }
 
@@ -784,16 +1074,23 @@ fn refresh_token_format_and_entropy() {
 #[test]
 fn the_prefix_is_configurable() {
     let e = env();
-    let tokens = e.tokens.clone().prefix("acmert").unwrap();
+    let tokens = builder(&e.clock, &e.ring, &e.list, e.store.clone())
+        .prefix("acmert")
+        .build()
+        .unwrap();
     let pair = tokens.login(Grant::new("max")).unwrap();
     let t = pair.refresh_token.expose_secret();
     assert!(t.starts_with("acmert_"));
-    assert!(tokens.refresh(t).is_ok());
+    assert!(tokens.refresh(t, None).is_ok());
     // The default-prefix instance does not accept it.
     assert_eq!(e.refresh_verdict(t), "malformed");
     for bad in ["", "RT", "r_t", "rt-1"] {
         assert_eq!(
-            e.tokens.clone().prefix(bad).unwrap_err().kind(),
+            builder(&e.clock, &e.ring, &e.list, e.store.clone())
+                .prefix(bad)
+                .build()
+                .unwrap_err()
+                .kind(),
             ErrorKind::InvalidConfiguration,
             "{bad:?}"
         );

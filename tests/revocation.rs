@@ -19,6 +19,7 @@ use std::thread;
 
 use serde_json::{Value, json};
 use time::Duration;
+use tokengate::RevocationStore;
 use tokengate::encoding::b64_encode;
 use tokengate::{
     Algorithm, Claim, Clock, Error, ErrorKind, FixedClock, KeySetStore, NoCustomClaims, Revocation,
@@ -181,7 +182,12 @@ fn by_jti_the_revoked_token_fails_and_its_twin_passes() {
     assert_eq!(verdict(&v, &a), "ok");
     assert_eq!(verdict(&v, &twin), "ok");
 
-    env.list.revoke_jti("tok-a", NOW + LIFE);
+    env.list
+        .revoke_token(
+            "tok-a",
+            tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + LIFE).unwrap(),
+        )
+        .unwrap();
     assert_eq!(verdict(&v, &a), "revoked");
     assert_eq!(verdict(&v, &twin), "ok");
     let err = v.validate::<NoCustomClaims>(&a).unwrap_err();
@@ -214,10 +220,20 @@ fn a_jti_and_a_session_id_with_the_same_text_do_not_alias() {
         .session_id("x-1")
         .sign(&env.k1)
         .unwrap();
-    env.list.revoke_session("x-1", NOW + LIFE);
+    env.list
+        .revoke_session(
+            "x-1",
+            tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + LIFE).unwrap(),
+        )
+        .unwrap();
     assert_eq!(verdict(&v, &by_jti), "ok");
     assert_eq!(verdict(&v, &by_sid), "revoked");
-    env.list.revoke_jti("y-2", NOW + LIFE);
+    env.list
+        .revoke_token(
+            "y-2",
+            tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + LIFE).unwrap(),
+        )
+        .unwrap();
     let sid_y2 = env
         .builder()
         .jwt_id("z")
@@ -230,12 +246,32 @@ fn a_jti_and_a_session_id_with_the_same_text_do_not_alias() {
 #[test]
 fn revoking_a_jti_twice_keeps_the_later_expiry() {
     let env = Env::new();
-    env.list.revoke_jti("j", NOW + 500);
-    env.list.revoke_jti("j", NOW + 100);
+    env.list
+        .revoke_token(
+            "j",
+            tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + 500).unwrap(),
+        )
+        .unwrap();
+    env.list
+        .revoke_token(
+            "j",
+            tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + 100).unwrap(),
+        )
+        .unwrap();
     assert_eq!(env.list.jti_count(), 1);
-    assert_eq!(env.list.prune(NOW + 100 + MARGIN), 0);
+    assert_eq!(
+        env.list.prune(
+            tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + 100 + MARGIN).unwrap()
+        ),
+        0
+    );
     assert_eq!(env.list.jti_count(), 1);
-    assert_eq!(env.list.prune(NOW + 500 + MARGIN), 1);
+    assert_eq!(
+        env.list.prune(
+            tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + 500 + MARGIN).unwrap()
+        ),
+        1
+    );
     assert_eq!(env.list.jti_count(), 0);
 }
 
@@ -264,7 +300,12 @@ fn by_subject_tokens_issued_before_the_instant_are_revoked() {
     for t in [&long_before, &second_before, &at_cut, &after, &bob_before] {
         assert_eq!(verdict(&v, t), "ok");
     }
-    env.list.revoke_subject_before("alice", cut);
+    env.list
+        .revoke_subject_before(
+            "alice",
+            tokengate::time::OffsetDateTime::from_unix_timestamp(cut).unwrap(),
+        )
+        .unwrap();
     assert_eq!(verdict(&v, &long_before), "revoked");
     assert_eq!(verdict(&v, &second_before), "revoked");
     assert_eq!(verdict(&v, &at_cut), "ok");
@@ -282,11 +323,21 @@ fn by_subject_tokens_issued_before_the_instant_are_revoked() {
     assert_eq!(verdict(&v, &no_sub), "ok");
 
     // An earlier instant later does not un-revoke anything...
-    env.list.revoke_subject_before("alice", NOW + 1);
+    env.list
+        .revoke_subject_before(
+            "alice",
+            tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + 1).unwrap(),
+        )
+        .unwrap();
     assert_eq!(verdict(&v, &second_before), "revoked");
     assert_eq!(verdict(&v, &at_cut), "ok");
     // ...and a later one extends the cut.
-    env.list.revoke_subject_before("alice", cut + 2);
+    env.list
+        .revoke_subject_before(
+            "alice",
+            tokengate::time::OffsetDateTime::from_unix_timestamp(cut + 2).unwrap(),
+        )
+        .unwrap();
     assert_eq!(verdict(&v, &at_cut), "revoked");
     assert_eq!(verdict(&v, &after), "revoked");
     // Tokens issued from then on pass again.
@@ -311,7 +362,7 @@ fn by_key_id_every_token_of_the_compromised_key_is_revoked() {
     for t in &from_k1 {
         assert_eq!(verdict(&v, t), "ok");
     }
-    env.list.revoke_key_id("k1");
+    env.list.revoke_key("k1").unwrap();
     for t in &from_k1 {
         assert_eq!(verdict(&v, t), "revoked");
     }
@@ -325,7 +376,7 @@ fn by_key_id_every_token_of_the_compromised_key_is_revoked() {
 fn by_key_id_a_token_without_kid_from_the_compromised_key_is_revoked() {
     let env = Env::new();
     let v = env.validator();
-    env.list.revoke_key_id("k1");
+    env.list.revoke_key("k1").unwrap();
     // Whoever holds the compromised key signs a token and leaves out `kid`;
     // the store resolves it to k1, the only EdDSA key.
     let claims = json!({"iss": ISS, "sub": "mallory", "aud": AUD, "iat": NOW, "exp": NOW + 60});
@@ -367,7 +418,12 @@ fn by_session_every_token_of_the_session_is_revoked() {
     ];
     let s2 = env.builder().session_id("sess-2").sign(&env.k1).unwrap();
     let none = env.builder().sign(&env.k1).unwrap();
-    env.list.revoke_session("sess-1", NOW + LIFE);
+    env.list
+        .revoke_session(
+            "sess-1",
+            tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + LIFE).unwrap(),
+        )
+        .unwrap();
     for t in &s1 {
         assert_eq!(verdict(&v, t), "revoked");
     }
@@ -406,15 +462,41 @@ fn prune_drops_exactly_the_expired_entries() {
     let b = token("b", 200);
     let c = token("c", 300);
     let s = env.builder().session_id("s").sign(&env.k1).unwrap();
-    env.list.revoke_jti("a", NOW + 100);
-    env.list.revoke_jti("b", NOW + 200);
-    env.list.revoke_jti("c", NOW + 300);
-    env.list.revoke_session("s", NOW + 150);
+    env.list
+        .revoke_token(
+            "a",
+            tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + 100).unwrap(),
+        )
+        .unwrap();
+    env.list
+        .revoke_token(
+            "b",
+            tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + 200).unwrap(),
+        )
+        .unwrap();
+    env.list
+        .revoke_token(
+            "c",
+            tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + 300).unwrap(),
+        )
+        .unwrap();
+    env.list
+        .revoke_session(
+            "s",
+            tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + 150).unwrap(),
+        )
+        .unwrap();
     assert_eq!(env.list.jti_count(), 3);
 
     // Nothing has expired a second before the first exp.
     env.clock.set_unix(NOW + 99);
-    assert_eq!(env.list.prune(env.clock.now_unix() + MARGIN), 0);
+    assert_eq!(
+        env.list.prune(
+            tokengate::time::OffsetDateTime::from_unix_timestamp(env.clock.now_unix() + MARGIN)
+                .unwrap()
+        ),
+        0
+    );
     assert_eq!(env.list.jti_count(), 3);
     for t in [&a, &b, &c, &s] {
         assert_eq!(verdict(&strict, t), "revoked");
@@ -422,7 +504,12 @@ fn prune_drops_exactly_the_expired_entries() {
 
     // At a's exp: a goes, and a is rejected as expired anyway.
     env.clock.set_unix(NOW + 100);
-    assert_eq!(env.list.prune(NOW + 100 + MARGIN), 1);
+    assert_eq!(
+        env.list.prune(
+            tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + 100 + MARGIN).unwrap()
+        ),
+        1
+    );
     assert_eq!(env.list.jti_count(), 2);
     assert_eq!(verdict(&strict, &a), "expired");
     assert_eq!(verdict(&v, &a), "expired");
@@ -432,20 +519,39 @@ fn prune_drops_exactly_the_expired_entries() {
 
     // At the session's end: the session entry goes (it is not a jti).
     env.clock.set_unix(NOW + 150);
-    assert_eq!(env.list.prune(NOW + 150 + MARGIN), 1);
+    assert_eq!(
+        env.list.prune(
+            tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + 150 + MARGIN).unwrap()
+        ),
+        1
+    );
     assert_eq!(env.list.jti_count(), 2);
     // Pruning again at the same instant drops nothing.
-    assert_eq!(env.list.prune(NOW + 150 + MARGIN), 0);
+    assert_eq!(
+        env.list.prune(
+            tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + 150 + MARGIN).unwrap()
+        ),
+        0
+    );
 
     // Past b's exp, b goes; c is still revoked and still held.
     env.clock.set_unix(NOW + 250);
-    assert_eq!(env.list.prune(NOW + 250 + MARGIN), 1);
+    assert_eq!(
+        env.list.prune(
+            tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + 250 + MARGIN).unwrap()
+        ),
+        1
+    );
     assert_eq!(env.list.jti_count(), 1);
     assert_eq!(verdict(&strict, &b), "expired");
     assert_eq!(verdict(&strict, &c), "revoked");
 
     // Far in the future everything is gone.
-    assert_eq!(env.list.prune(NOW + 10_000), 1);
+    assert_eq!(
+        env.list
+            .prune(tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + 10_000).unwrap()),
+        1
+    );
     assert_eq!(env.list.jti_count(), 0);
 }
 
@@ -453,11 +559,20 @@ fn prune_drops_exactly_the_expired_entries() {
 fn prune_keeps_subject_and_key_revocations() {
     let env = Env::new();
     let v = env.validator();
-    env.list.revoke_subject_before("alice", NOW + 1);
-    env.list.revoke_key_id("k2");
+    env.list
+        .revoke_subject_before(
+            "alice",
+            tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + 1).unwrap(),
+        )
+        .unwrap();
+    env.list.revoke_key("k2").unwrap();
     let alice = env.builder().sign(&env.k1).unwrap();
     let k2 = env.builder().subject("bob").sign(&env.k2).unwrap();
-    assert_eq!(env.list.prune(NOW + 1_000_000), 0);
+    assert_eq!(
+        env.list
+            .prune(tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + 1_000_000).unwrap()),
+        0
+    );
     assert_eq!(verdict(&v, &alice), "revoked");
     assert_eq!(verdict(&v, &k2), "revoked");
 }
@@ -468,12 +583,18 @@ fn a_pruned_revocation_does_not_resurrect_the_token_within_leeway() {
     // The default validator: 30 s of leeway.
     let v = env.validator();
     let token = env.builder().jwt_id("j-1").sign(&env.k1).unwrap();
-    env.list.revoke_jti("j-1", NOW + LIFE);
+    env.list
+        .revoke_token(
+            "j-1",
+            tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + LIFE).unwrap(),
+        )
+        .unwrap();
     // One second past exp, inside the leeway: still revoked.
     env.clock.set_unix(NOW + LIFE + 1);
     assert_eq!(verdict(&v, &token), "revoked");
     // The application prunes with its clock, as the docs suggest.
-    env.list.prune(NOW + LIFE + 1);
+    env.list
+        .prune(tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + LIFE + 1).unwrap());
     assert_eq!(verdict(&v, &token), "revoked");
 }
 
@@ -499,7 +620,12 @@ fn a_token_without_jti_is_refused_when_jti_is_required() {
     // Without the requirement such a token passes and no jti revocation
     // can reach it.
     let lax = env.validator();
-    env.list.revoke_jti("", NOW + LIFE);
+    env.list
+        .revoke_token(
+            "",
+            tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + LIFE).unwrap(),
+        )
+        .unwrap();
     assert_eq!(verdict(&lax, &no_jti), "ok");
 }
 
@@ -549,7 +675,12 @@ fn a_revocation_is_visible_on_other_threads_as_soon_as_it_returns() {
         }
         for i in 0..ROUNDS {
             validated.wait();
-            env.list.revoke_jti(&format!("round-{i}"), NOW + LIFE);
+            env.list
+                .revoke_token(
+                    &format!("round-{i}"),
+                    tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + LIFE).unwrap(),
+                )
+                .unwrap();
             revoked.wait();
         }
     });
@@ -570,8 +701,16 @@ fn concurrent_revokers_and_validators_agree() {
             s.spawn(move || {
                 start.wait();
                 for i in 0..PER_WRITER {
-                    list.revoke_jti(&format!("w{w}-{i}"), NOW + LIFE);
-                    list.revoke_session(&format!("s{w}-{i}"), NOW + LIFE);
+                    list.revoke_token(
+                        &format!("w{w}-{i}"),
+                        tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + LIFE).unwrap(),
+                    )
+                    .unwrap();
+                    list.revoke_session(
+                        &format!("s{w}-{i}"),
+                        tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + LIFE).unwrap(),
+                    )
+                    .unwrap();
                 }
             });
             let v = v.clone();

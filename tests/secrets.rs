@@ -19,6 +19,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
+use tokengate::RevocationStore;
 use tokengate::api_key::{
     ApiKeyFormat, ApiKeyIssuer, ApiKeyStore, ApiKeyVerifier, InMemoryApiKeyStore, IssuedApiKey,
     NewApiKey, SecretDigest,
@@ -353,11 +354,14 @@ fn key_containers_debug_shows_no_hmac_secret() {
         .audience(AUD)
         .build()
         .unwrap();
-    let refresh = RefreshTokens::new(
+    let refresh = RefreshTokens::builder(
         Arc::new(InMemoryRefreshStore::new()),
         Arc::clone(&ring),
         TokenBuilder::new().issuer(ISS).audience(AUD),
     )
+    .without_access_token_revocation()
+    .reuse_grace(tokengate::time::Duration::ZERO)
+    .build()
     .unwrap();
     let door = Authenticator::new().access_tokens(validator.clone());
     let shown = [
@@ -438,13 +442,16 @@ fn refresh_tokens_pairs_and_records_debug_show_no_token() {
         SigningKey::from_pem(Algorithm::ES256, EC_P256_PKCS8_PEM).unwrap(),
         clock(),
     ));
-    let tokens = RefreshTokens::new(
+    let tokens = RefreshTokens::builder(
         store.clone(),
         ring,
         TokenBuilder::new().issuer(ISS).audience(AUD),
     )
-    .unwrap()
-    .clock(clock());
+    .without_access_token_revocation()
+    .reuse_grace(tokengate::time::Duration::ZERO)
+    .clock(clock())
+    .build()
+    .unwrap();
     let pair = tokens.login(Grant::new("user-1")).unwrap();
     let refresh = pair.refresh_token.expose_secret().to_owned();
     let secret = secret_part(tokens.format(), &refresh).to_owned();
@@ -472,7 +479,7 @@ fn refresh_tokens_pairs_and_records_debug_show_no_token() {
     assert_no_digest(&shown, &record.secret_digest, "RefreshRecord digest");
 
     // The next pair too, after a rotation.
-    let next = tokens.refresh(&refresh).unwrap();
+    let next = tokens.refresh(&refresh, None).unwrap();
     let shown = debug_forms(&next);
     assert_no_window(
         &shown,
@@ -727,7 +734,12 @@ fn jwt() -> Jwt {
         .unwrap()
         .with_key_id("k1");
     let revoked = Arc::new(RevocationList::new());
-    revoked.revoke_jti("jti-MARKER-revoked", NOW + 3_600);
+    revoked
+        .revoke_token(
+            "jti-MARKER-revoked",
+            tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + 3_600).unwrap(),
+        )
+        .unwrap();
     let builder = || {
         Validator::builder(SingleKeyStore::new(signer.verifying_key()))
             .issuer(ISS)
@@ -1215,14 +1227,17 @@ fn refresh_errors_never_quote_the_token() {
         SigningKey::hmac(Algorithm::HS256, &hmac_secret()[..32]).unwrap(),
         clock.clone(),
     ));
-    let tokens = RefreshTokens::new(
+    let tokens = RefreshTokens::builder(
         Arc::new(InMemoryRefreshStore::new()),
         ring,
         TokenBuilder::new().issuer(ISS).audience(AUD),
     )
-    .unwrap()
+    .without_access_token_revocation()
+    .reuse_grace(tokengate::time::Duration::ZERO)
     .clock(clock.clone())
-    .idle_timeout(time::Duration::hours(1));
+    .idle_timeout(time::Duration::hours(1))
+    .build()
+    .unwrap();
     let format = tokens.format().clone();
     let first = tokens.login(Grant::new("u")).unwrap();
     let t1 = first.refresh_token.expose_secret().to_owned();
@@ -1236,25 +1251,29 @@ fn refresh_errors_never_quote_the_token() {
         (
             "wrong secret",
             wrong.clone(),
-            tokens.refresh(&wrong).unwrap_err(),
+            tokens.refresh(&wrong, None).unwrap_err(),
         ),
         (
             "malformed",
             format!("{t1}x"),
-            tokens.refresh(&format!("{t1}x")).unwrap_err(),
+            tokens.refresh(&format!("{t1}x"), None).unwrap_err(),
         ),
     ];
-    let second = tokens.refresh(&t1).unwrap();
-    errors.push(("reused", t1.clone(), tokens.refresh(&t1).unwrap_err()));
+    let second = tokens.refresh(&t1, None).unwrap();
+    errors.push(("reused", t1.clone(), tokens.refresh(&t1, None).unwrap_err()));
     let t2 = second.refresh_token.expose_secret().to_owned();
     errors.push((
         "family revoked",
         t2.clone(),
-        tokens.refresh(&t2).unwrap_err(),
+        tokens.refresh(&t2, None).unwrap_err(),
     ));
     clock.advance(7_200);
     let t3 = other.refresh_token.expose_secret().to_owned();
-    errors.push(("idle timeout", t3.clone(), tokens.refresh(&t3).unwrap_err()));
+    errors.push((
+        "idle timeout",
+        t3.clone(),
+        tokens.refresh(&t3, None).unwrap_err(),
+    ));
     for (what, presented, err) in &errors {
         let shown = format!("{err}\n{err:?}\n{err:#?}");
         for token in [presented.as_str(), &t1, &t2, &t3] {

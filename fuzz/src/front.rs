@@ -798,15 +798,16 @@ pub fn check_introspection(calls: &[Call]) {
             .collect(),
     );
     let refresh = must(
-        RefreshTokens::new(
+        RefreshTokens::builder(
             Arc::new(InMemoryRefreshStore::new()),
             Arc::clone(&s.ring),
             TokenBuilder::new().issuer(ISS).audience(AUD),
-        ),
+        )
+        .clock(clock())
+        .revocation(list.clone())
+        .build(),
         "refresh",
-    )
-    .clock(clock())
-    .revocation_list(list.clone());
+    );
     let mut real: Vec<Real> = s
         .access
         .iter()
@@ -849,7 +850,7 @@ pub fn check_introspection(calls: &[Call]) {
         .access_tokens(validator)
         .api_keys(api.verifier.clone())
         .refresh_tokens(refresh)
-        .revocation_list(list)
+        .revocation(list)
         .clock(clock());
 
     for call in calls {
@@ -895,7 +896,7 @@ pub fn check_introspection(calls: &[Call]) {
                 }
             }
             Call::Revoke(_) => {
-                assert!(door.revoke(&text).is_ok(), "revoke failed for {text:?}");
+                assert!(door.revoke(&text, None).is_ok(), "revoke failed for {text:?}");
                 if let Some(i) = found {
                     let downs = real[i].takes_down.clone();
                     real[i].active = false;

@@ -18,6 +18,7 @@ use arbitrary::Arbitrary;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE};
 use serde_json::Value;
+use tokengate::RevocationStore;
 use tokengate::time::Duration;
 use tokengate::{
     Algorithm, KeySetStore, NoCustomClaims, RevocationList, ScopeRequirement, SigningKey,
@@ -144,9 +145,9 @@ fn build() -> Fixture {
         })
         .collect();
     let revocation = Arc::new(RevocationList::new());
-    revocation.revoke_jti(REVOKED_JTI, NOW + 100_000);
-    revocation.revoke_session(REVOKED_SID, NOW + 100_000);
-    revocation.revoke_subject_before(BANNED_SUB, BANNED_BEFORE);
+    revocation.revoke_token(REVOKED_JTI, tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + 100_000).unwrap()).unwrap();
+    revocation.revoke_session(REVOKED_SID, tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + 100_000).unwrap()).unwrap();
+    revocation.revoke_subject_before(BANNED_SUB, tokengate::time::OffsetDateTime::from_unix_timestamp(BANNED_BEFORE).unwrap()).unwrap();
     let key_set = must(
         KeySetStore::new(store.iter().map(SigningKey::verifying_key)),
         "store",

@@ -379,6 +379,25 @@ impl KeyRing {
         true
     }
 
+    /// Takes a compromised key out everywhere: removes it from this ring
+    /// (as [`KeyRing::remove`]) and revokes every token it signed in
+    /// `revocation`, the store every validator of the fleet follows, so
+    /// servers that still hold the key in another store reject its tokens
+    /// too. The revocation is written first: if it fails, nothing changed.
+    /// Returns whether the ring held the key.
+    ///
+    /// # Errors
+    ///
+    /// The revocation store's errors.
+    pub fn revoke_compromised(
+        &self,
+        kid: &str,
+        revocation: &dyn crate::revocation::RevocationStore,
+    ) -> Result<bool, Error> {
+        revocation.revoke_key(kid)?;
+        Ok(self.remove(kid))
+    }
+
     /// Drops keys whose retirement instant has passed.
     pub fn prune(&self) {
         let now = self.clock.now_unix();

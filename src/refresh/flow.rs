@@ -1,0 +1,312 @@
+//! The refresh logic as steps without I/O: the synchronous
+//! [`RefreshTokens::refresh`] drives them with its store; an application
+//! on an async runtime drives them with its own client.
+
+use std::fmt;
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use super::record::{RefreshRecord, TokenPair};
+use super::service::RefreshTokens;
+use super::store::{Expected, RotateOutcome, RotateRequest};
+use crate::api_key::SecretDigest;
+use crate::error::Error;
+
+/// A presented refresh token that passed the format check (prefix, length,
+/// alphabet, checksum), with the client that presents it. Made by
+/// [`RefreshTokens::begin_refresh`]; holds the secret's digest, never the
+/// secret.
+#[derive(Debug)]
+pub struct RefreshAttempt {
+    pub(super) id: String,
+    pub(super) digest: SecretDigest,
+    pub(super) client_id: Option<String>,
+}
+
+impl RefreshAttempt {
+    /// The public id of the presented token: fetch its record with it.
+    pub fn token_id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// What to do next for a refresh, decided by
+/// [`RefreshTokens::plan_refresh`].
+#[must_use]
+#[derive(Debug)]
+// Made once per refresh and matched at once: boxing the plan would cost an
+// allocation for nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum RefreshStep {
+    /// Perform [`RotationPlan::request`] as one atomic compare-and-set in
+    /// the store, then hand the outcome to
+    /// [`RefreshTokens::finish_refresh`].
+    Rotate(RotationPlan),
+    /// The token is being reused: revoke its family in the refresh store
+    /// and its access tokens in the revocation store as
+    /// [`FamilyRevocation`] says, then answer
+    /// [`FamilyRevocation::error`].
+    RevokeFamily(FamilyRevocation),
+}
+
+/// A rotation ready to be committed: the store request, and the new tokens
+/// (already signed) that are handed out if it succeeds. Dropping it
+/// changes nothing.
+pub struct RotationPlan {
+    pub(super) request: RotateRequest,
+    pub(super) pair: TokenPair,
+}
+
+impl RotationPlan {
+    /// The compare-and-set to perform with [`RefreshStore::rotate`](super::RefreshStore::rotate)
+    /// semantics.
+    pub fn request(&self) -> &RotateRequest {
+        &self.request
+    }
+}
+
+impl fmt::Debug for RotationPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RotationPlan")
+            .field("request", &self.request)
+            .field("pair", &self.pair)
+            .finish()
+    }
+}
+
+/// A family to revoke: its refresh tokens in the refresh store
+/// (`revoke_family(family_id, at)`) and its access tokens in the
+/// revocation store (`revoke_session(family_id, sessions_until)`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FamilyRevocation {
+    pub(super) family_id: String,
+    pub(super) at: OffsetDateTime,
+    pub(super) sessions_until: OffsetDateTime,
+}
+
+impl FamilyRevocation {
+    /// The family (and `sid`) to revoke.
+    pub fn family_id(&self) -> &str {
+        &self.family_id
+    }
+
+    /// The instant of the revocation.
+    pub fn at(&self) -> OffsetDateTime {
+        self.at
+    }
+
+    /// Until when the family's access tokens can be alive: the `until` of
+    /// the session revocation.
+    pub fn sessions_until(&self) -> OffsetDateTime {
+        self.sessions_until
+    }
+
+    /// The error to answer once the family is revoked:
+    /// [`Error::RefreshTokenReused`].
+    pub fn error(&self) -> Error {
+        Error::RefreshTokenReused
+    }
+}
+
+/// What [`RefreshTokens::finish_refresh`] returns.
+#[must_use]
+#[derive(Debug)]
+pub enum Finished {
+    /// The rotation is committed: hand these tokens to the client.
+    Issued(TokenPair),
+    /// The token changed under the plan (a racing request used it): plan
+    /// again with this current record.
+    Retry(Arc<RefreshRecord>),
+    /// The grace window's retry found the earlier successor already used:
+    /// the token is being reused. Revoke the family as with
+    /// [`RefreshStep::RevokeFamily`].
+    Reused(FamilyRevocation),
+}
+
+/// A login ready to be stored: insert [`LoginPlan::record`] with
+/// [`RefreshStore::insert`](super::RefreshStore::insert), then hand out
+/// the pair.
+pub struct LoginPlan {
+    pub(super) record: RefreshRecord,
+    pub(super) pair: TokenPair,
+}
+
+impl LoginPlan {
+    /// The record to insert.
+    pub fn record(&self) -> &RefreshRecord {
+        &self.record
+    }
+
+    /// The record to insert and the tokens to hand out once it is stored.
+    pub fn into_parts(self) -> (RefreshRecord, TokenPair) {
+        (self.record, self.pair)
+    }
+}
+
+impl fmt::Debug for LoginPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoginPlan")
+            .field("record", &self.record)
+            .field("pair", &self.pair)
+            .finish()
+    }
+}
+
+/// Rounds of plan → rotate before a refresh gives up: each `Changed`
+/// outcome means another request used the token in between, which can
+/// happen at most twice (first use, then the grace window's supersede).
+pub(super) const MAX_ROUNDS: usize = 4;
+
+/// Racing requests kept changing the token.
+#[derive(Debug, thiserror::Error)]
+#[error("the refresh token kept changing under concurrent requests")]
+pub(super) struct RotationContention;
+
+impl RefreshTokens {
+    /// Step 1 of a refresh without I/O: checks the presented token's
+    /// format and remembers the presenting client. Fetch the record of
+    /// [`RefreshAttempt::token_id`] next.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Malformed`] for anything that is not a token of this
+    /// service's format (no store is consulted).
+    pub fn begin_refresh(
+        &self,
+        presented: &str,
+        client_id: Option<&str>,
+    ) -> Result<RefreshAttempt, Error> {
+        let parsed = self.format.parse(presented)?;
+        Ok(RefreshAttempt {
+            id: parsed.id.to_owned(),
+            digest: SecretDigest::of(parsed.secret),
+            client_id: client_id.map(str::to_owned),
+        })
+    }
+
+    /// Step 2: decides what to do with the presented token given its
+    /// `record` (`None` when the store has none). Signs the new access
+    /// token and draws the new refresh token before anything is written,
+    /// so a failure here leaves the presented token untouched.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownKey`], [`Error::InvalidSecret`] (compared in
+    /// constant time), [`Error::WrongClient`] for another client's token,
+    /// [`Error::Expired`] past the idle timeout or the family's absolute
+    /// lifetime, [`Error::SigningFailed`].
+    pub fn plan_refresh(
+        &self,
+        attempt: &RefreshAttempt,
+        record: Option<Arc<RefreshRecord>>,
+    ) -> Result<RefreshStep, Error> {
+        let record = record.ok_or(Error::UnknownKey)?;
+        if record.id != attempt.id || !record.secret_digest.ct_eq(&attempt.digest) {
+            return Err(Error::InvalidSecret);
+        }
+        if record.client_id != attempt.client_id {
+            return Err(Error::WrongClient);
+        }
+        let now = self.clock.now();
+        let expected = match (&record.used_at, &record.successor) {
+            (None, _) => Expected::Unused,
+            (Some(used), Some(successor)) if now < used.saturating_add(self.grace) => {
+                Expected::Superseding(successor.clone())
+            }
+            (Some(_), _) => {
+                return Ok(RefreshStep::RevokeFamily(
+                    self.family_revocation_at(&record.family_id, now),
+                ));
+            }
+        };
+        let exp = self.expires_at(&record);
+        if now >= exp {
+            return Err(Error::Expired {
+                exp: exp.unix_timestamp(),
+                now: now.unix_timestamp(),
+            });
+        }
+        let mut next = (*record).clone();
+        next.parent = Some(record.id.clone());
+        next.issued_at = now;
+        next.used_at = None;
+        next.successor = None;
+        let (successor, pair) = self.issue(next)?;
+        Ok(RefreshStep::Rotate(RotationPlan {
+            request: RotateRequest::new(record.id.clone(), expected, successor, now),
+            pair,
+        }))
+    }
+
+    /// Step 3: turns the store's answer to [`RotationPlan::request`] into
+    /// the tokens to hand out, or into another round.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Revoked`] for a revoked family, [`Error::UnknownKey`] for a
+    /// token that disappeared.
+    pub fn finish_refresh(
+        &self,
+        plan: RotationPlan,
+        outcome: RotateOutcome,
+    ) -> Result<Finished, Error> {
+        match outcome {
+            RotateOutcome::Rotated => Ok(Finished::Issued(plan.pair)),
+            RotateOutcome::Changed(current) => Ok(Finished::Retry(current)),
+            RotateOutcome::SuccessorUsed => Ok(Finished::Reused(
+                self.family_revocation_at(&plan.request.successor.family_id, plan.request.at),
+            )),
+            RotateOutcome::FamilyRevoked => Err(Error::Revoked),
+            RotateOutcome::Unknown => Err(Error::UnknownKey),
+        }
+    }
+
+    /// Step 1 of a login without I/O: the first record of a new family and
+    /// its tokens.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::SigningFailed`] if randomness or signing fails;
+    /// [`Error::InvalidConfiguration`] when the grant's claims repeat a
+    /// registered claim.
+    pub fn prepare_login(&self, grant: super::Grant) -> Result<LoginPlan, Error> {
+        let now = self.clock.now();
+        let mut family = [0u8; 16];
+        crate::crypto::rand::SecureRandom::fill(&self.rng, &mut family)
+            .map_err(|_| Error::SigningFailed)?;
+        let record = RefreshRecord {
+            id: String::new(),
+            secret_digest: SecretDigest::from_bytes([0; 32]),
+            family_id: crate::encoding::b64_encode(family),
+            parent: None,
+            subject: grant.subject,
+            client_id: grant.client_id,
+            scopes: grant.scopes,
+            claims: grant.claims,
+            issued_at: now,
+            family_started_at: now,
+            used_at: None,
+            successor: None,
+        };
+        let (record, pair) = self.issue(record)?;
+        Ok(LoginPlan { record, pair })
+    }
+
+    /// What revoking `family_id` now takes, for an application that
+    /// performs the writes itself.
+    pub fn family_revocation(&self, family_id: &str) -> FamilyRevocation {
+        self.family_revocation_at(family_id, self.clock.now())
+    }
+
+    fn family_revocation_at(&self, family_id: &str, at: OffsetDateTime) -> FamilyRevocation {
+        FamilyRevocation {
+            family_id: family_id.to_owned(),
+            at,
+            // Access tokens of the family live at most this long; the
+            // revocation store keeps the entry a margin longer for
+            // validators' leeway.
+            sessions_until: at.saturating_add(self.access_lifetime),
+        }
+    }
+}

@@ -1,0 +1,344 @@
+//! A local copy of a shared revocation store, for the hot path of a fleet.
+
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use time::Duration;
+
+use super::list::RevocationList;
+use super::{
+    ChangeCursor, ChangeFeed, Revocation, RevocationChange, RevocationQuery, RevocationStore,
+    Snapshot,
+};
+use crate::clock::{Clock, SystemClock};
+use crate::error::Error;
+
+/// What a [`RevocationReplica`] does when it has not heard from its source
+/// for longer than its staleness bound.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StalePolicy {
+    /// Reject every token with [`Error::Store`] (answer 503): a revocation
+    /// made elsewhere can never be missed for longer than the bound.
+    FailClosed,
+    /// Keep answering from the last known state: availability over a
+    /// revocation that may have been missed.
+    ServeStale,
+}
+
+/// What one [`RevocationReplica::sync`] did.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SyncReport {
+    /// Changes applied from the feed (or loaded from a snapshot).
+    pub applied: usize,
+    /// `true` when the source could not continue from the replica's cursor
+    /// and a snapshot was loaded in full.
+    pub resynced: bool,
+}
+
+#[derive(Debug)]
+struct Progress {
+    cursor: ChangeCursor,
+    /// When the replica last heard from its source (Unix seconds).
+    last_contact: Option<i64>,
+}
+
+/// Why a replica refused to answer.
+#[derive(Debug, thiserror::Error)]
+enum ReplicaError {
+    #[error("revocation replica has not loaded its source yet")]
+    NotReady,
+    #[error("revocation replica last heard from its source {seconds} s ago, over its bound")]
+    Stale { seconds: i64 },
+}
+
+/// A [`Revocation`] served from a local [`RevocationList`] that follows a
+/// shared [`RevocationStore`] through its change feed.
+///
+/// Each server of a fleet keeps one. Lookups never touch the network; the
+/// replica is brought up to date by [`sync`](Self::sync) (with a
+/// synchronous store, from a background thread or timer), or, sans-IO, by
+/// handing it what an asynchronous client read: [`apply`](Self::apply) for
+/// feed pages, [`load_snapshot`](Self::load_snapshot) after a
+/// [`ChangeFeed::Resync`].
+///
+/// - **Ready:** until its first successful load, every lookup is
+///   [`Error::Store`]: a restarted server rejects rather than accepting
+///   tokens revoked while it was down.
+/// - **Staleness:** every successful contact with the source (even one
+///   that brought no change) restarts the staleness clock. Past
+///   `max_staleness` the [`StalePolicy`] decides: reject with
+///   [`Error::Store`], or serve the last known state. A revocation made
+///   anywhere in the fleet is enforced here within the sync interval, and
+///   never missed for longer than `max_staleness` under `FailClosed`.
+/// - **Nothing lost:** the replica resumes from the cursor of the last
+///   change it applied; a source that trimmed its log past that cursor
+///   answers `Resync` and the replica reloads in full.
+///
+/// # Defaults
+///
+/// | setting | default |
+/// |---|---|
+/// | page size per feed read | 1,000 changes |
+/// | clock | [`SystemClock`] |
+#[derive(Debug)]
+pub struct RevocationReplica {
+    local: RwLock<Arc<RevocationList>>,
+    progress: Mutex<Progress>,
+    max_staleness: i64,
+    policy: StalePolicy,
+    page: usize,
+    clock: Arc<dyn Clock>,
+}
+
+impl RevocationReplica {
+    /// An empty, not yet ready replica that tolerates `max_staleness`
+    /// without contact with its source and then applies `policy`.
+    pub fn new(max_staleness: Duration, policy: StalePolicy) -> Self {
+        Self {
+            local: RwLock::new(Arc::new(RevocationList::without_journal(
+                super::list_margin_default(),
+                None,
+            ))),
+            progress: Mutex::new(Progress {
+                cursor: ChangeCursor::start(),
+                last_contact: None,
+            }),
+            max_staleness: max_staleness.whole_seconds().max(0),
+            policy,
+            page: 1_000,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Reads time from `clock`.
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Keeps entries `margin` past their tokens' `exp`, and prunes subject
+    /// entries after `max_token_lifetime` (see
+    /// [`RevocationList::max_token_lifetime`]); use the source's settings.
+    #[must_use]
+    pub fn retention(self, margin: Duration, max_token_lifetime: Option<Duration>) -> Self {
+        let list = RevocationList::without_journal(
+            margin.whole_seconds().max(0),
+            max_token_lifetime.map(|d| d.whole_seconds().max(0)),
+        );
+        *self.local.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(list);
+        self
+    }
+
+    /// Reads at most `changes` changes per feed request (at least 1).
+    #[must_use]
+    pub fn page_size(mut self, changes: usize) -> Self {
+        self.page = changes.max(1);
+        self
+    }
+
+    fn progress(&self) -> std::sync::MutexGuard<'_, Progress> {
+        self.progress.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn current(&self) -> Arc<RevocationList> {
+        Arc::clone(&self.local.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Brings the replica up to date from `source`: feed pages until the
+    /// source has nothing newer, or a full snapshot when the source answers
+    /// [`ChangeFeed::Resync`].
+    ///
+    /// # Errors
+    ///
+    /// The source's errors. The replica keeps what it had applied, and its
+    /// staleness clock keeps running.
+    pub fn sync(&self, source: &dyn RevocationStore) -> Result<SyncReport, Error> {
+        let mut report = SyncReport::default();
+        loop {
+            let cursor = self.cursor();
+            match source.changes_since(&cursor, self.page)? {
+                ChangeFeed::Changes { changes, cursor } => {
+                    let n = changes.len();
+                    self.apply(&changes, cursor)?;
+                    report.applied = report.applied.saturating_add(n);
+                    if n < self.page {
+                        return Ok(report);
+                    }
+                }
+                ChangeFeed::Resync => {
+                    let snapshot = source.snapshot()?;
+                    report.applied = report.applied.saturating_add(snapshot.changes.len());
+                    report.resynced = true;
+                    self.load_snapshot(snapshot)?;
+                }
+            }
+        }
+    }
+
+    /// Applies feed changes read by the application and moves the cursor to
+    /// `cursor` (the one the feed returned with them). Counts as contact
+    /// with the source.
+    ///
+    /// # Errors
+    ///
+    /// Never for the in-memory copy; kept fallible for symmetry with the
+    /// store calls.
+    pub fn apply(&self, changes: &[RevocationChange], cursor: ChangeCursor) -> Result<(), Error> {
+        let local = self.current();
+        for change in changes {
+            local.apply(change)?;
+        }
+        let now = self.clock.now_unix();
+        let mut p = self.progress();
+        p.cursor = cursor;
+        p.last_contact = Some(now);
+        Ok(())
+    }
+
+    /// Replaces the local state with `snapshot` (after a
+    /// [`ChangeFeed::Resync`], or at start). Lookups see either the old
+    /// state or the complete new one, never a half-loaded list.
+    ///
+    /// # Errors
+    ///
+    /// Never for the in-memory copy.
+    pub fn load_snapshot(&self, snapshot: Snapshot) -> Result<(), Error> {
+        let (margin, max_lifetime) = self.current().settings();
+        let fresh = RevocationList::without_journal(margin, max_lifetime);
+        for change in &snapshot.changes {
+            fresh.apply(change)?;
+        }
+        *self.local.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(fresh);
+        let now = self.clock.now_unix();
+        let mut p = self.progress();
+        p.cursor = snapshot.cursor;
+        p.last_contact = Some(now);
+        Ok(())
+    }
+
+    /// The cursor of the last change applied.
+    pub fn cursor(&self) -> ChangeCursor {
+        self.progress().cursor.clone()
+    }
+
+    /// `true` once the replica has loaded its source at least once.
+    pub fn is_ready(&self) -> bool {
+        self.progress().last_contact.is_some()
+    }
+
+    /// How long since the last contact with the source; `None` before the
+    /// first.
+    pub fn staleness(&self) -> Option<Duration> {
+        let last = self.progress().last_contact?;
+        Some(Duration::seconds(
+            self.clock.now_unix().saturating_sub(last).max(0),
+        ))
+    }
+
+    /// Drops expired entries from the local copy (see
+    /// [`RevocationList::prune`]).
+    pub fn prune(&self) -> usize {
+        self.current().prune(self.clock.now())
+    }
+}
+
+impl Revocation for RevocationReplica {
+    fn is_revoked(&self, query: &RevocationQuery<'_>) -> Result<bool, Error> {
+        let Some(last) = self.progress().last_contact else {
+            return Err(Error::store(ReplicaError::NotReady));
+        };
+        let age = self.clock.now_unix().saturating_sub(last);
+        if age > self.max_staleness && self.policy == StalePolicy::FailClosed {
+            return Err(Error::store(ReplicaError::Stale { seconds: age }));
+        }
+        self.current().is_revoked(query)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::error::ErrorKind;
+    use time::OffsetDateTime;
+
+    fn t(s: i64) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(s).unwrap()
+    }
+
+    #[test]
+    fn follows_the_feed_and_fails_closed_when_stale() {
+        let clock = Arc::new(FixedClock::at_unix(1_000));
+        let source = RevocationList::new();
+        let replica = RevocationReplica::new(Duration::seconds(30), StalePolicy::FailClosed)
+            .clock(clock.clone())
+            .page_size(2);
+        let q = RevocationQuery::for_jti(Some("j3"));
+        assert_eq!(
+            replica.is_revoked(&q).unwrap_err().kind(),
+            ErrorKind::StoreFailure,
+            "not ready before the first load"
+        );
+        for i in 0..5 {
+            source.revoke_token(&format!("j{i}"), t(5_000)).unwrap();
+        }
+        let report = replica.sync(&source).unwrap();
+        assert_eq!(report.applied, 5);
+        assert!(!report.resynced);
+        assert!(replica.is_revoked(&q).unwrap());
+        clock.advance(30);
+        assert!(replica.is_revoked(&q).unwrap(), "at the bound: still fresh");
+        clock.advance(1);
+        assert_eq!(
+            replica.is_revoked(&q).unwrap_err().kind(),
+            ErrorKind::StoreFailure
+        );
+        // Contact with no change restores service.
+        assert_eq!(replica.sync(&source).unwrap().applied, 0);
+        assert!(replica.is_revoked(&q).unwrap());
+    }
+
+    #[test]
+    fn serve_stale_keeps_answering() {
+        let clock = Arc::new(FixedClock::at_unix(1_000));
+        let source = RevocationList::new();
+        source.revoke_key("k").unwrap();
+        let replica = RevocationReplica::new(Duration::seconds(1), StalePolicy::ServeStale)
+            .clock(clock.clone());
+        replica.sync(&source).unwrap();
+        clock.advance(3_600);
+        let q = RevocationQuery::default().with_key_and_session(Some("k"), None);
+        assert!(replica.is_revoked(&q).unwrap());
+        assert_eq!(replica.staleness(), Some(Duration::hours(1)));
+    }
+
+    #[test]
+    fn a_foreign_cursor_resyncs_from_a_snapshot() {
+        let first = RevocationList::new();
+        for i in 0..3 {
+            first.revoke_token(&format!("a{i}"), t(5_000)).unwrap();
+        }
+        let replica = RevocationReplica::new(Duration::seconds(30), StalePolicy::FailClosed)
+            .clock(Arc::new(FixedClock::at_unix(1_000)));
+        replica.sync(&first).unwrap();
+        // The source is replaced by another list
+        // (a restart): the cursor is not one of its own, so the replica
+        // reloads and drops what is gone.
+        let second = RevocationList::new();
+        second.revoke_token("b", t(5_000)).unwrap();
+        let report = replica.sync(&second).unwrap();
+        assert!(report.resynced);
+        assert!(
+            !replica
+                .is_revoked(&RevocationQuery::for_jti(Some("a0")))
+                .unwrap()
+        );
+        assert!(
+            replica
+                .is_revoked(&RevocationQuery::for_jti(Some("b")))
+                .unwrap()
+        );
+    }
+}

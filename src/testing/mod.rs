@@ -1,0 +1,3 @@
+//! Helpers for testing tokengate and the stores built for it.
+#![allow(missing_docs)]
+pub mod conformance;
