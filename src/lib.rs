@@ -130,6 +130,8 @@ pub mod refresh;
 pub mod revocation;
 pub mod scope;
 pub mod security;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use api_key::{
     ApiKeyFormat, ApiKeyIssuer, ApiKeyRecord, ApiKeyStore, ApiKeyVerifier, InMemoryApiKeyStore,
