@@ -17,12 +17,13 @@ use std::sync::Arc;
 use base64::Engine as _;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
+use tokengate::testing::{T0, clock};
 use tokengate::{
     Algorithm, Error, FixedClock, KeyError, KeyRing, KeySetStore, NoCustomClaims, SigningKey,
     SingleKeyStore, TokenBuilder, Validator, VerifyingKey, jws,
 };
 
-const NOW: i64 = 1_750_000_000;
+const NOW: i64 = T0;
 const ISS: &str = "https://auth.example.com";
 const AUD: &str = "https://api.example.com";
 
@@ -93,10 +94,6 @@ fn jwk_with(jwk: &str, extra: &Value) -> String {
 fn member(jwk: &str, name: &str) -> String {
     let v: Value = serde_json::from_str(jwk).unwrap();
     v[name].as_str().unwrap().to_owned()
-}
-
-fn clock() -> Arc<FixedClock> {
-    Arc::new(FixedClock::at_unix(NOW))
 }
 
 fn token(signer: &SigningKey) -> String {
