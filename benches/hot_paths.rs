@@ -18,10 +18,11 @@ use tokengate::RevocationStore;
 use tokengate::api_key::{
     ApiKeyFormat, ApiKeyIssuer, ApiKeyVerifier, InMemoryApiKeyStore, NewApiKey,
 };
+use tokengate::testing::clock_at;
 use tokengate::{
-    Algorithm, Authenticator, FixedClock, Grant, InMemoryRefreshStore, KeyRing, KeySetStore,
-    NoCustomClaims, RefreshTokens, Revocation, RevocationList, RevocationQuery, ScopeRequirement,
-    ScopeSet, SigningKey, TokenBuilder, Validator, VerifyingKey,
+    Algorithm, Authenticator, Grant, InMemoryRefreshStore, KeyRing, KeySetStore, NoCustomClaims,
+    RefreshTokens, Revocation, RevocationList, RevocationQuery, ScopeRequirement, ScopeSet,
+    SigningKey, TokenBuilder, Validator, VerifyingKey,
 };
 
 const NOW: i64 = 1_800_000_000;
@@ -35,10 +36,6 @@ fn large() -> usize {
     } else {
         1_000
     }
-}
-
-fn clock() -> Arc<FixedClock> {
-    Arc::new(FixedClock::at_unix(NOW))
 }
 
 #[derive(serde::Deserialize)]
@@ -75,7 +72,7 @@ fn bench_validator_key_sets(c: &mut Criterion) {
             .audience("https://api.example.com")
             .revocation(revocation)
             .require_scopes(ScopeRequirement::all("orders:read").unwrap())
-            .clock(clock())
+            .clock(clock_at(NOW))
             .build()
             .unwrap();
         let token = TokenBuilder::new()
@@ -84,7 +81,7 @@ fn bench_validator_key_sets(c: &mut Criterion) {
             .audience("https://api.example.com")
             .scope("orders:read orders:write profile")
             .custom(serde_json::json!({"tenant": "acme"}))
-            .clock(Arc::new(FixedClock::at_unix(NOW - 5)))
+            .clock(clock_at(NOW - 5))
             .sign(&signer)
             .unwrap();
         v.validate::<AppClaims>(&token).unwrap();
@@ -201,7 +198,7 @@ fn bench_front_door(c: &mut Criterion) {
     let v = Validator::builder(KeySetStore::new([signer.verifying_key()]).unwrap())
         .issuer("https://auth.example.com")
         .audience("https://api.example.com")
-        .clock(clock())
+        .clock(clock_at(NOW))
         .build()
         .unwrap();
     let format = ApiKeyFormat::new("acme")
@@ -224,7 +221,7 @@ fn bench_front_door(c: &mut Criterion) {
         .subject("user-1")
         .audience("https://api.example.com")
         .scope("orders:read")
-        .clock(Arc::new(FixedClock::at_unix(NOW - 5)))
+        .clock(clock_at(NOW - 5))
         .sign(&signer)
         .unwrap();
     let need = ScopeRequirement::all("orders:read").unwrap();
@@ -233,7 +230,7 @@ fn bench_front_door(c: &mut Criterion) {
     let expired = TokenBuilder::new()
         .issuer("https://auth.example.com")
         .audience("https://api.example.com")
-        .clock(Arc::new(FixedClock::at_unix(NOW - 10_000)))
+        .clock(clock_at(NOW - 10_000))
         .sign(&signer)
         .unwrap();
     let mut g = c.benchmark_group("front_door");

@@ -7,16 +7,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::hint::black_box;
-use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group, criterion_main};
 use ring::signature::{self, UnparsedPublicKey};
 use serde::Deserialize;
-use tokengate::{
-    Algorithm, FixedClock, NoCustomClaims, SigningKey, SingleKeyStore, TokenBuilder, Validator,
-};
+use tokengate::testing::clock_at;
+use tokengate::{Algorithm, NoCustomClaims, SigningKey, SingleKeyStore, TokenBuilder, Validator};
 
 const NOW: i64 = 1_800_000_000;
 const RSA_PEM: &str = include_str!("../tests/data/keys/rsa2048_pkcs8.pem");
@@ -36,14 +34,14 @@ fn builder() -> TokenBuilder {
         .audience("https://api.example.com")
         .scope("orders:read orders:write profile")
         .not_before(time::OffsetDateTime::from_unix_timestamp(NOW - 10).unwrap())
-        .clock(Arc::new(FixedClock::at_unix(NOW - 5)))
+        .clock(clock_at(NOW - 5))
 }
 
 fn validator(key: &SigningKey) -> Validator {
     Validator::builder(SingleKeyStore::new(key.verifying_key()))
         .issuer("https://auth.example.com")
         .audience("https://api.example.com")
-        .clock(Arc::new(FixedClock::at_unix(NOW)))
+        .clock(clock_at(NOW))
         .build()
         .unwrap()
 }
@@ -174,7 +172,7 @@ fn bench_reject(c: &mut Criterion) {
     let mut wrong_sig = token.clone();
     wrong_sig.replace_range(token.len() - 4.., "AAAA");
     let expired = builder()
-        .clock(Arc::new(FixedClock::at_unix(NOW - 10_000)))
+        .clock(clock_at(NOW - 10_000))
         .not_before(time::OffsetDateTime::from_unix_timestamp(NOW - 10_010).unwrap())
         .sign(&key)
         .unwrap();

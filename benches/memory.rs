@@ -9,16 +9,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::alloc::System;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 
 use tokengate::RevocationStore;
 use tokengate::api_key::{ApiKeyFormat, ApiKeyIssuer, InMemoryApiKeyStore, NewApiKey};
+use tokengate::testing::clock_at;
 use tokengate::{
-    Algorithm, FixedClock, NoCustomClaims, RevocationList, SigningKey, SingleKeyStore,
-    TokenBuilder, Validator,
+    Algorithm, NoCustomClaims, RevocationList, SigningKey, SingleKeyStore, TokenBuilder, Validator,
 };
 
 #[global_allocator]
@@ -78,7 +77,7 @@ fn main() {
     let validator = Validator::builder(SingleKeyStore::new(key.verifying_key()))
         .issuer("https://auth.example.com")
         .audience("https://api.example.com")
-        .clock(Arc::new(FixedClock::at_unix(NOW)))
+        .clock(clock_at(NOW))
         .build()
         .unwrap();
     let token = TokenBuilder::new()
@@ -86,7 +85,7 @@ fn main() {
         .subject("user-1234567890")
         .audience("https://api.example.com")
         .scope("orders:read orders:write profile")
-        .clock(Arc::new(FixedClock::at_unix(NOW - 5)))
+        .clock(clock_at(NOW - 5))
         .sign(&key)
         .unwrap();
     validator.validate::<NoCustomClaims>(&token).unwrap();

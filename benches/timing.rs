@@ -38,6 +38,7 @@ use tokengate::api_key::{
     NewApiKey, SecretDigest,
 };
 use tokengate::refresh::{RotateOutcome, RotateRequest};
+use tokengate::testing::{BASE62, checksum, clock_at};
 use tokengate::{
     Algorithm, Authenticator, Error, ErrorKind, FixedClock, Grant, InMemoryRefreshStore, KeyRing,
     RefreshRecord, RefreshStore, RefreshTokens, SigningKey, TokenBuilder, VerifyingKey,
@@ -58,7 +59,6 @@ const CROPS: [f64; 6] = [99.9, RESOLUTION_CROP, 95.0, 90.0, 75.0, 50.0];
 const RESOLUTION_CROP: f64 = 99.0;
 
 const NOW: i64 = 1_800_000_000;
-const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const CHECKSUM_LEN: usize = 6;
 
 // ---------------------------------------------------------------------------
@@ -104,20 +104,6 @@ impl XorShift {
     }
 }
 
-/// The key format's checksum: CRC32 (IEEE) as 6 base62 digits, most
-/// significant first.
-fn push_checksum(out: &mut String, crc: u32) {
-    let mut digits = [b'0'; CHECKSUM_LEN];
-    let mut n = u64::from(crc);
-    for d in digits.iter_mut().rev() {
-        *d = BASE62[(n % 62) as usize];
-        n /= 62;
-    }
-    for d in digits {
-        out.push(char::from(d));
-    }
-}
-
 /// Replaces the character at `pos` of `text` with another base62
 /// character and recomputes the checksum over `text[skip..]` (the key
 /// itself, after any `Bearer ` scheme), so the key still reaches the store
@@ -134,8 +120,8 @@ fn change_char(rng: &mut XorShift, out: &mut String, text: &str, pos: usize, ski
     out.push_str(&text[..pos]);
     out.push(char::from(replacement));
     out.push_str(&text[pos + 1..text.len() - CHECKSUM_LEN]);
-    let crc = crc32fast::hash(&out.as_bytes()[skip..]);
-    push_checksum(out, crc);
+    let sum = checksum(&out[skip..]);
+    out.push_str(&sum);
 }
 
 /// The comparison this crate must never use on secrets: it returns at the
@@ -175,7 +161,7 @@ trait Target {
 }
 
 fn api_key_setup() -> (ApiKeyFormat, ApiKeyIssuer, Arc<FixedClock>) {
-    let clock = Arc::new(FixedClock::at_unix(NOW));
+    let clock = clock_at(NOW);
     let format = ApiKeyFormat::new("acme")
         .unwrap()
         .environment("live")
@@ -361,7 +347,7 @@ impl Target for ApiKeyDigest {
 }
 
 fn refresh_tokens(store: Arc<dyn RefreshStore>) -> (RefreshTokens, String) {
-    let clock = Arc::new(FixedClock::at_unix(NOW));
+    let clock = clock_at(NOW);
     let ring = Arc::new(KeyRing::with_clock(
         SigningKey::hmac(Algorithm::HS256, &[0x5c; 32]).unwrap(),
         clock.clone(),

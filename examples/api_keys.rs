@@ -11,11 +11,10 @@ use std::sync::Arc;
 
 use time::Duration;
 use tokengate::api_key::{
-    ApiKeyFormat, ApiKeyIssuer, ApiKeyStore, ApiKeyVerifier, InMemoryApiKeyStore, NewApiKey,
+    ApiKeyFormat, ApiKeyIssuer, ApiKeyStore, ApiKeyVerifier, InMemoryApiKeyStore, IssuedApiKey,
+    NewApiKey,
 };
 use tokengate::{Clock, FixedClock, ScopeSet, SystemClock};
-
-const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 fn main() -> Result<(), Box<dyn StdError>> {
     // Keys look like `acme_live_<id><secret><checksum>`. The clock is fixed
@@ -70,7 +69,12 @@ fn main() -> Result<(), Box<dyn StdError>> {
         refused(&verifier, stray.expose_secret())?
     );
 
-    let forged = forge(&format, key.id(), stray.expose_secret()).ok_or("cannot forge")?;
+    // What someone who knows a key's public id can build without its
+    // secret: that id, the secret of another key, and a correct checksum
+    // (CRC32 of everything before it, as six base62 digits: it is no
+    // secret). `tokengate::testing` builds it, behind the `testing` feature.
+    let stray_secret = secret_of(&format, &stray).ok_or("not a key of this format")?;
+    let forged = tokengate::testing::forge(&format, key.id(), stray_secret);
     println!(
         " 7. the real id with another secret and a correct checksum: {}",
         refused(&verifier, &forged)?
@@ -121,18 +125,9 @@ fn one_character_off(key: &str) -> String {
         .collect()
 }
 
-/// What someone who knows a key's public id can build without its secret:
-/// that id, the secret of another key, and a correct checksum (CRC32 of
-/// everything before it, as six base62 digits: it is no secret).
-fn forge(format: &ApiKeyFormat, id: &str, donor: &str) -> Option<String> {
-    let secret = donor.get(format.lead().len() + id.len()..donor.len().checked_sub(6)?)?;
-    let mut key = format!("{}{id}{secret}", format.lead());
-    let mut crc = crc32fast::hash(key.as_bytes());
-    let mut digits = Vec::with_capacity(6);
-    for _ in 0..6 {
-        digits.push(char::from(*BASE62.get((crc % 62) as usize)?));
-        crc /= 62;
-    }
-    key.extend(digits.into_iter().rev());
-    Some(key)
+/// The secret of an issued key: the characters between its public id and
+/// the six checksum characters.
+fn secret_of<'a>(format: &ApiKeyFormat, key: &'a IssuedApiKey) -> Option<&'a str> {
+    let plain = key.expose_secret();
+    plain.get(format.lead().len() + key.id().len()..plain.len().checked_sub(6)?)
 }

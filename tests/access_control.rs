@@ -26,12 +26,13 @@ use proptest::prelude::*;
 use tokengate::api_key::{ApiKeyFormat, ApiKeyIssuer, ApiKeyVerifier, InMemoryApiKeyStore};
 use tokengate::authenticator::{AuthError, Authenticator, BearerError, CredentialKind};
 use tokengate::encoding::b64_encode;
+use tokengate::testing::{T0, clock};
 use tokengate::{
     Algorithm, Error, ErrorKind, FixedClock, NewApiKey, NoCustomClaims, RoleMap, ScopeRequirement,
     ScopeSet, SigningKey, SingleKeyStore, TokenBuilder, Validator, ValidatorBuilder,
 };
 
-const NOW: i64 = 1_750_000_000;
+const NOW: i64 = T0;
 const ISS: &str = "https://auth.example.com";
 const AUD: &str = "https://api.example.com";
 
@@ -51,7 +52,7 @@ impl Env {
             key: SigningKey::generate(Algorithm::EdDSA)
                 .unwrap()
                 .with_key_id("k1"),
-            clock: Arc::new(FixedClock::at_unix(NOW)),
+            clock: clock(),
         }
     }
 
@@ -597,7 +598,7 @@ struct KeyEnv {
 }
 
 fn key_env() -> KeyEnv {
-    let clock = Arc::new(FixedClock::at_unix(NOW));
+    let clock = clock();
     let format = ApiKeyFormat::new("acme").unwrap();
     let store = Arc::new(InMemoryApiKeyStore::new());
     let issuer = ApiKeyIssuer::new(format.clone()).with_clock(clock.clone());

@@ -5,10 +5,10 @@
 //! (refused as `malformed` before any store lookup, proven by a store that
 //! counts lookups), a forged key that pairs a real id with another secret
 //! under a recomputed checksum, revoked and expired keys, a failing store.
-//! Time is pinned with a shared [`FixedClock`]. Checksums are recomputed
-//! independently here (CRC32/IEEE via `crc32fast`, six base62 digits) and
-//! digests with `ring::digest`, so the tests do not trust the library's own
-//! helpers.
+//! Time is pinned with a shared [`FixedClock`]. Checksums come from
+//! `tokengate::testing` (which computes them independently of the
+//! library's checksum code) and digests from `ring::digest`, so the tests
+//! do not trust the library's own helpers.
 
 #![allow(
     clippy::unwrap_used,
@@ -28,16 +28,15 @@ use tokengate::api_key::{
     ApiKeyFormat, ApiKeyIssuer, ApiKeyRecord, ApiKeyStore, ApiKeyVerifier, DEFAULT_ID_LEN,
     DEFAULT_SECRET_LEN, InMemoryApiKeyStore, IssuedApiKey, NewApiKey, SecretDigest, VerifiedApiKey,
 };
+use tokengate::testing::{FailingApiKeyStore, T0, checksum, clock, with_checksum};
 use tokengate::{Error, FixedClock, ScopeSet};
 
-const T0: i64 = 1_750_000_000;
 const DAY: i64 = 86_400;
 const LEAD: &str = "acme_live_";
 const ID_LEN: usize = 12;
 const SECRET_LEN: usize = 33;
 const CHECK_LEN: usize = 6;
 const KEY_LEN: usize = 10 + ID_LEN + SECRET_LEN + CHECK_LEN;
-const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -86,35 +85,6 @@ impl ApiKeyStore for CountingStore {
     }
 }
 
-/// A store whose backend is down: every call fails.
-#[derive(Debug, Default)]
-struct FailingStore {
-    gets: AtomicUsize,
-}
-
-fn down() -> Error {
-    Error::store(std::io::Error::other("down"))
-}
-
-impl ApiKeyStore for FailingStore {
-    fn get(&self, _id: &str) -> Result<Option<Arc<ApiKeyRecord>>, Error> {
-        self.gets.fetch_add(1, Ordering::SeqCst);
-        Err(down())
-    }
-    fn insert(&self, _record: ApiKeyRecord) -> Result<(), Error> {
-        Err(down())
-    }
-    fn revoke(&self, _id: &str, _at: OffsetDateTime) -> Result<bool, Error> {
-        Err(down())
-    }
-    fn retire(&self, _id: &str, _exp: OffsetDateTime, _next: Option<&str>) -> Result<bool, Error> {
-        Err(down())
-    }
-    fn list_by_owner(&self, _owner: &str) -> Result<Vec<Arc<ApiKeyRecord>>, Error> {
-        Err(down())
-    }
-}
-
 fn format() -> ApiKeyFormat {
     ApiKeyFormat::new("acme")
         .unwrap()
@@ -130,7 +100,7 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let clock = Arc::new(FixedClock::at_unix(T0));
+    let clock = clock();
     let store = Arc::new(CountingStore::default());
     let issuer = ApiKeyIssuer::new(format()).with_clock(clock.clone());
     let verifier = ApiKeyVerifier::new(format(), store.clone()).with_clock(clock.clone());
@@ -152,22 +122,6 @@ fn rejection(verifier: &ApiKeyVerifier, presented: &str) -> &'static str {
         Ok(ok) => panic!("accepted {presented:?} as key {}", ok.id()),
         Err(e) => e.kind().as_str(),
     }
-}
-
-/// CRC32 (IEEE) of `checked` as six base62 digits, most significant first.
-fn checksum(checked: &str) -> String {
-    let mut n = crc32fast::hash(checked.as_bytes());
-    let mut out = [b'0'; CHECK_LEN];
-    for d in out.iter_mut().rev() {
-        *d = BASE62[(n % 62) as usize];
-        n /= 62;
-    }
-    String::from_utf8(out.to_vec()).unwrap()
-}
-
-/// `checked` followed by its valid checksum.
-fn seal(checked: &str) -> String {
-    format!("{checked}{}", checksum(checked))
 }
 
 fn id_part(key: &str) -> &str {
@@ -453,16 +407,25 @@ fn malformed_keys_are_refused_before_any_lookup() {
         (k[1..].to_owned(), "first character dropped"),
         // Only the lead is wrong: the checksum is recomputed over it.
         (
-            seal(&format!("acne_live_{body}")),
+            with_checksum(&format!("acne_live_{body}")),
             "wrong prefix, valid checksum",
         ),
-        (seal(&format!("ACME_live_{body}")), "upper-case prefix"),
         (
-            seal(&format!("acme_test_{body}")),
+            with_checksum(&format!("ACME_live_{body}")),
+            "upper-case prefix",
+        ),
+        (
+            with_checksum(&format!("acme_test_{body}")),
             "wrong environment, valid checksum",
         ),
-        (seal(&format!("acme_LIVE_{body}")), "upper-case environment"),
-        (seal(&format!("acme-live-{body}")), "dashes for underscores"),
+        (
+            with_checksum(&format!("acme_LIVE_{body}")),
+            "upper-case environment",
+        ),
+        (
+            with_checksum(&format!("acme-live-{body}")),
+            "dashes for underscores",
+        ),
         (test_env, "key of acme_test_"),
         (no_env, "key of acme_ (no environment)"),
         (other_org, "key of other_live_"),
@@ -478,7 +441,7 @@ fn malformed_keys_are_refused_before_any_lookup() {
     // recomputed over the bad body.
     for bad in ["-", "+", "/", "=", "_", ".", " ", "\0", "é"] {
         let checked = format!("{LEAD}{bad}{}", &body[bad.len()..]);
-        cases.push((seal(&checked), "bad alphabet, valid checksum"));
+        cases.push((with_checksum(&checked), "bad alphabet, valid checksum"));
     }
     // Every truncation.
     for n in 0..KEY_LEN {
@@ -531,14 +494,14 @@ fn unknown_key_with_valid_checksum() {
     assert_eq!(f.store.gets(), before + 1, "a well-formed key is looked up");
 
     // Built by hand: a made-up id and secret under a valid checksum.
-    let made_up = seal(&format!(
+    let made_up = with_checksum(&format!(
         "{LEAD}{}{}",
         "A".repeat(ID_LEN),
         "b".repeat(SECRET_LEN)
     ));
     assert_eq!(rejection(&f.verifier, &made_up), "unknown_key");
     // The stored key's secret under another id.
-    let moved = seal(&format!(
+    let moved = with_checksum(&format!(
         "{LEAD}{}{}",
         "Z".repeat(ID_LEN),
         secret_part(stored.expose_secret())
@@ -555,10 +518,10 @@ fn invalid_secret_forged_with_real_id_and_recomputed_checksum() {
 
     // The checksum helper reproduces the library's: resealing the real key
     // gives the real key.
-    assert_eq!(seal(checked_part(k)), k);
+    assert_eq!(with_checksum(checked_part(k)), k);
 
     let (donor, _) = f.issuer.issue(NewApiKey::new("u")).unwrap();
-    let forged = seal(&format!(
+    let forged = with_checksum(&format!(
         "{LEAD}{}{}",
         key.id(),
         secret_part(donor.expose_secret())
@@ -572,7 +535,7 @@ fn invalid_secret_forged_with_real_id_and_recomputed_checksum() {
     for i in 0..SECRET_LEN {
         let mut s = secret.as_bytes().to_vec();
         s[i] = if s[i] == b'a' { b'b' } else { b'a' };
-        let forged = seal(&format!(
+        let forged = with_checksum(&format!(
             "{LEAD}{}{}",
             key.id(),
             std::str::from_utf8(&s).unwrap()
@@ -617,7 +580,7 @@ fn revoked() {
 
     // Revocation is only reported to the holder of the secret.
     let (donor, _) = f.issuer.issue(NewApiKey::new("u")).unwrap();
-    let forged = seal(&format!(
+    let forged = with_checksum(&format!(
         "{LEAD}{}{}",
         key.id(),
         secret_part(donor.expose_secret())
@@ -648,7 +611,7 @@ fn expired_at_the_exact_instant() {
 
     // Expiry is only reported to the holder of the secret.
     let (donor, _) = f.issuer.issue(NewApiKey::new("u")).unwrap();
-    let forged = seal(&format!(
+    let forged = with_checksum(&format!(
         "{LEAD}{}{}",
         key.id(),
         secret_part(donor.expose_secret())
@@ -769,7 +732,7 @@ proptest! {
 
     #[test]
     fn sealed_arbitrary_base62_is_looked_up_and_unknown(body in "[0-9A-Za-z]{45}") {
-        let s = seal(&format!("{LEAD}{body}"));
+        let s = with_checksum(&format!("{LEAD}{body}"));
         prop_assert!(format().is_well_formed(&s));
         check_arbitrary(&s)?;
     }
@@ -1018,7 +981,7 @@ fn concurrent_verification_while_issuing_and_revoking() {
 
 #[test]
 fn store_failure_fails_closed() {
-    let store = Arc::new(FailingStore::default());
+    let store = Arc::new(FailingApiKeyStore::default());
     let issuer = ApiKeyIssuer::new(format());
     let verifier = ApiKeyVerifier::new(format(), store.clone());
     let (key, _) = issuer.issue(NewApiKey::new("u")).unwrap();
@@ -1027,11 +990,11 @@ fn store_failure_fails_closed() {
     assert_eq!(err.kind().as_str(), "store_failure");
     assert!(err.is_internal() && !err.is_rejection());
     assert!(!err.to_string().contains(key.expose_secret()));
-    assert_eq!(store.gets.load(Ordering::SeqCst), 1);
+    assert_eq!(store.gets(), 1);
 
     // Malformed input is refused before the store is asked.
     assert_eq!(rejection(&verifier, "acme_live_typo"), "malformed");
-    assert_eq!(store.gets.load(Ordering::SeqCst), 1);
+    assert_eq!(store.gets(), 1);
 
     // Every other operation surfaces the failure too.
     let err = issuer.issue_into(&*store, NewApiKey::new("u")).unwrap_err();
@@ -1249,7 +1212,7 @@ fn is_well_formed_agrees_with_verify_on_shape() {
     let k = key.expose_secret();
     let (loose, _) = f.issuer.issue(NewApiKey::new("u")).unwrap();
     let (donor, _) = f.issuer.issue(NewApiKey::new("u")).unwrap();
-    let forged = seal(&format!(
+    let forged = with_checksum(&format!(
         "{LEAD}{}{}",
         key.id(),
         secret_part(donor.expose_secret())
@@ -1262,7 +1225,7 @@ fn is_well_formed_agrees_with_verify_on_shape() {
         k[..KEY_LEN - 1].to_owned(),
         format!("{}A", &k[..KEY_LEN - 1]),
         k.replace("acme_live_", "acme_test_"),
-        seal(&format!("{LEAD}{}", "-".repeat(45))),
+        with_checksum(&format!("{LEAD}{}", "-".repeat(45))),
         "acme_live_not-a-key".to_owned(),
     ];
     for c in &candidates {

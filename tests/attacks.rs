@@ -33,6 +33,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 use tokengate::RevocationStore;
 use tokengate::encoding::{b64_decode, b64_encode};
+use tokengate::testing::{BASE62, T0, checksum, clock};
 use tokengate::{
     Algorithm, ApiKeyFormat, ApiKeyIssuer, ApiKeyVerifier, Authenticator, BearerError, Claim,
     Error, FixedClock, Grant, InMemoryApiKeyStore, InMemoryRefreshStore, KeyRing, KeySetStore,
@@ -44,8 +45,9 @@ use tokengate::{
 // Fixtures
 // ---------------------------------------------------------------------------
 
-/// The instant every validator and issuer in this file reads.
-const NOW: i64 = 1_750_000_000;
+/// The instant every validator and issuer in this file reads (the shared
+/// test clock's, 2025-06-15T15:06:40Z, as in `tests/data/attacks`).
+const NOW: i64 = T0;
 const ISS: &str = "https://auth.example.com";
 const AUD: &str = "https://api.example.com";
 /// The fixture store's HMAC key (test data only, 40 bytes of ASCII).
@@ -126,10 +128,6 @@ impl Keys {
         ])
         .unwrap()
     }
-}
-
-fn clock() -> Arc<FixedClock> {
-    Arc::new(FixedClock::at_unix(NOW))
 }
 
 /// A validator over `store` expecting `ISS` and `AUD`, at `NOW`.
@@ -1858,19 +1856,6 @@ fn tokens_for_another_audience_or_issuer_are_refused() {
 // API keys
 // ---------------------------------------------------------------------------
 
-const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-/// The 6-character base62 CRC32 the API key format ends with.
-fn api_key_checksum(checked: &str) -> String {
-    let mut n = u64::from(crc32fast::hash(checked.as_bytes()));
-    let mut digits = [b'0'; 6];
-    for d in digits.iter_mut().rev() {
-        *d = BASE62[(n % 62) as usize];
-        n /= 62;
-    }
-    String::from_utf8(digits.to_vec()).unwrap()
-}
-
 /// Every single-character change of a real API key (every position, to
 /// every base62 character, `_`, `-`, a space, NUL and a two-byte `é`) is
 /// `malformed`: caught by length, lead, alphabet or CRC32 checksum before
@@ -1966,10 +1951,7 @@ fn api_key_with_a_valid_checksum_and_a_wrong_secret_is_invalid_secret() {
     let a_key = a.expose_secret();
     let b_key = b.expose_secret();
     let secret_of = |k: &str| k[lead.len() + 12..k.len() - 6].to_owned();
-    let forge = |id: &str, secret: &str| {
-        let checked = format!("{lead}{id}{secret}");
-        format!("{checked}{}", api_key_checksum(&checked))
-    };
+    let forge = |id: &str, secret: &str| tokengate::testing::forge(c.api_keys.format(), id, secret);
     // Our checksum is the crate's: a forged copy of a real key is the key.
     assert_eq!(forge(a.id(), &secret_of(a_key)), a_key);
 
@@ -2101,10 +2083,7 @@ fn forged_refresh_tokens_are_refused_without_touching_the_family() {
             &[&variant, secret],
         );
     }
-    let forge = |id: &str, secret: &str| {
-        let checked = format!("{lead}{id}{secret}");
-        format!("{checked}{}", api_key_checksum(&checked))
-    };
+    let forge = |id: &str, secret: &str| tokengate::testing::forge(c.refresh.format(), id, secret);
     assert_eq!(forge(pair.refresh_token.id(), secret), real);
     let guessed = forge(pair.refresh_token.id(), &"A".repeat(43));
     expect_err(
@@ -2146,5 +2125,5 @@ fn the_harness_detects_what_it_claims_to() {
     assert_eq!(encode(b"abcd", Some(Encoding::WithSpace)), "YWJ jZA");
     let der = ecdsa_der(&[&[0u8; 31][..], &[1], &[0x80], &[0u8; 31]].concat());
     assert_eq!(der[..5], [0x30, 0x26, 0x02, 0x01, 0x01]);
-    assert_eq!(api_key_checksum(""), "000000");
+    assert_eq!(checksum(""), "000000");
 }

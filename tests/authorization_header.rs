@@ -21,24 +21,23 @@
 
 use std::sync::Arc;
 
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 use tokengate::RevocationStore;
-use tokengate::api_key::{
-    ApiKeyFormat, ApiKeyIssuer, ApiKeyRecord, ApiKeyStore, ApiKeyVerifier, InMemoryApiKeyStore,
-};
+use tokengate::api_key::{ApiKeyFormat, ApiKeyIssuer, ApiKeyVerifier, InMemoryApiKeyStore};
 use tokengate::authenticator::{AuthError, Authenticator, BearerError, CredentialKind, Principal};
+use tokengate::testing::{
+    FailingApiKeyStore, FailingRevocation, T0, clock, with_checksum, wrong_secret,
+};
 use tokengate::{
     Algorithm, Error, ErrorKind, FixedClock, Grant, InMemoryRefreshStore, KeyRing, NewApiKey,
-    RefreshTokens, Revocation, RevocationList, RevocationQuery, ScopeRequirement, ScopeSet,
-    SigningKey, TokenBuilder, Validator, ValidatorBuilder,
+    RefreshTokens, RevocationList, ScopeRequirement, ScopeSet, SigningKey, TokenBuilder, Validator,
+    ValidatorBuilder,
 };
 
-const T0: i64 = 1_750_000_000;
 const ISS: &str = "https://auth.example.com";
 const AUD: &str = "https://api.example.com";
 const REALM: &str = "orders-api";
 const LEAD: &str = "acme_live_";
-const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -62,7 +61,7 @@ fn format() -> ApiKeyFormat {
 }
 
 fn env() -> Env {
-    let clock = Arc::new(FixedClock::at_unix(T0));
+    let clock = clock();
     let ring = Arc::new(KeyRing::with_clock(
         SigningKey::generate(Algorithm::EdDSA)
             .unwrap()
@@ -130,24 +129,6 @@ fn bearer(token: &str) -> String {
 
 fn scopes(s: &str) -> ScopeSet {
     ScopeSet::parse(s).unwrap()
-}
-
-fn checksum(checked: &str) -> String {
-    let mut n = crc32fast::hash(checked.as_bytes());
-    let mut out = [b'0'; 6];
-    for d in out.iter_mut().rev() {
-        *d = BASE62[(n % 62) as usize];
-        n /= 62;
-    }
-    String::from_utf8(out.to_vec()).unwrap()
-}
-
-/// `key` with the last secret character changed and a valid checksum.
-fn wrong_secret(key: &str) -> String {
-    let mut checked = key[..key.len() - 6].to_owned();
-    let last = checked.pop().unwrap();
-    checked.push(if last == 'a' { 'b' } else { 'a' });
-    format!("{checked}{}", checksum(&checked))
 }
 
 /// Asserts a 401 `invalid_token` whose cause has `kind`.
@@ -396,10 +377,7 @@ fn invalid_api_keys_are_invalid_token() {
         .revoke(e.verifier.verify(&revoked).unwrap().id())
         .unwrap();
     let short_lived = e.api_key(NewApiKey::new("svc").lifetime(Duration::seconds(5)));
-    let unknown = {
-        let checked = format!("{LEAD}{}", "Q".repeat(45));
-        format!("{checked}{}", checksum(&checked))
-    };
+    let unknown = with_checksum(&format!("{LEAD}{}", "Q".repeat(45)));
     let mut bad_checksum = key.clone();
     let last = bad_checksum.pop().unwrap();
     bad_checksum.push(if last == '0' { '1' } else { '0' });
@@ -732,40 +710,6 @@ fn challenges_and_messages_never_contain_the_credential() {
 // Backend failures
 // ---------------------------------------------------------------------------
 
-#[derive(Debug)]
-struct DownKeys;
-
-fn down() -> Error {
-    Error::store(std::io::Error::other("backend unavailable"))
-}
-
-impl ApiKeyStore for DownKeys {
-    fn get(&self, _id: &str) -> Result<Option<Arc<ApiKeyRecord>>, Error> {
-        Err(down())
-    }
-    fn insert(&self, _record: ApiKeyRecord) -> Result<(), Error> {
-        Err(down())
-    }
-    fn revoke(&self, _id: &str, _at: OffsetDateTime) -> Result<bool, Error> {
-        Err(down())
-    }
-    fn retire(&self, _id: &str, _exp: OffsetDateTime, _next: Option<&str>) -> Result<bool, Error> {
-        Err(down())
-    }
-    fn list_by_owner(&self, _owner: &str) -> Result<Vec<Arc<ApiKeyRecord>>, Error> {
-        Err(down())
-    }
-}
-
-#[derive(Debug)]
-struct DownRevocation;
-
-impl Revocation for DownRevocation {
-    fn is_revoked(&self, _q: &RevocationQuery<'_>) -> Result<bool, Error> {
-        Err(down())
-    }
-}
-
 #[test]
 fn a_failing_backend_is_a_server_error() {
     let e = env();
@@ -776,12 +720,15 @@ fn a_failing_backend_is_a_server_error() {
             Validator::builder(e.ring.clone())
                 .issuer(ISS)
                 .audience(AUD)
-                .revocation(Arc::new(DownRevocation))
+                .revocation(Arc::new(FailingRevocation))
                 .clock(e.clock.clone())
                 .build()
                 .unwrap(),
         )
-        .api_keys(ApiKeyVerifier::new(format(), Arc::new(DownKeys)).with_clock(e.clock.clone()))
+        .api_keys(
+            ApiKeyVerifier::new(format(), Arc::new(FailingApiKeyStore::new()))
+                .with_clock(e.clock.clone()),
+        )
         .realm(REALM);
     for token in [&jwt, &key] {
         for r in [

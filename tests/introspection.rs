@@ -21,21 +21,21 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use tokengate::RevocationStore;
 use tokengate::api_key::{
-    ApiKeyFormat, ApiKeyIssuer, ApiKeyRecord, ApiKeyStore, ApiKeyVerifier, InMemoryApiKeyStore,
+    ApiKeyFormat, ApiKeyIssuer, ApiKeyStore, ApiKeyVerifier, InMemoryApiKeyStore,
 };
 use tokengate::refresh::{RotateOutcome, RotateRequest};
+use tokengate::testing::{
+    FailingApiKeyStore, FailingRevocation, T0, clock, with_checksum, wrong_secret,
+};
 use tokengate::{
     Algorithm, Error, ErrorKind, FixedClock, Grant, InMemoryRefreshStore, IntrospectionResponse,
     Introspector, KeyRing, NewApiKey, NoCustomClaims, RefreshRecord, RefreshStore, RefreshTokens,
-    Revocation, RevocationList, RevocationQuery, ScopeSet, SigningKey, TokenBuilder, TokenPair,
-    Validator,
+    RevocationList, ScopeSet, SigningKey, TokenBuilder, TokenPair, Validator,
 };
 
-const T0: i64 = 1_750_000_000;
 const ISS: &str = "https://auth.example.com";
 const AUD: &str = "https://api.example.com";
 const INACTIVE: &str = r#"{"active":false}"#;
-const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -56,7 +56,7 @@ struct Env {
 }
 
 fn env() -> Env {
-    let clock = Arc::new(FixedClock::at_unix(T0));
+    let clock = clock();
     let ring = Arc::new(KeyRing::with_clock(
         SigningKey::generate(Algorithm::EdDSA)
             .unwrap()
@@ -165,30 +165,10 @@ fn assert_members(actual: &Value, expected: &Value) {
     }
 }
 
-fn checksum(checked: &str) -> String {
-    let mut n = crc32fast::hash(checked.as_bytes());
-    let mut out = [b'0'; 6];
-    for d in out.iter_mut().rev() {
-        *d = BASE62[(n % 62) as usize];
-        n /= 62;
-    }
-    String::from_utf8(out.to_vec()).unwrap()
-}
-
-/// `token` with its secret's last character changed and a valid checksum.
-fn wrong_secret(token: &str) -> String {
-    let checked = &token[..token.len() - 6];
-    let mut changed = checked.to_owned();
-    let last = changed.pop().unwrap();
-    changed.push(if last == 'a' { 'b' } else { 'a' });
-    format!("{changed}{}", checksum(&changed))
-}
-
 /// A fresh, well-formed token of the same format with an unknown id.
 fn unknown_like(token: &str, lead: &str) -> String {
     let body_len = token.len() - lead.len() - 6;
-    let checked = format!("{lead}{}", "Z".repeat(body_len));
-    format!("{checked}{}", checksum(&checked))
+    with_checksum(&format!("{lead}{}", "Z".repeat(body_len)))
 }
 
 // ---------------------------------------------------------------------------
@@ -623,27 +603,6 @@ fn down() -> Error {
 }
 
 #[derive(Debug)]
-struct DownKeys;
-
-impl ApiKeyStore for DownKeys {
-    fn get(&self, _id: &str) -> Result<Option<Arc<ApiKeyRecord>>, Error> {
-        Err(down())
-    }
-    fn insert(&self, _record: ApiKeyRecord) -> Result<(), Error> {
-        Err(down())
-    }
-    fn revoke(&self, _id: &str, _at: OffsetDateTime) -> Result<bool, Error> {
-        Err(down())
-    }
-    fn retire(&self, _id: &str, _exp: OffsetDateTime, _next: Option<&str>) -> Result<bool, Error> {
-        Err(down())
-    }
-    fn list_by_owner(&self, _owner: &str) -> Result<Vec<Arc<ApiKeyRecord>>, Error> {
-        Err(down())
-    }
-}
-
-#[derive(Debug)]
 struct DownRefresh;
 
 impl RefreshStore for DownRefresh {
@@ -664,15 +623,6 @@ impl RefreshStore for DownRefresh {
         Err(down())
     }
     fn is_family_revoked(&self, _family_id: &str) -> Result<bool, Error> {
-        Err(down())
-    }
-}
-
-#[derive(Debug)]
-struct DownRevocation;
-
-impl Revocation for DownRevocation {
-    fn is_revoked(&self, _q: &RevocationQuery<'_>) -> Result<bool, Error> {
         Err(down())
     }
 }
@@ -714,7 +664,7 @@ fn a_failing_store_is_an_error_for_try_introspect_and_inactive_for_introspect() 
     let down_validator = Validator::builder(e.ring.clone())
         .issuer(ISS)
         .audience(AUD)
-        .revocation(Arc::new(DownRevocation))
+        .revocation(Arc::new(FailingRevocation))
         .clock(e.clock.clone())
         .build()
         .unwrap();
@@ -723,7 +673,7 @@ fn a_failing_store_is_an_error_for_try_introspect_and_inactive_for_introspect() 
             .unwrap()
             .environment("live")
             .unwrap(),
-        Arc::new(DownKeys),
+        Arc::new(FailingApiKeyStore::new()),
     )
     .with_clock(e.clock.clone());
     let door = Introspector::new()
@@ -767,6 +717,9 @@ fn revocation_refuses_another_clients_token() {
             assert!(e.door.introspect(token).active, "{what} untouched");
         }
         e.door.revoke(token, Some("web")).unwrap();
-        assert!(!e.door.introspect(token).active, "{what} revoked by its client");
+        assert!(
+            !e.door.introspect(token).active,
+            "{what} revoked by its client"
+        );
     }
 }

@@ -17,12 +17,12 @@ use std::sync::Arc;
 use base64::Engine as _;
 use serde_json::{Value, json};
 use time::Duration;
+use tokengate::testing::clock;
 use tokengate::{
     Algorithm, Error, FixedClock, KeyError, KeyRing, KeySetStore, NoCustomClaims, SigningKey,
     SingleKeyStore, TokenBuilder, Validator, VerifyingKey, jws,
 };
 
-const NOW: i64 = 1_750_000_000;
 const ISS: &str = "https://auth.example.com";
 const AUD: &str = "https://api.example.com";
 
@@ -93,10 +93,6 @@ fn jwk_with(jwk: &str, extra: &Value) -> String {
 fn member(jwk: &str, name: &str) -> String {
     let v: Value = serde_json::from_str(jwk).unwrap();
     v[name].as_str().unwrap().to_owned()
-}
-
-fn clock() -> Arc<FixedClock> {
-    Arc::new(FixedClock::at_unix(NOW))
 }
 
 fn token(signer: &SigningKey) -> String {
@@ -805,7 +801,7 @@ fn rotated_ring() -> Rotated {
         SigningKey::hmac(Algorithm::HS256, &hmac_secret).unwrap(),
         clock.clone(),
     ));
-    // Every earlier key retires an hour after NOW.
+    // Every earlier key retires an hour after T0.
     let grace = Duration::seconds(3_600);
     let hs_token = token(&ring.current());
     let mut tokens = Vec::new();

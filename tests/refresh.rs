@@ -6,8 +6,9 @@
 //! [`RefreshStore`], redacted `Debug` output and the token format.
 //!
 //! Time is pinned with a shared [`FixedClock`]. Checksums of forged tokens
-//! are computed here with `crc32fast` (CRC32/IEEE, six base62 digits), and
-//! digests with `ring::digest`, independently of the library's helpers.
+//! come from `tokengate::testing` (which computes them independently of the
+//! library's checksum code), and digests from `ring::digest`, so the tests
+//! do not trust the library's own helpers.
 
 #![allow(
     clippy::unwrap_used,
@@ -24,6 +25,7 @@ use std::thread;
 use time::Duration;
 use tokengate::RevocationStore;
 use tokengate::refresh::{RotateOutcome, RotateRequest};
+use tokengate::testing::{BASE62, T0, checksum, clock, forge};
 use tokengate::time::OffsetDateTime;
 use tokengate::{
     Algorithm, Error, ErrorKind, FixedClock, Grant, InMemoryRefreshStore, KeyRing, NoCustomClaims,
@@ -31,7 +33,6 @@ use tokengate::{
     SigningKey, TokenBuilder, TokenPair, Validator, Verified,
 };
 
-const T0: i64 = 1_750_000_000;
 const ISS: &str = "https://auth.example.com";
 const AUD: &str = "https://api.example.com";
 const IDLE: i64 = 3_600;
@@ -43,7 +44,6 @@ const ID_LEN: usize = 12;
 const SECRET_LEN: usize = 43;
 const CHECK_LEN: usize = 6;
 const TOKEN_LEN: usize = 3 + ID_LEN + SECRET_LEN + CHECK_LEN;
-const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -145,7 +145,7 @@ fn env() -> Env {
 }
 
 fn env_with_grace(grace: Duration) -> Env {
-    let clock = Arc::new(FixedClock::at_unix(T0));
+    let clock = clock();
     let ring = Arc::new(KeyRing::with_clock(
         SigningKey::generate(Algorithm::EdDSA).unwrap(),
         clock.clone(),
@@ -222,29 +222,12 @@ impl Env {
     }
 }
 
-/// CRC32 (IEEE) of `checked` as six base62 digits, most significant first.
-fn checksum(checked: &str) -> String {
-    let mut n = crc32fast::hash(checked.as_bytes());
-    let mut out = [b'0'; CHECK_LEN];
-    for d in out.iter_mut().rev() {
-        *d = BASE62[(n % 62) as usize];
-        n /= 62;
-    }
-    String::from_utf8(out.to_vec()).unwrap()
-}
-
 fn id_part(token: &str) -> &str {
     &token[LEAD.len()..LEAD.len() + ID_LEN]
 }
 
 fn secret_part(token: &str) -> &str {
     &token[LEAD.len() + ID_LEN..LEAD.len() + ID_LEN + SECRET_LEN]
-}
-
-/// A token with `id`, `secret` and a valid checksum.
-fn forge(id: &str, secret: &str) -> String {
-    let checked = format!("{LEAD}{id}{secret}");
-    format!("{checked}{}", checksum(&checked))
 }
 
 fn sha256(data: &str) -> [u8; 32] {
@@ -644,7 +627,11 @@ fn malformed_tokens_are_refused_before_any_lookup() {
         format!(" {}", &good[1..]),
         good.replace(&good[20..21], "-"),
         bad_checksum,
-        forge(&"!".repeat(ID_LEN), &"a".repeat(SECRET_LEN)),
+        forge(
+            e.tokens.format(),
+            &"!".repeat(ID_LEN),
+            &"a".repeat(SECRET_LEN),
+        ),
         pair.access_token.clone(),
     ];
     for case in &cases {
@@ -669,11 +656,16 @@ fn unknown_and_wrong_secret_tokens() {
     );
     // A made-up id with a valid checksum: unknown.
     assert_eq!(
-        e.refresh_verdict(&forge("AAAAAAAAAAAA", secret_part(token))),
+        e.refresh_verdict(&forge(
+            e.tokens.format(),
+            "AAAAAAAAAAAA",
+            secret_part(token)
+        )),
         "unknown_key"
     );
     // The real id with another secret and a valid checksum: invalid_secret.
     let wrong = forge(
+        e.tokens.format(),
         id_part(token),
         secret_part(elsewhere.refresh_token.expose_secret()),
     );
@@ -684,7 +676,7 @@ fn unknown_and_wrong_secret_tokens() {
     let c = s.pop().unwrap();
     s.push(if c == 'a' { 'b' } else { 'a' });
     assert_eq!(
-        e.refresh_verdict(&forge(id_part(token), &s)),
+        e.refresh_verdict(&forge(e.tokens.format(), id_part(token), &s)),
         "invalid_secret"
     );
     // None of that consumed or revoked the real token.

@@ -21,12 +21,13 @@ use serde_json::{Value, json};
 use time::Duration;
 use tokengate::RevocationStore;
 use tokengate::encoding::b64_encode;
+use tokengate::testing::{T0, clock};
 use tokengate::{
     Algorithm, Claim, Clock, Error, ErrorKind, FixedClock, KeySetStore, NoCustomClaims, Revocation,
     RevocationList, RevocationQuery, SigningKey, TokenBuilder, Validator, ValidatorBuilder, jws,
 };
 
-const NOW: i64 = 1_750_000_000;
+const NOW: i64 = T0;
 const ISS: &str = "https://auth.example.com";
 const AUD: &str = "https://api.example.com";
 /// Token lifetime used throughout: ten minutes.
@@ -54,7 +55,7 @@ impl Env {
             k2: SigningKey::generate(Algorithm::ES256)
                 .unwrap()
                 .with_key_id("k2"),
-            clock: Arc::new(FixedClock::at_unix(NOW)),
+            clock: clock(),
             list: Arc::new(RevocationList::new()),
         }
     }

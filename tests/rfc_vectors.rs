@@ -9,12 +9,10 @@
     clippy::indexing_slicing
 )]
 
-use std::sync::Arc;
-
 use serde_json::Value;
+use tokengate::testing::clock_at;
 use tokengate::{
-    Algorithm, ErrorKind, FixedClock, KeySetStore, SigningKey, SingleKeyStore, Validator,
-    VerifyingKey, jws,
+    Algorithm, ErrorKind, KeySetStore, SigningKey, SingleKeyStore, Validator, VerifyingKey, jws,
 };
 
 fn vector(name: &str) -> Value {
@@ -34,7 +32,7 @@ fn validator(key: VerifyingKey, now: Option<i64>) -> Validator {
         .issuer("joe")
         .expect_no_audience();
     match now {
-        Some(t) => b.clock(Arc::new(FixedClock::at_unix(t))),
+        Some(t) => b.clock(clock_at(t)),
         None => b,
     }
     .build()

@@ -12,19 +12,20 @@
     clippy::indexing_slicing
 )]
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use proptest::prelude::*;
 use proptest::sample::Index;
 use serde::{Deserialize, Serialize};
 use time::Duration;
 use tokengate::encoding::b64_encode;
+use tokengate::testing::{T0, clock};
 use tokengate::{
-    Algorithm, FixedClock, KeySetStore, NoCustomClaims, SigningKey, SingleKeyStore, TokenBuilder,
-    Validator, VerifyingKey,
+    Algorithm, KeySetStore, NoCustomClaims, SigningKey, SingleKeyStore, TokenBuilder, Validator,
+    VerifyingKey,
 };
 
-const NOW: i64 = 1_750_000_000;
+const NOW: i64 = T0;
 const RSA_PKCS8_PEM: &str = include_str!("data/keys/rsa2048_pkcs8.pem");
 
 const FAST_ALGS: [Algorithm; 6] = [
@@ -96,10 +97,6 @@ fn fast_keys() -> &'static [SigningKey] {
 fn rsa_keys() -> &'static [SigningKey] {
     static CELL: OnceLock<Vec<SigningKey>> = OnceLock::new();
     keys(&RSA_ALGS, &CELL)
-}
-
-fn clock() -> Arc<FixedClock> {
-    Arc::new(FixedClock::at_unix(NOW))
 }
 
 #[derive(Debug, Clone)]

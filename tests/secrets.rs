@@ -24,11 +24,11 @@ use tokengate::api_key::{
     ApiKeyFormat, ApiKeyIssuer, ApiKeyStore, ApiKeyVerifier, InMemoryApiKeyStore, IssuedApiKey,
     NewApiKey, SecretDigest,
 };
+use tokengate::testing::{clock_at, forge};
 use tokengate::{
-    Algorithm, Authenticator, Claim, Error, FixedClock, Grant, InMemoryRefreshStore, KeyRing,
-    KeySetStore, NoCustomClaims, RefreshStore, RefreshToken, RefreshTokens, RevocationList,
-    ScopeRequirement, SigningKey, SingleKeyStore, TokenBuilder, TokenPair, Validator, VerifyingKey,
-    danger, jws,
+    Algorithm, Authenticator, Claim, Error, Grant, InMemoryRefreshStore, KeyRing, KeySetStore,
+    NoCustomClaims, RefreshStore, RefreshToken, RefreshTokens, RevocationList, ScopeRequirement,
+    SigningKey, SingleKeyStore, TokenBuilder, TokenPair, Validator, VerifyingKey, danger, jws,
 };
 
 const NOW: i64 = 1_800_000_000;
@@ -154,10 +154,6 @@ fn hmac_len(alg: Algorithm) -> usize {
         Algorithm::HS512 => 64,
         _ => 32,
     }
-}
-
-fn clock() -> Arc<FixedClock> {
-    Arc::new(FixedClock::at_unix(NOW))
 }
 
 // ---------------------------------------------------------------------------
@@ -339,7 +335,7 @@ fn private_jwk_keys_debug_shows_no_private_member() {
 fn key_containers_debug_shows_no_hmac_secret() {
     let secret = &hmac_secret()[..32];
     let signer = SigningKey::hmac(Algorithm::HS256, secret).unwrap();
-    let ring = Arc::new(KeyRing::with_clock(signer, clock()));
+    let ring = Arc::new(KeyRing::with_clock(signer, clock_at(NOW)));
     ring.rotate(
         SigningKey::hmac(Algorithm::HS256, &hmac_secret()[32..])
             .unwrap()
@@ -387,8 +383,8 @@ fn api_key_setup() -> (ApiKeyIssuer, ApiKeyVerifier, Arc<InMemoryApiKeyStore>) {
         .environment("live")
         .unwrap();
     let store = Arc::new(InMemoryApiKeyStore::new());
-    let issuer = ApiKeyIssuer::new(format.clone()).with_clock(clock());
-    let verifier = ApiKeyVerifier::new(format, store.clone()).with_clock(clock());
+    let issuer = ApiKeyIssuer::new(format.clone()).with_clock(clock_at(NOW));
+    let verifier = ApiKeyVerifier::new(format, store.clone()).with_clock(clock_at(NOW));
     (issuer, verifier, store)
 }
 
@@ -440,7 +436,7 @@ fn refresh_tokens_pairs_and_records_debug_show_no_token() {
     let store = Arc::new(InMemoryRefreshStore::new());
     let ring = Arc::new(KeyRing::with_clock(
         SigningKey::from_pem(Algorithm::ES256, EC_P256_PKCS8_PEM).unwrap(),
-        clock(),
+        clock_at(NOW),
     ));
     let tokens = RefreshTokens::builder(
         store.clone(),
@@ -449,7 +445,7 @@ fn refresh_tokens_pairs_and_records_debug_show_no_token() {
     )
     .without_access_token_revocation()
     .reuse_grace(tokengate::time::Duration::ZERO)
-    .clock(clock())
+    .clock(clock_at(NOW))
     .build()
     .unwrap();
     let pair = tokens.login(Grant::new("user-1")).unwrap();
@@ -744,7 +740,7 @@ fn jwt() -> Jwt {
         Validator::builder(SingleKeyStore::new(signer.verifying_key()))
             .issuer(ISS)
             .audience(AUD)
-            .clock(clock())
+            .clock(clock_at(NOW))
             .revocation(revoked.clone())
             .max_age(time::Duration::hours(2))
             .require(Claim::Subject)
@@ -770,7 +766,7 @@ impl Jwt {
             .subject("sub-MARKER-001")
             .jwt_id("jti-MARKER-002")
             .scope("scope-MARKER-003 read")
-            .clock(clock())
+            .clock(clock_at(NOW))
     }
 
     fn sign(&self, b: TokenBuilder) -> String {
@@ -811,8 +807,8 @@ fn validation_errors_never_quote_the_token() {
     let j = jwt();
     let good = j.sign(j.builder());
     j.validator.validate::<NoCustomClaims>(&good).unwrap();
-    let past = Arc::new(FixedClock::at_unix(NOW - 100_000));
-    let future = Arc::new(FixedClock::at_unix(NOW + 100_000));
+    let past = clock_at(NOW - 100_000);
+    let future = clock_at(NOW + 100_000);
     let other_key = SigningKey::hmac(Algorithm::HS256, &hmac_secret()[32..])
         .unwrap()
         .with_key_id("kid-MARKER-other");
@@ -867,7 +863,7 @@ fn validation_errors_never_quote_the_token() {
             "token_too_old",
             j.sign(
                 j.builder()
-                    .clock(Arc::new(FixedClock::at_unix(NOW - 10 * 3_600)))
+                    .clock(clock_at(NOW - 10 * 3_600))
                     .lifetime(time::Duration::hours(24)),
             ),
         ),
@@ -945,7 +941,7 @@ fn validation_errors_never_quote_the_token() {
                 .issuer(ISS)
                 .audience(AUD)
                 .subject("MARKER-s")
-                .clock(clock())
+                .clock(clock_at(NOW))
                 .sign(&other_key)
                 .unwrap(),
         ),
@@ -956,7 +952,7 @@ fn validation_errors_never_quote_the_token() {
                 .issuer(ISS)
                 .audience(AUD)
                 .subject("MARKER-s")
-                .clock(clock())
+                .clock(clock_at(NOW))
                 .sign(&hs384)
                 .unwrap(),
         ),
@@ -1126,21 +1122,6 @@ fn malformed_authorization_headers_are_not_echoed() {
 // ---------------------------------------------------------------------------
 // Errors about API keys and refresh tokens never quote the secret
 
-/// `id` from one key, the body of another, and a valid checksum.
-fn forge(format: &ApiKeyFormat, id: &str, donor: &str) -> String {
-    let lead = format.lead();
-    let body = &donor[lead.len()..donor.len() - 6];
-    let checked = format!("{lead}{id}{}", &body[id.len()..]);
-    let mut n = u64::from(crc32fast::hash(checked.as_bytes()));
-    let mut digits = [b'0'; 6];
-    let alphabet = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    for d in digits.iter_mut().rev() {
-        *d = alphabet[(n % 62) as usize];
-        n /= 62;
-    }
-    format!("{checked}{}", std::str::from_utf8(&digits).unwrap())
-}
-
 #[track_caller]
 fn assert_hides_key(shown: &str, format: &ApiKeyFormat, key: &str, what: &str) {
     assert!(!shown.contains(key), "{what}: {shown}");
@@ -1149,7 +1130,7 @@ fn assert_hides_key(shown: &str, format: &ApiKeyFormat, key: &str, what: &str) {
 
 #[test]
 fn api_key_errors_never_quote_the_secret() {
-    let clock = clock();
+    let clock = clock_at(NOW);
     let format = ApiKeyFormat::new("acme")
         .unwrap()
         .environment("live")
@@ -1177,7 +1158,12 @@ fn api_key_errors_never_quote_the_secret() {
         k.push(if last == '0' { '1' } else { '0' });
         k
     };
-    let wrong_secret = forge(&format, live.id(), stranger.expose_secret());
+    // `live`'s id with `stranger`'s secret and a valid checksum.
+    let wrong_secret = forge(
+        &format,
+        live.id(),
+        secret_part(&format, stranger.expose_secret()),
+    );
     let cases: Vec<(&str, &str, String)> = vec![
         ("bad checksum", "malformed", bad_checksum),
         ("wrong secret", "invalid_secret", wrong_secret),
@@ -1222,7 +1208,7 @@ fn api_key_errors_never_quote_the_secret() {
 
 #[test]
 fn refresh_errors_never_quote_the_token() {
-    let clock = clock();
+    let clock = clock_at(NOW);
     let ring = Arc::new(KeyRing::with_clock(
         SigningKey::hmac(Algorithm::HS256, &hmac_secret()[..32]).unwrap(),
         clock.clone(),
@@ -1245,7 +1231,7 @@ fn refresh_errors_never_quote_the_token() {
     let wrong = forge(
         &format,
         first.refresh_token.id(),
-        other.refresh_token.expose_secret(),
+        secret_part(&format, other.refresh_token.expose_secret()),
     );
     let mut errors: Vec<(&str, String, Error)> = vec![
         (

@@ -22,13 +22,14 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use tokengate::encoding::b64_encode;
 use tokengate::jwt::DEFAULT_LEEWAY;
+use tokengate::testing::{T0, clock};
 use tokengate::{
     Algorithm, AlgorithmSet, Claim, Error, ErrorKind, FixedClock, KeyRing, KeySetStore, Malformed,
     NoCustomClaims, SigningKey, SingleKeyStore, TokenBuilder, Validator, ValidatorBuilder,
     Verified, VerifyingKey, jws,
 };
 
-const NOW: i64 = 1_750_000_000;
+const NOW: i64 = T0;
 const ISS: &str = "https://auth.example.com";
 const AUD: &str = "https://api.example.com";
 const RSA_SPKI_PEM: &str = include_str!("data/keys/rsa2048_spki.pem");
@@ -47,7 +48,7 @@ impl Env {
     fn with_key(key: SigningKey) -> Self {
         Self {
             key,
-            clock: Arc::new(FixedClock::at_unix(NOW)),
+            clock: clock(),
         }
     }
 
@@ -809,7 +810,7 @@ fn token_without_kid_needs_a_sole_key_of_its_algorithm() {
     let header = r#"{"alg":"ES256","typ":"JWT"}"#;
     let payload = good_claims().to_string();
     let token_a = compact(header, &payload, &a);
-    let clock = Arc::new(FixedClock::at_unix(NOW));
+    let clock = clock();
     let validator = |store: KeySetStore| {
         Validator::builder(store)
             .issuer(ISS)
@@ -850,7 +851,7 @@ fn token_without_kid_needs_a_sole_key_of_its_algorithm() {
 
 #[test]
 fn key_ring_rotation_keeps_the_previous_key_until_its_retirement() {
-    let clock = Arc::new(FixedClock::at_unix(NOW));
+    let clock = clock();
     let first = SigningKey::generate(Algorithm::ES256).unwrap();
     let ring = Arc::new(KeyRing::with_clock(first, clock.clone()));
     let v = Validator::builder(Arc::clone(&ring))
@@ -898,7 +899,7 @@ fn key_set_replace_while_validating_on_other_threads() {
         .unwrap()
         .with_key_id("b");
     let store = Arc::new(KeySetStore::new([public(&a)]).unwrap());
-    let clock = Arc::new(FixedClock::at_unix(NOW));
+    let clock = clock();
     let v = Validator::builder(Arc::clone(&store))
         .issuer(ISS)
         .audience(AUD)

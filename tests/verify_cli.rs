@@ -19,13 +19,14 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokengate::encoding::b64_encode;
-use tokengate::{Algorithm, FixedClock, JwkSet, SigningKey, TokenBuilder};
+use tokengate::testing::clock_at;
+use tokengate::{Algorithm, JwkSet, SigningKey, TokenBuilder};
 
 /// The instant the test tokens are minted at.
 const NOW: i64 = 1_700_000_000;
@@ -196,7 +197,7 @@ fn public_jwk_file(key: &SigningKey) -> TempFile {
 
 /// A builder on the fixed clock at [`NOW`].
 fn builder() -> TokenBuilder {
-    TokenBuilder::new().clock(Arc::new(FixedClock::at_unix(NOW)))
+    TokenBuilder::new().clock(clock_at(NOW))
 }
 
 fn now_arg(t: i64) -> String {

@@ -8,7 +8,7 @@
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use tokengate::{KeySetStore, NoCustomClaims, RevocationList, Validator};
+use tokengate::{KeySetStore, NoCustomClaims, RevocationList, RevocationStore, Validator};
 use tokengate_fuzz::{AUD, ISS, clock, must, validate_keys};
 
 fn validators() -> &'static [Validator; 2] {
@@ -21,7 +21,13 @@ fn validators() -> &'static [Validator; 2] {
             .danger_allow_missing_exp()
             .clock(clock());
         let revoked = Arc::new(RevocationList::new());
-        revoked.revoke_jti("revoked-jti", i64::MAX);
+        must(
+            revoked.revoke_token(
+                "revoked-jti",
+                tokengate::time::PrimitiveDateTime::MAX.assume_utc(),
+            ),
+            "revoke",
+        );
         let strict = Validator::builder(store)
             .issuer(ISS)
             .audience(AUD)

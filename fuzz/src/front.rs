@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use arbitrary::{Arbitrary, Unstructured};
 use serde_json::Value;
+use tokengate::testing::reseal;
 use tokengate::time::Duration;
 use tokengate::{
     Algorithm, ApiKeyFormat, ApiKeyIssuer, ApiKeyRecord, ApiKeyStore, ApiKeyVerifier, AuthError,
@@ -16,8 +17,8 @@ use tokengate::{
 };
 
 use crate::{
-    AUD, Edit, ISS, NOW, api_key_well_formed, apply_edits, clock, clock_at, data, fix_checksum,
-    hmac_signer, must, pem_signer,
+    AUD, Edit, ISS, NOW, api_key_well_formed, apply_edits, clock, clock_at, data, hmac_signer,
+    must, pem_signer,
 };
 
 /// The API key lead of every front-door fixture.
@@ -168,7 +169,7 @@ impl KeyCandidate {
     /// The candidate as text.
     pub fn text(&self, keys: &[IssuedKey]) -> String {
         let key = |i: u8| &keys[usize::from(i) % keys.len()].key;
-        let fixed = |s: String, fix: bool| if fix { fix_checksum(&s) } else { s };
+        let fixed = |s: String, fix: bool| if fix { reseal(&s) } else { s };
         match self {
             KeyCandidate::Raw(s) => s.clone(),
             KeyCandidate::Edited(i, edits, fix) => fixed(apply_edits(key(*i), edits), *fix),
@@ -859,7 +860,7 @@ pub fn check_introspection(calls: &[Call]) {
         let text = match tok {
             Tok::Real(i) => real[pick(i)].text.clone(),
             Tok::Edited(i, e) => apply_edits(&real[pick(i)].text, e),
-            Tok::Rechecked(i, e) => fix_checksum(&apply_edits(&real[pick(i)].text, e)),
+            Tok::Rechecked(i, e) => reseal(&apply_edits(&real[pick(i)].text, e)),
             Tok::Raw(t) => t.clone(),
         };
         let found = real.iter().position(|r| r.text == text);
@@ -896,7 +897,10 @@ pub fn check_introspection(calls: &[Call]) {
                 }
             }
             Call::Revoke(_) => {
-                assert!(door.revoke(&text, None).is_ok(), "revoke failed for {text:?}");
+                assert!(
+                    door.revoke(&text, None).is_ok(),
+                    "revoke failed for {text:?}"
+                );
                 if let Some(i) = found {
                     let downs = real[i].takes_down.clone();
                     real[i].active = false;

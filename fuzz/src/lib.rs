@@ -1,8 +1,9 @@
 //! Shared set-up for the tokengate fuzz targets: fixed keys taken from the
 //! repository's test vectors, the clock and policy the validators use,
 //! string edits, and independent re-implementations of the rules the
-//! invariants check against (JSON members with repeats kept, NumericDate,
-//! the API key checksum).
+//! invariants check against (JSON members with repeats kept, NumericDate;
+//! the API key checksum comes from `tokengate::testing`, which computes it
+//! independently of the library's checksum code).
 //!
 //! This is test code: it panics on a broken fixture, and the targets panic
 //! on a violated invariant, which is how libFuzzer learns of a bug.
@@ -11,18 +12,22 @@ pub mod front;
 pub mod mutate;
 
 use std::fmt::Debug;
-use std::sync::Arc;
 
 use arbitrary::Arbitrary;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
-use tokengate::{Algorithm, FixedClock, SigningKey, VerifyingKey};
+use tokengate::testing::checksum;
+use tokengate::{Algorithm, SigningKey, VerifyingKey};
 
-/// The instant every target's clock reads (2025-06-15), the `NOW` of
-/// `tests/attacks.rs` and of `tests/data/attacks/*.json`.
-pub const NOW: i64 = 1_750_000_000;
+/// A clock stopped at [`NOW`], and one stopped at any instant.
+pub use tokengate::testing::{clock, clock_at};
+
+/// The instant every target's clock reads (2025-06-15), the shared test
+/// clock's [`tokengate::testing::T0`]: the `NOW` of `tests/attacks.rs` and
+/// of `tests/data/attacks/*.json`.
+pub const NOW: i64 = tokengate::testing::T0;
 /// The issuer the strict validators expect (as in `tests/data/attacks`).
 pub const ISS: &str = "https://auth.example.com";
 /// The audience the strict validators expect (as in `tests/data/attacks`).
@@ -70,16 +75,6 @@ pub fn must<T, E: Debug>(result: Result<T, E>, what: &str) -> T {
         Ok(v) => v,
         Err(e) => panic!("fuzz fixture `{what}` failed: {e:?}"),
     }
-}
-
-/// A clock stopped at [`NOW`].
-pub fn clock() -> Arc<FixedClock> {
-    Arc::new(FixedClock::at_unix(NOW))
-}
-
-/// A clock stopped at `at`.
-pub fn clock_at(at: i64) -> Arc<FixedClock> {
-    Arc::new(FixedClock::at_unix(at))
 }
 
 /// Member `member` of a published vector file, as JSON text.
@@ -281,32 +276,6 @@ pub fn apply_edits(s: &str, edits: &[Edit]) -> String {
     chars.into_iter().collect()
 }
 
-const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-/// The 6-character base62 CRC32 checksum of the API key format (written
-/// again here from its documentation, not taken from the crate).
-pub fn api_key_checksum(body: &str) -> String {
-    let mut n = u64::from(crc32fast::hash(body.as_bytes()));
-    let mut digits = [b'0'; 6];
-    for d in digits.iter_mut().rev() {
-        *d = BASE62[(n % 62) as usize];
-        n /= 62;
-    }
-    String::from_utf8_lossy(&digits).into_owned()
-}
-
-/// `key` with its last 6 characters replaced by the checksum of the rest
-/// (unchanged when shorter than 6 bytes or not splittable there).
-pub fn fix_checksum(key: &str) -> String {
-    match key.len().checked_sub(6) {
-        Some(split) if key.is_char_boundary(split) => {
-            let body = &key[..split];
-            format!("{body}{}", api_key_checksum(body))
-        }
-        _ => key.to_owned(),
-    }
-}
-
 /// `true` when `key` is `lead` followed by `body_len` ASCII letters and
 /// digits whose last 6 are the checksum of everything before them.
 pub fn api_key_well_formed(key: &str, lead: &str, body_len: usize) -> bool {
@@ -316,5 +285,5 @@ pub fn api_key_well_formed(key: &str, lead: &str, body_len: usize) -> bool {
     body.len() == body_len
         && body.bytes().all(|b| b.is_ascii_alphanumeric())
         && key.len() >= 6
-        && api_key_checksum(&key[..key.len() - 6]) == key[key.len() - 6..]
+        && checksum(&key[..key.len() - 6]) == key[key.len() - 6..]
 }

@@ -20,6 +20,7 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE};
 use serde_json::Value;
 use tokengate::RevocationStore;
 use tokengate::time::Duration;
+use tokengate::time::OffsetDateTime;
 use tokengate::{
     Algorithm, KeySetStore, NoCustomClaims, RevocationList, ScopeRequirement, SigningKey,
     TokenBuilder, Validator,
@@ -145,9 +146,19 @@ fn build() -> Fixture {
         })
         .collect();
     let revocation = Arc::new(RevocationList::new());
-    revocation.revoke_token(REVOKED_JTI, tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + 100_000).unwrap()).unwrap();
-    revocation.revoke_session(REVOKED_SID, tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + 100_000).unwrap()).unwrap();
-    revocation.revoke_subject_before(BANNED_SUB, tokengate::time::OffsetDateTime::from_unix_timestamp(BANNED_BEFORE).unwrap()).unwrap();
+    let at = |unix: i64| must(OffsetDateTime::from_unix_timestamp(unix), "instant");
+    must(
+        revocation.revoke_token(REVOKED_JTI, at(NOW + 100_000)),
+        "revoke jti",
+    );
+    must(
+        revocation.revoke_session(REVOKED_SID, at(NOW + 100_000)),
+        "revoke session",
+    );
+    must(
+        revocation.revoke_subject_before(BANNED_SUB, at(BANNED_BEFORE)),
+        "revoke subject",
+    );
     let key_set = must(
         KeySetStore::new(store.iter().map(SigningKey::verifying_key)),
         "store",
