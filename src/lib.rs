@@ -21,10 +21,14 @@
 //!   constant time; expiry, revocation and rotation with a grace period.
 //! - **Access control** ([`scope`]): scope sets, all-of / any-of
 //!   requirements, roles.
-//! - **Revocation** ([`revocation`]), **refresh tokens** with reuse
-//!   detection ([`refresh`]), **introspection** (RFC 7662) and revocation
-//!   (RFC 7009) logic ([`introspection`]), and one **front door** from an
-//!   `Authorization` header to a [`Principal`] ([`authenticator`]).
+//! - **Revocation** ([`revocation`]): a read side on the hot path and a
+//!   write side with a change feed, so a fleet of servers shares one store
+//!   through local replicas; **refresh tokens** ([`refresh`]) rotated by
+//!   one atomic compare-and-set, with reuse detection, a grace window for
+//!   lost responses and client binding; **introspection** (RFC 7662) and
+//!   revocation (RFC 7009) logic ([`introspection`]); and one **front
+//!   door** from an `Authorization` header to a [`Principal`]
+//!   ([`authenticator`]).
 //! - **Errors** ([`Error`]): one enum with a stable [`ErrorKind`] name per
 //!   reason.
 //!
@@ -80,6 +84,32 @@
 //! # Ok::<(), tokengate::Error>(())
 //! ```
 //!
+//! ## Stores: one process or a fleet
+//!
+//! Every store is a trait: [`KeyStore`], [`Revocation`] and
+//! [`RevocationStore`], [`ApiKeyStore`], [`RefreshStore`], and [`Clock`].
+//! Each is `Debug + Send + Sync`, object safe, synchronous, and used as an
+//! `Arc<dyn …>`; the in-memory implementations ship here and are the
+//! default for one process. Their contracts:
+//!
+//! - **Served from memory, every request:** key lookup, revocation
+//!   lookup, API key lookup by id. In a fleet each server keeps a local
+//!   replica ([`RevocationReplica`] for revocations) fed by the shared
+//!   store's change feed; the request never waits on the network.
+//! - **Atomic in the shared store:** refresh token rotation
+//!   ([`RefreshStore::rotate`]), one compare-and-set across every server;
+//!   revocation writes, idempotent and never un-revoking.
+//! - **An `Err` fails closed:** the token is rejected with
+//!   [`Error::Store`] (answer 500/503), never accepted.
+//!
+//! The core has no async runtime. An async application keeps the hot-path
+//! lookups as they are (they are in-memory) and drives the one networked
+//! atomic step, the refresh rotation, through I/O-free steps with its own
+//! async client ([`RefreshTokens::begin_refresh`], see [`refresh`]).
+//! `tokengate::testing::conformance` (feature `testing`) holds one
+//! conformance suite per trait that every implementation, here or in a
+//! backend crate, runs.
+//!
 //! ## Security model
 //!
 //! The short form; [`security`] has the threat model with the tests that
@@ -105,10 +135,13 @@
 //!
 //! Instants are [`time::OffsetDateTime`] values in UTC
 //! ([`TokenBuilder::expires_at`], [`NewApiKey::expires_at`], the instants of
-//! an [`ApiKeyRecord`] and those an [`ApiKeyStore`] is given), and grace
+//! an [`ApiKeyRecord`] and a [`RefreshRecord`], and those an
+//! [`ApiKeyStore`], a [`RefreshStore`] and a [`RevocationStore`] are
+//! given), and grace
 //! periods and lifetimes are [`time::Duration`]s ([`TokenBuilder::lifetime`],
 //! [`ValidatorBuilder::leeway`], and the grace of [`ApiKeyIssuer::rotate`]
-//! and [`KeyRing::rotate`], counted from the [`Clock`]'s now). JWT claims
+//! and [`KeyRing::rotate`], the refresh tokens' reuse grace, counted from
+//! the [`Clock`]'s now). JWT claims
 //! ([`Claims`]: `exp`, `iat`, `nbf`) keep NumericDate `i64` seconds since
 //! the Unix epoch, as on the wire (RFC 7519 §2), and so do the values that
 //! report them: [`Error::Expired`], [`IntrospectionResponse`] and

@@ -27,7 +27,7 @@
 //! | cross-token confusion (ID token as access token, refresh token or API key as a JWT, audience A at B) | `access_token_profile()`, mandatory audience policy, kinds told apart by shape | `tests/attacks.rs` (`id_tokens_do_not_pass_the_access_token_profile`), `tests/validation.rs` |
 //! | `kid` abuse (path traversal, SQL-like text, huge, non-string) | `kid` is only a map key, never a path or query | `tests/attacks.rs` (`data_kid`, `huge_kids_are_unknown_key`) |
 //! | forged or mistyped API keys | length, prefix, alphabet and CRC32 before any lookup; SHA-256 digest compared with `subtle` | `tests/api_keys.rs`, `tests/attacks.rs` |
-//! | stolen refresh tokens | rotation on every use; reuse revokes the family and its access tokens; atomic consume | `tests/refresh.rs`, `tests/attacks.rs` |
+//! | stolen refresh tokens | rotation on every use; reuse revokes the family and its access tokens on every server; rotation is one compare-and-set, so a failure never burns a token; the grace window leaves one live token per family; another client's token is refused | `tests/refresh.rs` (`a_retry_after_the_grace_window_is_reuse`, `another_clients_refresh_token_is_refused`), `tests/fleet.rs`, `tests/attacks.rs` |
 //! | revoked credentials | revocation consulted after verification; entries kept past `exp` by a margin larger than any leeway | `tests/revocation.rs` |
 //! | timing leaks on secret comparison | `hmac::verify` in the crypto library; `subtle` for digests; digest computed before the lookup | `benches/timing.rs` (a dudect-style check, run on purpose) |
 //! | secrets in logs | secret types are not `Clone`/`Display`/`Serialize`, `Debug` is redacted, errors never quote tokens | `tests/secrets.rs`, `tests/attacks.rs` |
@@ -49,9 +49,12 @@
 //!   HTTPS from a configured URL (never from a token header) and refresh it
 //!   with [`KeySetStore::replace_from_jwks`](crate::KeySetStore::replace_from_jwks).
 //! - **Fleet consistency.** [`RevocationList`](crate::RevocationList) and
-//!   the in-memory stores live in one process; a fleet must replicate
-//!   revocations to every server, and a revocation is only as fast as that
-//!   replication.
+//!   the in-memory stores live in one process. A fleet shares a
+//!   [`RevocationStore`](crate::RevocationStore) and validates against a
+//!   [`RevocationReplica`](crate::RevocationReplica) on each server: a
+//!   revocation reaches a server at its next sync, and the application
+//!   chooses the sync interval and the staleness bound past which the
+//!   replica rejects (or, if it chooses, serves stale).
 //! - **Memory hygiene inside the crypto library.** Buffers this crate
 //!   decodes secrets into are zeroized; the parsed key objects live inside
 //!   ring or aws-lc-rs, which do not promise to wipe them.

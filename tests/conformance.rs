@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use time::Duration;
 use tokengate::testing::conformance;
-use tokengate::{InMemoryRefreshStore, KeyRing, KeySetStore, RevocationList, SingleKeyStore};
+use tokengate::{
+    InMemoryApiKeyStore, InMemoryRefreshStore, KeyRing, KeySetStore, RevocationList, SingleKeyStore,
+};
 
 #[test]
 fn revocation_list_meets_the_revocation_store_contract() {
@@ -19,6 +21,11 @@ fn revocation_list_meets_the_revocation_store_contract() {
 #[test]
 fn in_memory_refresh_store_meets_the_refresh_store_contract() {
     conformance::refresh_store(InMemoryRefreshStore::new);
+}
+
+#[test]
+fn in_memory_api_key_store_meets_the_api_key_store_contract() {
+    conformance::api_key_store(InMemoryApiKeyStore::new);
 }
 
 #[test]

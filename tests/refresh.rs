@@ -637,7 +637,7 @@ fn malformed_tokens_are_refused_before_any_lookup() {
     for case in &cases {
         assert_eq!(e.refresh_verdict(case), "malformed", "{case:?}");
     }
-    // None of them reached the store's consume, and the real token works.
+    // None of them reached the store's rotate, and the real token works.
     assert_eq!(e.store.rotations.load(Ordering::SeqCst), 0);
     assert_eq!(e.refresh_verdict(good), "ok");
 }

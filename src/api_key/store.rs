@@ -10,9 +10,23 @@ use crate::error::Error;
 
 /// Where API key records live.
 ///
-/// `Send + Sync`, object safe and synchronous; fallible so that a database
-/// can stand behind it (a failure rejects the key). The verifier looks
-/// records up by public key id only, never by secret.
+/// `Debug + Send + Sync`, object safe and synchronous; fallible so that a
+/// database can stand behind it. The verifier looks records up by public
+/// key id only, never by secret.
+///
+/// The contract (checked for any implementation by
+/// `tokengate::testing::conformance::api_key_store`, feature `testing`):
+///
+/// - [`get`](Self::get) runs on every request that presents a key: answer
+///   from memory (in a fleet, a local replica or a bounded cache that the
+///   shared store's change feed invalidates, so a key revoked on one server
+///   is refused on all), never with a network round trip per request.
+/// - [`insert`](Self::insert) refuses an existing id; it never overwrites.
+/// - [`revoke`](Self::revoke) keeps the first revocation instant;
+///   [`retire`](Self::retire) only ever brings an expiry closer. Both are
+///   idempotent.
+/// - An `Err` rejects the key (fail closed) and reaches the caller as
+///   [`Error::Store`].
 pub trait ApiKeyStore: Debug + Send + Sync {
     /// The record with key id `id`.
     ///

@@ -8,10 +8,11 @@
 //! ```
 //! use std::sync::Arc;
 //! use tokengate::testing::conformance;
-//! use tokengate::{InMemoryRefreshStore, RevocationList};
+//! use tokengate::{InMemoryApiKeyStore, InMemoryRefreshStore, RevocationList};
 //!
 //! conformance::revocation_store(|| Arc::new(RevocationList::new()));
 //! conformance::refresh_store(|| Arc::new(InMemoryRefreshStore::new()));
+//! conformance::api_key_store(InMemoryApiKeyStore::new);
 //! ```
 //!
 //! A suite panics, like `assert!`, at the first rule the store breaks, with
@@ -28,10 +29,12 @@
     clippy::arithmetic_side_effects
 )]
 
+mod api_keys;
 mod keys;
 mod refresh;
 mod revocation;
 
+pub use api_keys::api_key_store;
 pub use keys::{key_set_store, single_key_store};
 pub use refresh::refresh_store;
 pub use revocation::revocation_store;
