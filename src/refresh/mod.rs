@@ -59,7 +59,10 @@
 //! [`RefreshTokens::refresh`] drives three I/O-free steps with its
 //! [`RefreshStore`]; an application whose store client is async drives the
 //! same steps itself, so its executor never blocks and the rules stay
-//! written once:
+//! written once. (Async store traits were the alternative; they would tie
+//! the core to one future type or a boxing scheme, and they would not be
+//! object safe the way every other store here is. The steps need neither:
+//! whatever client the application has, it awaits between them.)
 //!
 //! ```
 //! # use std::sync::Arc;

@@ -1,5 +1,6 @@
 //! A local copy of a shared revocation store, for the hot path of a fleet.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use time::Duration;
@@ -36,12 +37,8 @@ pub struct SyncReport {
     pub resynced: bool,
 }
 
-#[derive(Debug)]
-struct Progress {
-    cursor: ChangeCursor,
-    /// When the replica last heard from its source (Unix seconds).
-    last_contact: Option<i64>,
-}
+/// `last_contact` before the first load.
+const NEVER: i64 = i64::MIN;
 
 /// Why a replica refused to answer.
 #[derive(Debug, thiserror::Error)]
@@ -84,7 +81,10 @@ enum ReplicaError {
 #[derive(Debug)]
 pub struct RevocationReplica {
     local: RwLock<Arc<RevocationList>>,
-    progress: Mutex<Progress>,
+    cursor: Mutex<ChangeCursor>,
+    /// When the replica last heard from its source (Unix seconds), or
+    /// [`NEVER`]. Read on every lookup, so an atomic, not a lock.
+    last_contact: AtomicI64,
     max_staleness: i64,
     policy: StalePolicy,
     page: usize,
@@ -100,10 +100,8 @@ impl RevocationReplica {
                 super::list_margin_default(),
                 None,
             ))),
-            progress: Mutex::new(Progress {
-                cursor: ChangeCursor::start(),
-                last_contact: None,
-            }),
+            cursor: Mutex::new(ChangeCursor::start()),
+            last_contact: AtomicI64::new(NEVER),
             max_staleness: max_staleness.whole_seconds().max(0),
             policy,
             page: 1_000,
@@ -138,8 +136,15 @@ impl RevocationReplica {
         self
     }
 
-    fn progress(&self) -> std::sync::MutexGuard<'_, Progress> {
-        self.progress.lock().unwrap_or_else(PoisonError::into_inner)
+    fn moved_to(&self, cursor: ChangeCursor) {
+        *self.cursor.lock().unwrap_or_else(PoisonError::into_inner) = cursor;
+        self.last_contact
+            .store(self.clock.now_unix(), Ordering::Release);
+    }
+
+    fn last_contact(&self) -> Option<i64> {
+        let last = self.last_contact.load(Ordering::Acquire);
+        (last != NEVER).then_some(last)
     }
 
     fn current(&self) -> Arc<RevocationList> {
@@ -190,10 +195,7 @@ impl RevocationReplica {
         for change in changes {
             local.apply(change)?;
         }
-        let now = self.clock.now_unix();
-        let mut p = self.progress();
-        p.cursor = cursor;
-        p.last_contact = Some(now);
+        self.moved_to(cursor);
         Ok(())
     }
 
@@ -211,27 +213,27 @@ impl RevocationReplica {
             fresh.apply(change)?;
         }
         *self.local.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(fresh);
-        let now = self.clock.now_unix();
-        let mut p = self.progress();
-        p.cursor = snapshot.cursor;
-        p.last_contact = Some(now);
+        self.moved_to(snapshot.cursor);
         Ok(())
     }
 
     /// The cursor of the last change applied.
     pub fn cursor(&self) -> ChangeCursor {
-        self.progress().cursor.clone()
+        self.cursor
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// `true` once the replica has loaded its source at least once.
     pub fn is_ready(&self) -> bool {
-        self.progress().last_contact.is_some()
+        self.last_contact().is_some()
     }
 
     /// How long since the last contact with the source; `None` before the
     /// first.
     pub fn staleness(&self) -> Option<Duration> {
-        let last = self.progress().last_contact?;
+        let last = self.last_contact()?;
         Some(Duration::seconds(
             self.clock.now_unix().saturating_sub(last).max(0),
         ))
@@ -246,7 +248,7 @@ impl RevocationReplica {
 
 impl Revocation for RevocationReplica {
     fn is_revoked(&self, query: &RevocationQuery<'_>) -> Result<bool, Error> {
-        let Some(last) = self.progress().last_contact else {
+        let Some(last) = self.last_contact() else {
             return Err(Error::store(ReplicaError::NotReady));
         };
         let age = self.clock.now_unix().saturating_sub(last);
