@@ -897,8 +897,22 @@ pub fn check_introspection(calls: &[Call]) {
                 }
             }
             Call::Revoke(_) => {
+                // Access tokens are issued to client-1, refresh tokens to no
+                // client (RFC 7009 §2.1: a client revokes only its own).
+                // Another client is refused without effect, or, for
+                // anything that is not a live token, told it succeeded.
+                let owner = if text.starts_with("rt_") {
+                    None
+                } else {
+                    Some("client-1")
+                };
+                match door.revoke(&text, Some("client-2")) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == ErrorKind::WrongClient => {}
+                    Err(e) => panic!("revoke by another client failed for {text:?}: {e:?}"),
+                }
                 assert!(
-                    door.revoke(&text, None).is_ok(),
+                    door.revoke(&text, owner).is_ok(),
                     "revoke failed for {text:?}"
                 );
                 if let Some(i) = found {
