@@ -68,6 +68,7 @@ fn bench_validator_key_sets(c: &mut Criterion) {
                 .unwrap();
         }
         let v = Validator::builder(KeySetStore::new(keys).unwrap())
+            .danger_accept_any_type()
             .issuer("https://auth.example.com")
             .audience("https://api.example.com")
             .revocation(revocation)
@@ -196,6 +197,7 @@ fn bench_refresh(c: &mut Criterion) {
 fn bench_front_door(c: &mut Criterion) {
     let signer = SigningKey::hmac(Algorithm::HS256, &[0x22; 32]).unwrap();
     let v = Validator::builder(KeySetStore::new([signer.verifying_key()]).unwrap())
+        .danger_accept_any_type()
         .issuer("https://auth.example.com")
         .audience("https://api.example.com")
         .clock(clock_at(NOW))

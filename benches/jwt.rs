@@ -39,6 +39,7 @@ fn builder() -> TokenBuilder {
 
 fn validator(key: &SigningKey) -> Validator {
     Validator::builder(SingleKeyStore::new(key.verifying_key()))
+        .danger_accept_any_type()
         .issuer("https://auth.example.com")
         .audience("https://api.example.com")
         .clock(clock_at(NOW))

@@ -75,6 +75,7 @@ fn main() {
     // Allocations per validation.
     let key = SigningKey::hmac(Algorithm::HS256, &[0x42; 32]).unwrap();
     let validator = Validator::builder(SingleKeyStore::new(key.verifying_key()))
+        .danger_accept_any_type()
         .issuer("https://auth.example.com")
         .audience("https://api.example.com")
         .clock(clock_at(NOW))

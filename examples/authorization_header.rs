@@ -38,10 +38,15 @@ fn main() -> Result<(), Box<dyn StdError>> {
     // JWT access tokens, signed by the authorization server's key ring.
     let ring = Arc::new(KeyRing::new(SigningKey::generate(Algorithm::EdDSA)?));
     let validator = Validator::builder(Arc::clone(&ring))
+        .access_token_profile()
         .issuer(ISSUER)
         .audience(AUDIENCE)
         .build()?;
-    let access = TokenBuilder::new().issuer(ISSUER).audience(AUDIENCE);
+    let access = TokenBuilder::new()
+        .access_token()
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .client_id("orders-web");
 
     // API keys, kept as digests in a store.
     let format = ApiKeyFormat::new("acme")?.environment("live")?;

@@ -30,11 +30,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let key = ring.current();
     println!("1. issuer key: {} (kid {})", key.algorithm(), key.key_id());
 
-    // 2. Issue a token: registered claims plus the application's own.
+    // 2. Issue an access token (RFC 9068: `typ: at+jwt`, with `sub`,
+    //    `client_id`, `iat` and a random `jti`): registered claims plus the
+    //    application's own.
     let token = TokenBuilder::new()
+        .access_token()
         .issuer(ISSUER)
         .subject("user-42")
         .audience(AUDIENCE)
+        .client_id("web-app")
         .scope("orders:read orders:write")
         .custom(AppClaims {
             tenant: "acme".to_owned(),
@@ -51,7 +55,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     //    alone: it never sees the private key. (A KeySetStore can be
     //    refreshed in place when the issuer rotates.)
     let store = Arc::new(KeySetStore::from_jwks(&jwks, None)?);
+    //    The access token profile is a required choice like the issuer and
+    //    audience: an ID token of the same issuer cannot pass for an access
+    //    token (see 7).
     let validator = Validator::builder(Arc::clone(&store))
+        .access_token_profile()
         .issuer(ISSUER)
         .audience(AUDIENCE)
         .build()?;
@@ -74,7 +82,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // 6. A genuine token presented to the wrong API is refused too.
-    let billing = Validator::builder(store)
+    let billing = Validator::builder(Arc::clone(&store))
+        .access_token_profile()
         .issuer(ISSUER)
         .audience("https://billing.example.com")
         .build()?;
@@ -86,7 +95,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
     }
 
-    // 7. The second kind of credential: an API key for a service. The
+    // 7. An ID token from the same issuer, for the same audience, subject
+    //    and client, signed by the same key: its `typ` says it is not an
+    //    access token.
+    let id_token = TokenBuilder::new()
+        .typ("JWT")
+        .issuer(ISSUER)
+        .subject("user-42")
+        .audience(AUDIENCE)
+        .client_id("web-app")
+        .sign(&key)?;
+    match validator.validate::<tokengate::NoCustomClaims>(&id_token) {
+        Ok(_) => return Err("an ID token passed as an access token".into()),
+        Err(err) => println!(
+            "7. ID token (typ JWT) presented as an access token: {} ({err})",
+            err.kind()
+        ),
+    }
+
+    // 8. The second kind of credential: an API key for a service. The
     //    plaintext is shown once; the store keeps only a digest of it.
     let format = ApiKeyFormat::new("acme")?.environment("live")?;
     let api_keys = Arc::new(InMemoryApiKeyStore::new());
@@ -97,18 +124,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let verifier = ApiKeyVerifier::new(format, api_keys);
     let checked = verifier.verify(api_key.expose_secret())?;
     println!(
-        "7. API key {} verified: owner={} scopes=[{}]",
+        "8. API key {} verified: owner={} scopes=[{}]",
         api_key.display_prefix(),
         checked.owner(),
         checked.scopes().iter().collect::<Vec<_>>().join(", "),
     );
 
-    // 8. A typo fails the key's built-in checksum: refused before any
+    // 9. A typo fails the key's built-in checksum: refused before any
     //    store lookup.
     let typo = mistype(api_key.expose_secret());
     match verifier.verify(&typo) {
         Ok(_) => return Err("a mistyped API key was accepted".into()),
-        Err(err) => println!("8. mistyped API key rejected: {} ({err})", err.kind()),
+        Err(err) => println!("9. mistyped API key rejected: {} ({err})", err.kind()),
     }
 
     println!("done.");

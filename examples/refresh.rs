@@ -38,7 +38,10 @@ fn main() -> Result<(), Box<dyn StdError>> {
     let tokens = RefreshTokens::builder(
         Arc::new(InMemoryRefreshStore::new()),
         Arc::clone(&ring),
-        TokenBuilder::new().issuer(ISSUER).audience(AUDIENCE),
+        TokenBuilder::new()
+            .access_token()
+            .issuer(ISSUER)
+            .audience(AUDIENCE),
     )
     .revocation(Arc::new(RevocationList::new()))
     .clock(clock.clone())
@@ -49,6 +52,7 @@ fn main() -> Result<(), Box<dyn StdError>> {
     // access tokens stop working before they expire.
     let api = tokens
         .validator_builder()
+        .access_token_profile()
         .issuer(ISSUER)
         .audience(AUDIENCE)
         .build()?;
@@ -139,12 +143,12 @@ fn main() -> Result<(), Box<dyn StdError>> {
 
     // 6. Idle timeout (7 days by default): a refresh token left unused
     //    that long expires, even though the session's 30 days are not up.
-    let idle = tokens.login(Grant::new("user-42"))?;
+    let idle = tokens.login(Grant::new("user-42").client_id("web-app"))?;
     clock.advance(DEFAULT_IDLE_TIMEOUT.whole_seconds() - 1);
-    let idle = tokens.refresh(idle.refresh_token.expose_secret(), None)?;
+    let idle = tokens.refresh(idle.refresh_token.expose_secret(), Some("web-app"))?;
     println!("6. new login, refreshed after 6d 23h 59m 59s idle: ok");
     clock.advance(DEFAULT_IDLE_TIMEOUT.whole_seconds());
-    match tokens.refresh(idle.refresh_token.expose_secret(), None) {
+    match tokens.refresh(idle.refresh_token.expose_secret(), Some("web-app")) {
         Ok(_) => return Err("an idle refresh token was accepted".into()),
         Err(e) => println!("   unused for 7 days: {} ({e})", e.kind()),
     }

@@ -30,15 +30,19 @@ fn main() -> Result<(), Box<dyn StdError>> {
     ));
     let revoked = Arc::new(RevocationList::new());
     let api = Validator::builder(Arc::clone(&ring))
+        .access_token_profile()
         .issuer(ISSUER)
         .audience(AUDIENCE)
         .revocation(revoked.clone())
         .clock(clock.clone())
         .build()?;
-    // Tokens live 15 minutes (the default) and read the same clock.
+    // Access tokens (RFC 9068) of the web app; they live 15 minutes (the
+    // default) and read the same clock.
     let minted = TokenBuilder::new()
+        .access_token()
         .issuer(ISSUER)
         .audience(AUDIENCE)
+        .client_id("web-app")
         .clock(clock.clone());
     let issue = |sub: &str| minted.clone().subject(sub).sign(&ring.current());
 
@@ -71,9 +75,9 @@ fn main() -> Result<(), Box<dyn StdError>> {
         "2. revoke one stolen token (RFC 7009); before, introspection says active={}",
         endpoint.introspect(&stolen).active
     );
-    // The token carries no `client_id`, so any authenticated client may
-    // revoke it; one issued to a client may only be revoked by that client.
-    endpoint.revoke(&stolen, None)?;
+    // The token was issued to the web app, so only the web app (the
+    // client the revocation endpoint authenticated) may revoke it.
+    endpoint.revoke(&stolen, Some("web-app"))?;
     println!(
         "   after: that token {} (introspection {}), the same user's other token {}",
         verdict(&api, &stolen),
@@ -128,6 +132,7 @@ fn main() -> Result<(), Box<dyn StdError>> {
         RevocationReplica::new(Duration::seconds(30), StalePolicy::FailClosed).clock(clock.clone()),
     );
     let second_server = Validator::builder(Arc::clone(&ring))
+        .access_token_profile()
         .issuer(ISSUER)
         .audience(AUDIENCE)
         .revocation(replica.clone())

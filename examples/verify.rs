@@ -218,7 +218,7 @@ fn prepare(opts: &Options) -> Result<(Validator, String), Fatal> {
         )));
     }
 
-    let mut builder = Validator::builder(store);
+    let mut builder = Validator::builder(store).danger_accept_any_type();
     if !opts.algs.is_empty() {
         builder = builder.algorithms(opts.algs.iter().copied());
     }

@@ -179,12 +179,15 @@ impl std::error::Error for AuthError {
 ///
 /// let ring = Arc::new(KeyRing::new(SigningKey::generate(Algorithm::EdDSA)?));
 /// let validator = Validator::builder(Arc::clone(&ring))
+///     .access_token_profile()
 ///     .issuer("https://auth.example.com")
 ///     .audience("orders-api")
 ///     .build()?;
 /// let door = Authenticator::new().access_tokens(validator).realm("orders");
 ///
 /// let token = TokenBuilder::new()
+///     .access_token()
+///     .client_id("orders-web")
 ///     .issuer("https://auth.example.com")
 ///     .audience("orders-api")
 ///     .subject("user-7")

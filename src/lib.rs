@@ -12,7 +12,7 @@
 //!   JWK Set export for `/.well-known/jwks.json`; RFC 7638 thumbprints as
 //!   key ids; stores for one key, a replaceable key set, and a rotating
 //!   issuer key ring.
-//! - **Validation** ([`Validator`]): issuer and audience policies you must
+//! - **Validation** ([`Validator`]): issuer, audience and token type policies you must
 //!   choose, `exp` required, strict claim types, `typ` checks, the RFC 9068
 //!   access token profile, revocation and scope requirements, an
 //!   injectable [`Clock`].
@@ -41,9 +41,11 @@
 //! // The issuer: a rotating key ring around a fresh Ed25519 key.
 //! let ring = Arc::new(KeyRing::new(SigningKey::generate(Algorithm::EdDSA)?));
 //! let token = TokenBuilder::new()
+//!     .access_token() // typ at+jwt (RFC 9068)
 //!     .issuer("https://auth.example.com")
 //!     .subject("user-42")
 //!     .audience("https://api.example.com")
+//!     .client_id("web-app")
 //!     .scope("orders:read")
 //!     .sign(&ring.current())?;
 //!
@@ -53,6 +55,7 @@
 //!
 //! // The API: a validator over the same keys (or over the published JWKS).
 //! let validator = Validator::builder(Arc::clone(&ring))
+//!     .access_token_profile() // RFC 9068: typ at+jwt, sub, client_id, iat, jti
 //!     .issuer("https://auth.example.com")
 //!     .audience("https://api.example.com")
 //!     .build()?;

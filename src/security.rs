@@ -24,7 +24,7 @@
 //! | error confusion (an expired, badly signed token reporting `expired`) | nothing in the payload is read before the signature verifies | `tests/attacks.rs` (`expired_and_badly_signed_reports_the_signature_and_no_claims`) |
 //! | `crit` extensions, `b64: false` | any `crit` or `b64` rejects the token | `tests/attacks.rs` (`data_crit`) |
 //! | oversized, deeply nested, duplicated, non-canonical input | size cap (8 KiB) before decoding; strict base64url; one JSON object; duplicate members rejected; serde_json's depth limit | `tests/attacks.rs` (`data_shape`, `over_long_tokens_are_token_too_large`, `deeply_nested_json_never_overflows_the_stack`), `fuzz/` |
-//! | cross-token confusion (ID token as access token, refresh token or API key as a JWT, audience A at B) | `access_token_profile()`, mandatory audience policy, kinds told apart by shape | `tests/attacks.rs` (`id_tokens_do_not_pass_the_access_token_profile`), `tests/validation.rs` |
+//! | cross-token confusion (ID token as access token, refresh token or API key as a JWT, audience A at B) | the token type is a required choice of the validator (`access_token_profile()`, `typ(..)` or the loud `danger_accept_any_type()`, RFC 8725 §3.11); mandatory audience policy; kinds told apart by shape | `tests/validation.rs` (`the_token_type_is_a_required_choice`, `an_id_token_does_not_pass_a_validator_that_chose_the_access_token_profile`), `tests/attacks.rs` (`id_tokens_do_not_pass_the_access_token_profile`) |
 //! | `kid` abuse (path traversal, SQL-like text, huge, non-string) | `kid` is only a map key, never a path or query | `tests/attacks.rs` (`data_kid`, `huge_kids_are_unknown_key`) |
 //! | forged or mistyped API keys | length, prefix, alphabet and CRC32 before any lookup; SHA-256 digest compared with `subtle` | `tests/api_keys.rs`, `tests/attacks.rs` |
 //! | stolen refresh tokens | rotation on every use; reuse revokes the family and its access tokens on every server; rotation is one compare-and-set, so a failure never burns a token; the grace window leaves one live token per family; another client's token is refused | `tests/refresh.rs` (`a_retry_after_the_grace_window_is_reuse`, `another_clients_refresh_token_is_refused`), `tests/fleet.rs`, `tests/attacks.rs` |
@@ -63,7 +63,7 @@
 //!
 //! | default | effect |
 //! |---|---|
-//! | issuer and audience policies are mandatory | a forgotten check is a build error, not a silent hole |
+//! | issuer, audience and token type policies are mandatory; empty values refused | a forgotten check is a build error, not a silent hole (`tests/validation.rs`: `an_empty_issuer_or_audience_is_refused_at_build`) |
 //! | `exp` required | tokens without expiry are refused |
 //! | leeway 30 s | small clock skew tolerated, no more |
 //! | allow-list = the store's algorithms | never wider than the keys |

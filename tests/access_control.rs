@@ -76,13 +76,17 @@ impl Env {
 
     fn validator_builder(&self) -> ValidatorBuilder {
         Validator::builder(SingleKeyStore::new(self.key.verifying_key()))
+            .danger_accept_any_type()
             .issuer(ISS)
             .audience(AUD)
             .clock(self.clock.clone())
     }
 
     fn validator(&self) -> Validator {
-        self.validator_builder().build().unwrap()
+        self.validator_builder()
+            .danger_accept_any_type()
+            .build()
+            .unwrap()
     }
 }
 
@@ -491,6 +495,7 @@ fn validator_wide_requirement() {
     let env = Env::new();
     let v = env
         .validator_builder()
+        .danger_accept_any_type()
         .require_scopes(one_of("api:use admin"))
         .build()
         .unwrap();
@@ -537,6 +542,7 @@ fn scopes_are_checked_only_after_every_other_check() {
     let env = Env::new();
     let v = env
         .validator_builder()
+        .danger_accept_any_type()
         .require_scopes(all_of("api:use"))
         .build()
         .unwrap();

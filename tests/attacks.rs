@@ -133,6 +133,7 @@ impl Keys {
 /// A validator over `store` expecting `ISS` and `AUD`, at `NOW`.
 fn validator_over(store: impl KeyStore + 'static) -> ValidatorBuilder {
     Validator::builder(store)
+        .danger_accept_any_type()
         .issuer(ISS)
         .audience(AUD)
         .clock(clock())
@@ -1713,6 +1714,7 @@ fn credentials() -> Credentials {
     .build()
     .unwrap();
     let validator = Validator::builder(ring)
+        .danger_accept_any_type()
         .issuer(ISS)
         .audience(AUD)
         .revocation(list)
@@ -1807,12 +1809,14 @@ fn tokens_for_another_audience_or_issuer_are_refused() {
         .sign(key)
         .unwrap();
     let at_b = Validator::builder(keys().store())
+        .danger_accept_any_type()
         .issuer(ISS)
         .audience("https://b.example.com")
         .clock(clock())
         .build()
         .unwrap();
     let at_a = Validator::builder(keys().store())
+        .danger_accept_any_type()
         .issuer(ISS)
         .audience("https://a.example.com")
         .clock(clock())
@@ -1821,6 +1825,7 @@ fn tokens_for_another_audience_or_issuer_are_refused() {
     expect(&at_b, &for_a, "invalid_audience");
     expect(&at_a, &for_a, "ok");
     let other_issuer = Validator::builder(keys().store())
+        .danger_accept_any_type()
         .issuer("https://other-auth.example.com")
         .audience("https://a.example.com")
         .clock(clock())
@@ -1829,6 +1834,7 @@ fn tokens_for_another_audience_or_issuer_are_refused() {
     expect(&other_issuer, &for_a, "invalid_issuer");
     // A validator that expects no audience refuses a token that names one.
     let nobody = Validator::builder(keys().store())
+        .danger_accept_any_type()
         .issuer(ISS)
         .expect_no_audience()
         .clock(clock())
@@ -1837,6 +1843,7 @@ fn tokens_for_another_audience_or_issuer_are_refused() {
     expect(&nobody, &for_a, "invalid_audience");
     // Required claims are enums: `Claim::Audience` cannot be misspelled.
     let strict = Validator::builder(keys().store())
+        .danger_accept_any_type()
         .danger_accept_any_issuer()
         .expect_no_audience()
         .require(Claim::JwtId)

@@ -174,6 +174,7 @@ fn server(
     .unwrap();
     let validator = tokens
         .validator_builder()
+        .danger_accept_any_type()
         .issuer(ISS)
         .audience(AUD)
         .build()
@@ -235,6 +236,7 @@ fn reuse_detected_on_server_a_revokes_the_family_on_server_b() {
         RevocationReplica::new(Duration::seconds(30), StalePolicy::FailClosed).clock(clock.clone()),
     );
     let c = Validator::builder(keys.clone())
+        .danger_accept_any_type()
         .issuer(ISS)
         .audience(AUD)
         .revocation(replica.clone())

@@ -65,6 +65,7 @@ fn env() -> Env {
     ));
     let list = Arc::new(RevocationList::new());
     let validator = Validator::builder(ring.clone())
+        .danger_accept_any_type()
         .issuer(ISS)
         .audience(AUD)
         .revocation(list.clone())
@@ -662,6 +663,7 @@ fn a_failing_store_is_an_error_for_try_introspect_and_inactive_for_introspect() 
         .expose_secret()
         .to_owned();
     let down_validator = Validator::builder(e.ring.clone())
+        .danger_accept_any_type()
         .issuer(ISS)
         .audience(AUD)
         .revocation(Arc::new(FailingRevocation))

@@ -76,6 +76,7 @@ impl Env {
     /// A validator over both keys without revocation.
     fn plain(&self) -> ValidatorBuilder {
         Validator::builder(self.store())
+            .danger_accept_any_type()
             .issuer(ISS)
             .audience(AUD)
             .clock(self.clock.clone())

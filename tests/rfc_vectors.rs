@@ -29,6 +29,7 @@ const EXP: i64 = 1_300_819_380;
 
 fn validator(key: VerifyingKey, now: Option<i64>) -> Validator {
     let b = Validator::builder(SingleKeyStore::new(key))
+        .danger_accept_any_type()
         .issuer("joe")
         .expect_no_audience();
     match now {
@@ -239,6 +240,7 @@ fn rfc8037_ed25519() {
     // the payload.
     let store = KeySetStore::new([public]).unwrap();
     let err = Validator::builder(store)
+        .danger_accept_any_type()
         .danger_accept_any_issuer()
         .expect_no_audience()
         .build()

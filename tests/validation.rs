@@ -69,7 +69,9 @@ impl Env {
 
     /// A validator over this key with no issuer or audience policy yet.
     fn bare_validator(&self) -> ValidatorBuilder {
-        Validator::builder(SingleKeyStore::new(self.key.verifying_key())).clock(self.clock.clone())
+        Validator::builder(SingleKeyStore::new(self.key.verifying_key()))
+            .danger_accept_any_type()
+            .clock(self.clock.clone())
     }
 
     fn sign<T: Serialize>(&self, builder: &TokenBuilder<T>) -> String {
@@ -691,6 +693,7 @@ fn default_allow_list_is_the_stores_algorithms() {
     let store = KeySetStore::new([hs_public, public(&es)]).unwrap();
     let env = Env::with_key(SigningKey::generate(Algorithm::EdDSA).unwrap());
     let v = Validator::builder(store)
+        .danger_accept_any_type()
         .issuer(ISS)
         .audience(AUD)
         .clock(env.clock.clone())
@@ -719,6 +722,7 @@ fn explicit_allow_list_narrows() {
     let store = Arc::new(KeySetStore::new([hs_public, public(&es)]).unwrap());
     let env = Env::new();
     let v = Validator::builder(Arc::clone(&store))
+        .danger_accept_any_type()
         .issuer(ISS)
         .audience(AUD)
         .clock(env.clock.clone())
@@ -739,6 +743,7 @@ fn explicit_allow_list_narrows() {
         vec![],
     ] {
         let b = Validator::builder(Arc::clone(&store))
+            .danger_accept_any_type()
             .issuer(ISS)
             .audience(AUD)
             .algorithms(algs);
@@ -754,6 +759,7 @@ fn hmac_signed_with_an_rsa_public_key_is_not_allowed() {
     let kid = rsa.key_id().to_owned();
     let env = Env::new();
     let v = Validator::builder(SingleKeyStore::new(rsa))
+        .danger_accept_any_type()
         .issuer(ISS)
         .audience(AUD)
         .clock(env.clock.clone())
@@ -770,6 +776,7 @@ fn hmac_signed_with_an_rsa_public_key_is_not_allowed() {
     let widened = Validator::builder(SingleKeyStore::new(
         VerifyingKey::from_pem(Algorithm::RS256, RSA_SPKI_PEM).unwrap(),
     ))
+    .danger_accept_any_type()
     .issuer(ISS)
     .audience(AUD)
     .algorithms([Algorithm::RS256, Algorithm::HS256]);
@@ -813,6 +820,7 @@ fn token_without_kid_needs_a_sole_key_of_its_algorithm() {
     let clock = clock();
     let validator = |store: KeySetStore| {
         Validator::builder(store)
+            .danger_accept_any_type()
             .issuer(ISS)
             .audience(AUD)
             .clock(clock.clone())
@@ -855,6 +863,7 @@ fn key_ring_rotation_keeps_the_previous_key_until_its_retirement() {
     let first = SigningKey::generate(Algorithm::ES256).unwrap();
     let ring = Arc::new(KeyRing::with_clock(first, clock.clone()));
     let v = Validator::builder(Arc::clone(&ring))
+        .danger_accept_any_type()
         .issuer(ISS)
         .audience(AUD)
         .clock(clock.clone())
@@ -901,6 +910,7 @@ fn key_set_replace_while_validating_on_other_threads() {
     let store = Arc::new(KeySetStore::new([public(&a)]).unwrap());
     let clock = clock();
     let v = Validator::builder(Arc::clone(&store))
+        .danger_accept_any_type()
         .issuer(ISS)
         .audience(AUD)
         .clock(clock.clone())
@@ -1003,6 +1013,7 @@ fn default_size_limit_is_8_kib() {
     }))
     .unwrap();
     let v = Validator::builder(store)
+        .danger_accept_any_type()
         .issuer(ISS)
         .audience(AUD)
         .clock(env.clock.clone())
@@ -1375,4 +1386,110 @@ fn custom_claims_type_is_checked_after_the_claim_checks() {
     let claims = with(good_claims(), "aud", json!("https://other.example"));
     let err = v.validate::<Profile>(&env.raw(&claims)).unwrap_err();
     assert_eq!(err.kind().as_str(), "invalid_audience", "{err:?}");
+}
+
+// ---------------------------------------------------------------------------
+// The token type is a required choice (RFC 8725 §3.11)
+// ---------------------------------------------------------------------------
+
+/// A validator with no issuer, audience or type policy yet.
+fn no_policy(e: &Env) -> ValidatorBuilder {
+    Validator::builder(SingleKeyStore::new(e.key.verifying_key())).clock(e.clock.clone())
+}
+
+#[test]
+fn the_token_type_is_a_required_choice() {
+    let e = Env::new();
+    let err = no_policy(&e).issuer(ISS).audience(AUD).build().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidConfiguration);
+    let message = err.to_string();
+    for option in [
+        "access_token_profile()",
+        "typ(..)",
+        "danger_accept_any_type()",
+    ] {
+        assert!(message.contains(option), "{message} names {option}");
+    }
+    // Each choice builds.
+    assert!(
+        no_policy(&e)
+            .issuer(ISS)
+            .audience(AUD)
+            .access_token_profile()
+            .build()
+            .is_ok()
+    );
+    assert!(
+        no_policy(&e)
+            .issuer(ISS)
+            .audience(AUD)
+            .typ("at+jwt")
+            .build()
+            .is_ok()
+    );
+    assert!(
+        no_policy(&e)
+            .issuer(ISS)
+            .audience(AUD)
+            .danger_accept_any_type()
+            .build()
+            .is_ok()
+    );
+    assert_eq!(
+        no_policy(&e)
+            .issuer(ISS)
+            .audience(AUD)
+            .typ(" ")
+            .build()
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidConfiguration
+    );
+}
+
+#[test]
+fn an_id_token_does_not_pass_a_validator_that_chose_the_access_token_profile() {
+    let e = Env::new();
+    let access = e.sign(&e.tokens().access_token().client_id("web"));
+    // Every claim of an access token, but the ID token's `typ`.
+    let id_token = e.sign(&e.tokens().typ("JWT").client_id("web"));
+    let logout = e.sign(&e.tokens().typ("logout+jwt").client_id("web"));
+    let v = no_policy(&e)
+        .issuer(ISS)
+        .audience(AUD)
+        .access_token_profile()
+        .build()
+        .unwrap();
+    v.validate::<NoCustomClaims>(&access).unwrap();
+    for other in [&id_token, &logout] {
+        assert_eq!(
+            v.validate::<NoCustomClaims>(other).unwrap_err().kind(),
+            ErrorKind::InvalidType
+        );
+    }
+    // The loud opt-out is the only way to accept them all.
+    let any = no_policy(&e)
+        .issuer(ISS)
+        .audience(AUD)
+        .danger_accept_any_type()
+        .build()
+        .unwrap();
+    for t in [&access, &id_token, &logout] {
+        any.validate::<NoCustomClaims>(t).unwrap();
+    }
+}
+
+#[test]
+fn an_empty_issuer_or_audience_is_refused_at_build() {
+    let e = Env::new();
+    for b in [
+        no_policy(&e).issuer("").audience(AUD),
+        no_policy(&e).issuer(ISS).audience(""),
+        no_policy(&e).issuers([ISS, ""]).audience(AUD),
+        no_policy(&e).issuer(ISS).audiences([AUD, ""]),
+    ] {
+        let err = b.danger_accept_any_type().build().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidConfiguration);
+        assert!(err.to_string().contains("empty string"), "{err}");
+    }
 }

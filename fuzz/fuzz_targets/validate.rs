@@ -16,6 +16,7 @@ fn validators() -> &'static [Validator; 2] {
     V.get_or_init(|| {
         let store = Arc::new(must(KeySetStore::new(validate_keys()), "store"));
         let lax = Validator::builder(Arc::clone(&store))
+            .danger_accept_any_type()
             .danger_accept_any_issuer()
             .expect_no_audience()
             .danger_allow_missing_exp()
@@ -29,6 +30,7 @@ fn validators() -> &'static [Validator; 2] {
             "revoke",
         );
         let strict = Validator::builder(store)
+            .danger_accept_any_type()
             .issuer(ISS)
             .audience(AUD)
             .revocation(revoked)

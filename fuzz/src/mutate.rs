@@ -165,6 +165,7 @@ fn build() -> Fixture {
     );
     let validator = must(
         Validator::builder(key_set)
+            .danger_accept_any_type()
             .issuer(ISS)
             .audience(AUD)
             .clock(clock())

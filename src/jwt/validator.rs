@@ -62,6 +62,13 @@ impl<T> Verified<T> {
 }
 
 #[derive(Debug, Clone)]
+enum TypPolicy {
+    Unset,
+    Any,
+    Required(String),
+}
+
+#[derive(Debug, Clone)]
 enum IssuerPolicy {
     Unset,
     Any,
@@ -123,7 +130,7 @@ pub struct Validator {
 /// | `nbf`, `iat` | checked when present | |
 /// | leeway | 30 s ([`DEFAULT_LEEWAY`]) | clock skew between servers |
 /// | maximum age | none | |
-/// | `typ` | any | set it, or use [`access_token_profile`](Self::access_token_profile) |
+/// | token type (`typ`) | **must be chosen**: [`access_token_profile`](Self::access_token_profile) (RFC 9068 `at+jwt`), [`typ`](Self::typ), or [`danger_accept_any_type`](Self::danger_accept_any_type) | RFC 8725 §3.11: an ID token, a logout token or a DPoP proof of the same issuer and audience must not pass as an access token |
 /// | maximum token size | 8 KiB | garbage is refused before decoding |
 /// | clock | [`SystemClock`] | |
 /// | revocation | none ([`revocation`](Self::revocation) to consult a list) | |
@@ -134,7 +141,7 @@ pub struct ValidatorBuilder {
     allowed: Option<AlgorithmSet>,
     issuer: IssuerPolicy,
     audience: AudiencePolicy,
-    typ: Option<String>,
+    typ: TypPolicy,
     required: u16,
     exp_optional: bool,
     leeway: Duration,
@@ -153,7 +160,7 @@ impl Validator {
             allowed: None,
             issuer: IssuerPolicy::Unset,
             audience: AudiencePolicy::Unset,
-            typ: None,
+            typ: TypPolicy::Unset,
             required: 0,
             exp_optional: false,
             leeway: DEFAULT_LEEWAY,
@@ -433,10 +440,21 @@ impl ValidatorBuilder {
 
     /// Requires the header `typ` to name this media type (compared
     /// case-insensitively, `application/` prefix optional, RFC 7515
-    /// §4.1.9).
+    /// §4.1.9). One of the token type choices; for access tokens prefer
+    /// [`access_token_profile`](Self::access_token_profile).
     #[must_use]
     pub fn typ(mut self, typ: impl Into<String>) -> Self {
-        self.typ = Some(typ.into());
+        self.typ = TypPolicy::Required(typ.into());
+        self
+    }
+
+    /// Accepts a token whatever its `typ` header says, or without one: an
+    /// ID token, a logout token or a DPoP proof of the same issuer and
+    /// audience then passes as well (RFC 8725 §3.11). Only for keys that
+    /// sign a single kind of token.
+    #[must_use]
+    pub fn danger_accept_any_type(mut self) -> Self {
+        self.typ = TypPolicy::Any;
         self
     }
 
@@ -453,7 +471,7 @@ impl ValidatorBuilder {
     /// access token. Issuer and audience must still be configured.
     #[must_use]
     pub fn access_token_profile(mut self) -> Self {
-        self.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
+        self.typ = TypPolicy::Required(ACCESS_TOKEN_TYPE.to_owned());
         for claim in [
             Claim::Issuer,
             Claim::ExpiresAt,
@@ -526,8 +544,9 @@ impl ValidatorBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfiguration`] when no issuer or audience policy was
-    /// chosen, a list of issuers or audiences is empty, the allow-list is
+    /// [`Error::InvalidConfiguration`] when no issuer, audience or token
+    /// type policy was chosen, a list of issuers or audiences is empty or
+    /// holds an empty string, the required type is empty, the allow-list is
     /// empty or names an algorithm no key in the store has, the store holds
     /// no key and no allow-list is given, the leeway or maximum age is
     /// negative, or the size limit is 0 or over 1 MiB.
@@ -553,6 +572,29 @@ impl ValidatorBuilder {
                 return Err(Error::config("the list of audiences is empty"));
             }
             _ => {}
+        }
+        let typ = match self.typ {
+            TypPolicy::Unset => {
+                return Err(Error::config(
+                    "no token type policy: call access_token_profile() (RFC 9068 at+jwt), \
+                     typ(..) or danger_accept_any_type()",
+                ));
+            }
+            TypPolicy::Required(t) if t.trim().is_empty() => {
+                return Err(Error::config("the required token type is empty"));
+            }
+            TypPolicy::Required(t) => Some(t),
+            TypPolicy::Any => None,
+        };
+        if let IssuerPolicy::OneOf(list) = &self.issuer
+            && list.iter().any(|i| i.is_empty())
+        {
+            return Err(Error::config("an accepted issuer is the empty string"));
+        }
+        if let AudiencePolicy::AnyOf(list) | AudiencePolicy::AllOf(list) = &self.audience
+            && list.iter().any(|a| a.is_empty())
+        {
+            return Err(Error::config("an accepted audience is the empty string"));
         }
         let in_store = self.store.algorithms();
         let allowed = match self.allowed {
@@ -614,7 +656,7 @@ impl ValidatorBuilder {
                 allowed,
                 issuer: self.issuer,
                 audience: self.audience,
-                typ: self.typ,
+                typ,
                 required,
                 leeway: self.leeway.whole_seconds(),
                 max_age: self.max_age.map(|m| m.whole_seconds()),

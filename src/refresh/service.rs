@@ -97,8 +97,8 @@ impl RefreshTokens {
 
     /// A validator builder for this service's access tokens, already wired
     /// to its key ring, its revocation store and its clock: the one place
-    /// revocation is connected. Add the issuer and audience policies and
-    /// build.
+    /// revocation is connected. Add the issuer, audience and token type
+    /// policies and build.
     pub fn validator_builder(&self) -> ValidatorBuilder {
         let mut b =
             crate::jwt::Validator::builder(Arc::clone(&self.keys)).clock(Arc::clone(&self.clock));
@@ -428,6 +428,7 @@ mod tests {
         .unwrap();
         let validator = tokens
             .validator_builder()
+            .danger_accept_any_type()
             .issuer("https://auth")
             .audience("api")
             .build()
