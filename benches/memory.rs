@@ -59,18 +59,20 @@ fn main() {
     }
     let per_key = (live() - before) as f64 / n as f64;
 
-    // Revoked jtis.
-    let before = live();
-    let list = RevocationList::new();
-    for i in 0..n {
-        list.revoke_token(
-            &format!("{i:022}"),
-            tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + 3600).unwrap(),
-        )
-        .unwrap();
-    }
-    let per_jti = (live() - before) as f64 / n as f64;
-    assert_eq!(list.jti_count(), n);
+    // Revoked jtis, in a list that serves one process and in one that
+    // keeps the change feed replicas follow.
+    let exp = tokengate::time::OffsetDateTime::from_unix_timestamp(NOW + 3600).unwrap();
+    let per_revoked_jti = |list: RevocationList| {
+        let before = live();
+        for i in 0..n {
+            list.revoke_token(&format!("{i:022}"), exp).unwrap();
+        }
+        let bytes = (live() - before) as f64 / n as f64;
+        assert_eq!(list.jti_count(), n);
+        bytes
+    };
+    let per_jti = per_revoked_jti(RevocationList::new());
+    let per_jti_feed = per_revoked_jti(RevocationList::new().with_change_feed());
 
     // Allocations per validation.
     let key = SigningKey::hmac(Algorithm::HS256, &[0x42; 32]).unwrap();
@@ -131,6 +133,9 @@ fn main() {
     println!("|---|---|");
     println!("| heap bytes per API key record ({n} records) | {per_key:.0} |");
     println!("| heap bytes per revoked jti ({n} entries) | {per_jti:.1} |");
+    println!(
+        "| heap bytes per revoked jti with the change feed ({n} entries) | {per_jti_feed:.1} |"
+    );
     println!("| heap allocations per HS256 validation (NoCustomClaims) | {allocs:.1} |");
     println!("| HS256 validations/s, 1 thread | {one:.0} |");
     println!("| HS256 validations/s, 2 threads | {two:.0} |");

@@ -28,7 +28,8 @@ fn main() -> Result<(), Box<dyn StdError>> {
         SigningKey::generate(Algorithm::EdDSA)?.with_key_id("key-2026-01"),
         clock.clone(),
     ));
-    let revoked = Arc::new(RevocationList::new());
+    // The change feed lets the second server (5.) follow this list.
+    let revoked = Arc::new(RevocationList::new().with_change_feed());
     let api = Validator::builder(Arc::clone(&ring))
         .access_token_profile()
         .issuer(ISSUER)

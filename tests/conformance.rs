@@ -14,8 +14,8 @@ use tokengate::{
 
 #[test]
 fn revocation_list_meets_the_revocation_store_contract() {
-    conformance::revocation_store(RevocationList::new);
-    conformance::revocation_store(|| Arc::new(RevocationList::new()));
+    conformance::revocation_store(|| RevocationList::new().with_change_feed());
+    conformance::revocation_store(|| Arc::new(RevocationList::new().with_change_feed()));
 }
 
 #[test]

@@ -74,13 +74,12 @@ struct Journal {
 /// n / 2^64), never accept a revoked one. Lookups take a read lock on one
 /// of 16 shards; writers hold a shard's write lock only for one map update.
 ///
-/// Beside the lookup maps the list keeps the change feed
-/// ([`RevocationStore::changes_since`]): one journal entry per revocation
-/// in force, with its text, pruned with it. Because the journal holds
-/// every live revocation, [`RevocationStore::snapshot`] is complete and the
-/// feed never answers [`ChangeFeed::Resync`] for a cursor the list gave
-/// out. The journal roughly doubles the memory of a `jti` entry (its text
-/// plus about 60 bytes).
+/// With [`RevocationList::with_change_feed`] the list also keeps the
+/// change feed ([`RevocationStore::changes_since`]): one journal entry per
+/// revocation in force, with its text, pruned with it. Because the journal
+/// holds every live revocation, [`RevocationStore::snapshot`] is complete
+/// and the feed never answers [`ChangeFeed::Resync`] for a cursor the list
+/// gave out.
 #[derive(Debug)]
 pub struct RevocationList {
     keys: RandomState,
@@ -142,8 +141,24 @@ impl RevocationList {
             sessions: RwLock::new(HashedMap::default()),
             subjects: RwLock::new(HashMap::new()),
             key_ids: RwLock::new(HashMap::new()),
-            journal: Some(Mutex::new(Journal::default())),
+            journal: None,
         }
+    }
+
+    /// Keeps the change feed ([`RevocationStore::changes_since`],
+    /// [`RevocationStore::snapshot`]) so that [`RevocationReplica`]s can
+    /// follow this list: one journal entry per revocation in force, pruned
+    /// with it. It costs the revoked ids' text and about 140 bytes per
+    /// entry (a million revoked `jti`s: about 200 MB instead of 60 MB), so
+    /// it is off unless asked for. A list without it answers
+    /// [`ChangeFeed::Resync`] and fails [`RevocationStore::snapshot`]: it
+    /// cannot be replicated.
+    ///
+    /// [`RevocationReplica`]: super::RevocationReplica
+    #[must_use]
+    pub fn with_change_feed(mut self) -> Self {
+        self.journal = Some(Mutex::new(Journal::default()));
+        self
     }
 
     /// A list for lookups only, with no change feed (a replica's local
@@ -439,9 +454,9 @@ impl RevocationStore for RevocationList {
     }
 }
 
-/// A replica's local list has no change feed of its own.
+/// A list built without [`RevocationList::with_change_feed`].
 #[derive(Debug, thiserror::Error)]
-#[error("this revocation list keeps no change feed")]
+#[error("this revocation list keeps no change feed (see RevocationList::with_change_feed)")]
 struct NoChangeFeed;
 
 /// Unix seconds of an instant, rounded up: "revoked before 10.5 s" covers
@@ -474,7 +489,7 @@ mod tests {
 
     #[test]
     fn jti_until_exp_then_pruned() {
-        let list = RevocationList::new();
+        let list = RevocationList::new().with_change_feed();
         list.revoke_token("a", t(100)).unwrap();
         assert!(list.is_revoked(&q(Some("a"), None, None)).unwrap());
         assert!(!list.is_revoked(&q(Some("b"), None, None)).unwrap());
@@ -504,7 +519,8 @@ mod tests {
     #[test]
     fn subject_entries_pruned_after_declared_lifetime() {
         let list = RevocationList::with_retention_margin(Duration::seconds(10))
-            .max_token_lifetime(Duration::seconds(100));
+            .max_token_lifetime(Duration::seconds(100))
+            .with_change_feed();
         list.revoke_subject_before("u", t(50)).unwrap();
         // A token issued at 49 lives until 149 at most; plus the margin.
         assert_eq!(list.prune(t(159)), 0);
@@ -516,7 +532,7 @@ mod tests {
 
     #[test]
     fn key_ids_and_sessions() {
-        let list = RevocationList::new();
+        let list = RevocationList::new().with_change_feed();
         list.revoke_key("k1").unwrap();
         list.revoke_key("k1").unwrap();
         list.revoke_session("s1", t(10)).unwrap();
@@ -546,7 +562,7 @@ mod tests {
 
     #[test]
     fn feed_pages_and_resumes() {
-        let list = RevocationList::new();
+        let list = RevocationList::new().with_change_feed();
         for i in 0..5 {
             list.revoke_token(&format!("j{i}"), t(1_000)).unwrap();
         }
@@ -574,7 +590,7 @@ mod tests {
             list.changes_since(&list.cursor(99), 3).unwrap(),
             ChangeFeed::Resync
         );
-        let other = RevocationList::new();
+        let other = RevocationList::new().with_change_feed();
         assert_eq!(
             list.changes_since(&other.cursor(1), 3).unwrap(),
             ChangeFeed::Resync,
@@ -596,6 +612,18 @@ mod tests {
         list.revoke_subject_before("u", half).unwrap();
         assert!(list.is_revoked(&q(None, Some("u"), Some(10))).unwrap());
         assert!(!list.is_revoked(&q(None, Some("u"), Some(11))).unwrap());
+    }
+
+    #[test]
+    fn without_a_change_feed_the_list_cannot_be_replicated() {
+        let list = RevocationList::new();
+        list.revoke_token("a", t(100)).unwrap();
+        assert_eq!(list.journal_len(), 0);
+        assert_eq!(
+            list.changes_since(&ChangeCursor::start(), 10).unwrap(),
+            ChangeFeed::Resync
+        );
+        assert!(matches!(list.snapshot(), Err(Error::Store(_))));
     }
 
     #[test]

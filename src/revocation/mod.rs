@@ -31,6 +31,10 @@
 //! | `changes_since` | return every change after the cursor, oldest first, or [`ChangeFeed::Resync`] when it no longer can |
 //! | `snapshot` | return every live revocation and the cursor to resume from |
 //!
+//! A store that keeps no feed (a [`RevocationList`] built without
+//! [`with_change_feed`](RevocationList::with_change_feed)) answers `Resync`
+//! and fails `snapshot`: it serves one process and cannot be replicated.
+//!
 //! An `Err` from any call fails closed: a read rejects the token, a write
 //! is reported to the caller (who must not report the revocation as done).
 

@@ -273,7 +273,7 @@ mod tests {
     #[test]
     fn follows_the_feed_and_fails_closed_when_stale() {
         let clock = Arc::new(FixedClock::at_unix(1_000));
-        let source = RevocationList::new();
+        let source = RevocationList::new().with_change_feed();
         let replica = RevocationReplica::new(Duration::seconds(30), StalePolicy::FailClosed)
             .clock(clock.clone())
             .page_size(2);
@@ -305,7 +305,7 @@ mod tests {
     #[test]
     fn serve_stale_keeps_answering() {
         let clock = Arc::new(FixedClock::at_unix(1_000));
-        let source = RevocationList::new();
+        let source = RevocationList::new().with_change_feed();
         source.revoke_key("k").unwrap();
         let replica = RevocationReplica::new(Duration::seconds(1), StalePolicy::ServeStale)
             .clock(clock.clone());
@@ -318,7 +318,7 @@ mod tests {
 
     #[test]
     fn a_foreign_cursor_resyncs_from_a_snapshot() {
-        let first = RevocationList::new();
+        let first = RevocationList::new().with_change_feed();
         for i in 0..3 {
             first.revoke_token(&format!("a{i}"), t(5_000)).unwrap();
         }
@@ -328,7 +328,7 @@ mod tests {
         // The source is replaced by another list
         // (a restart): the cursor is not one of its own, so the replica
         // reloads and drops what is gone.
-        let second = RevocationList::new();
+        let second = RevocationList::new().with_change_feed();
         second.revoke_token("b", t(5_000)).unwrap();
         let report = replica.sync(&second).unwrap();
         assert!(report.resynced);

@@ -10,7 +10,7 @@
 //! use tokengate::testing::conformance;
 //! use tokengate::{InMemoryApiKeyStore, InMemoryRefreshStore, RevocationList};
 //!
-//! conformance::revocation_store(|| Arc::new(RevocationList::new()));
+//! conformance::revocation_store(|| Arc::new(RevocationList::new().with_change_feed()));
 //! conformance::refresh_store(|| Arc::new(InMemoryRefreshStore::new()));
 //! conformance::api_key_store(InMemoryApiKeyStore::new);
 //! ```
