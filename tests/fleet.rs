@@ -85,11 +85,15 @@ impl RevocationStore for SharedRevocations {
         Ok(())
     }
     fn revoke_subject_before(&self, subject: &str, before: OffsetDateTime) -> Result<(), Error> {
+        // Whole seconds, rounded up: a token issued in the second of the
+        // logout is revoked.
+        let secs = before.unix_timestamp() + i64::from(before.nanosecond() > 0);
+        let before = OffsetDateTime::from_unix_timestamp(secs).unwrap();
         let change = RevocationChange::SubjectBefore {
             subject: subject.to_owned(),
             before,
         };
-        self.write("sub", subject, before.unix_timestamp(), change);
+        self.write("sub", subject, secs, change);
         Ok(())
     }
     fn revoke_key(&self, kid: &str) -> Result<(), Error> {

@@ -63,6 +63,9 @@ struct Flaky {
     /// The next `get` returns a record whose claims repeat `sub`, so
     /// minting the new access token fails after the token was read.
     unsignable_next_get: AtomicBool,
+    /// The next `rotate` commits, then answers with an error (a timeout
+    /// after the write).
+    lose_rotate_answer: AtomicBool,
 }
 
 fn at(unix: i64) -> OffsetDateTime {
@@ -115,7 +118,11 @@ impl RefreshStore for Flaky {
     fn rotate(&self, request: &RotateRequest) -> Result<RotateOutcome, Error> {
         self.rotations.fetch_add(1, Ordering::SeqCst);
         Self::fail(&self.fail_rotate)?;
-        self.inner.rotate(request)
+        let outcome = self.inner.rotate(request)?;
+        if self.lose_rotate_answer.swap(false, Ordering::SeqCst) {
+            return Err(down());
+        }
+        Ok(outcome)
     }
     fn revoke_family(&self, family_id: &str, at: OffsetDateTime) -> Result<(), Error> {
         Self::fail(&self.fail_revoke)?;
@@ -751,6 +758,115 @@ fn a_failing_store_fails_closed_and_loses_nothing() {
         e.refresh_verdict(next.refresh_token.expose_secret()),
         "revoked"
     );
+}
+
+#[test]
+fn a_rotation_committed_before_its_answer_was_lost_hands_out_its_tokens() {
+    let e = env();
+    let pair = e.login("lena");
+    e.store.lose_rotate_answer.store(true, Ordering::SeqCst);
+    let next = e.refresh(&pair);
+    // The tokens handed out are the committed successor's.
+    assert_eq!(e.access_verdict(&next.access_token), "ok");
+    let rec = e.store.get(pair.refresh_token.id()).unwrap().unwrap();
+    assert_eq!(rec.successor.as_deref(), Some(next.refresh_token.id()));
+    e.refresh(&next);
+}
+
+/// A revocation store in front of a list whose next session writes fail.
+#[derive(Debug, Default)]
+struct FlakyRevocations {
+    inner: RevocationList,
+    fail_sessions: AtomicBool,
+}
+
+impl tokengate::Revocation for FlakyRevocations {
+    fn is_revoked(&self, q: &tokengate::RevocationQuery<'_>) -> Result<bool, Error> {
+        self.inner.is_revoked(q)
+    }
+}
+
+impl RevocationStore for FlakyRevocations {
+    fn revoke_token(&self, jti: &str, exp: OffsetDateTime) -> Result<(), Error> {
+        self.inner.revoke_token(jti, exp)
+    }
+    fn revoke_subject_before(&self, sub: &str, before: OffsetDateTime) -> Result<(), Error> {
+        self.inner.revoke_subject_before(sub, before)
+    }
+    fn revoke_key(&self, kid: &str) -> Result<(), Error> {
+        self.inner.revoke_key(kid)
+    }
+    fn revoke_session(&self, sid: &str, until: OffsetDateTime) -> Result<(), Error> {
+        Flaky::fail(&self.fail_sessions)?;
+        self.inner.revoke_session(sid, until)
+    }
+    fn changes_since(
+        &self,
+        cursor: &tokengate::ChangeCursor,
+        limit: usize,
+    ) -> Result<tokengate::ChangeFeed, Error> {
+        self.inner.changes_since(cursor, limit)
+    }
+    fn snapshot(&self) -> Result<tokengate::Snapshot, Error> {
+        self.inner.snapshot()
+    }
+}
+
+#[test]
+fn a_family_revocation_interrupted_between_its_writes_is_completed_by_the_retry() {
+    let clock = clock();
+    let ring = Arc::new(KeyRing::with_clock(
+        SigningKey::generate(Algorithm::EdDSA).unwrap(),
+        clock.clone(),
+    ));
+    let revocations = Arc::new(FlakyRevocations::default());
+    let tokens = RefreshTokens::builder(
+        Arc::new(InMemoryRefreshStore::new()),
+        ring,
+        TokenBuilder::new().issuer(ISS).audience(AUD),
+    )
+    .revocation(revocations.clone())
+    .reuse_grace(Duration::ZERO)
+    .clock(clock.clone())
+    .build()
+    .unwrap();
+    let validator = tokens
+        .validator_builder()
+        .danger_accept_any_type()
+        .issuer(ISS)
+        .audience(AUD)
+        .build()
+        .unwrap();
+    let verdict = |t: &str| match validator.validate::<NoCustomClaims>(t) {
+        Ok(_) => "ok",
+        Err(e) => e.kind().as_str(),
+    };
+    for logout in [false, true] {
+        let pair = tokens.login(Grant::new("mia")).unwrap();
+        let token = pair.refresh_token.expose_secret();
+        let next = tokens.refresh(token, None).unwrap();
+        revocations.fail_sessions.store(true, Ordering::SeqCst);
+        let first = if logout {
+            tokens.revoke(next.refresh_token.expose_secret(), None)
+        } else {
+            tokens.refresh(token, None).map(|_| ())
+        };
+        assert_eq!(first.unwrap_err().kind(), ErrorKind::StoreFailure);
+        revocations.fail_sessions.store(false, Ordering::SeqCst);
+        // Nothing was reported done, and the retry finishes the job: the
+        // access tokens are revoked, not only the refresh tokens.
+        if logout {
+            tokens
+                .revoke(next.refresh_token.expose_secret(), None)
+                .unwrap();
+        } else {
+            assert_eq!(
+                tokens.refresh(token, None).unwrap_err().kind(),
+                ErrorKind::RefreshTokenReused
+            );
+        }
+        assert_eq!(verdict(&next.access_token), "revoked", "logout: {logout}");
+    }
 }
 
 #[test]

@@ -64,6 +64,24 @@ impl RotationPlan {
     pub fn request(&self) -> &RotateRequest {
         &self.request
     }
+
+    /// `true` when `presented` (the presented token's record, read again)
+    /// already points at this plan's successor: the rotation committed even
+    /// though the store's answer was lost. The successor's id is random and
+    /// known only to this plan, so no other request can have written it.
+    /// After a failed or timed-out `rotate`, read the record again and, if
+    /// this is `true`, hand out the plan's tokens with
+    /// [`RotationPlan::into_pair`].
+    pub fn committed_in(&self, presented: &RefreshRecord) -> bool {
+        presented.id == self.request.presented
+            && presented.successor.as_deref() == Some(self.request.successor.id.as_str())
+    }
+
+    /// The tokens of a plan whose commit was confirmed by
+    /// [`RotationPlan::committed_in`].
+    pub fn into_pair(self) -> TokenPair {
+        self.pair
+    }
 }
 
 impl fmt::Debug for RotationPlan {
@@ -153,10 +171,12 @@ impl fmt::Debug for LoginPlan {
     }
 }
 
-/// Rounds of plan → rotate before a refresh gives up: each `Changed`
-/// outcome means another request used the token in between, which can
-/// happen at most twice (first use, then the grace window's supersede).
-pub(super) const MAX_ROUNDS: usize = 4;
+/// Rounds of plan → rotate before a refresh gives up. Each `Changed`
+/// outcome means another request used or superseded the token in between;
+/// several retries racing within the grace window can each supersede the
+/// last, so a loser may need a few rounds. Giving up burns nothing: the
+/// caller gets a store error and may retry.
+pub(super) const MAX_ROUNDS: usize = 8;
 
 /// Racing requests kept changing the token.
 #[derive(Debug, thiserror::Error)]

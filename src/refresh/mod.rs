@@ -25,6 +25,11 @@
 //! instead of being taken for theft. Of two racing requests only one
 //! commits; the other reads the new state and decides again.
 //!
+//! A failure whose answer was lost after the store committed (a timeout)
+//! is recognised too: the refresh reads the presented token again, and if
+//! it points at the successor this request drew (a random id nobody else
+//! knows), the rotation happened and its tokens are handed out.
+//!
 //! # The reuse grace window
 //!
 //! A response can be lost (a mobile network drops it) after the store
@@ -36,15 +41,21 @@
 //! that *supersedes* the first successor, which stops working. The family
 //! keeps its subject, client, scopes, claims and absolute lifetime.
 //!
-//! Why it is safe: the family never has more than one live refresh token
-//! (the retry takes the place of the first successor, atomically); the
-//! window is measured from the first use and does not slide; it applies
-//! only while the first successor is unused (once the chain moved on, the
-//! old token is reuse, and the family is revoked); it applies only to the
-//! client the family belongs to; and a thief who races the real client
-//! within the window gains nothing the theft did not already give, while
-//! whichever of the two later presents the superseded token triggers the
-//! revocation. After the window, a second presentation is reuse.
+//! Why it is safe enough to be the default: the family never has more
+//! than one live refresh token (the retry takes the place of the first
+//! successor, in one atomic step of the store); the window is measured from
+//! the first use and does not slide; it applies only while the first
+//! successor is unused (once the chain moved on, the old token is reuse,
+//! and the family is revoked); it applies only to the client the family
+//! belongs to; and whichever party later presents the superseded token
+//! triggers the revocation. What it gives up: a token *observed* within
+//! seconds of its use (in a log, by a proxy) can be redeemed in that
+//! window, and the thief's token then lives until the real client refreshes
+//! again; the window is judged on the refreshing server's clock against the
+//! first use recorded by another, so clock skew between servers stretches
+//! or shrinks it. Set [`RefreshTokensBuilder::reuse_grace`] to zero where
+//! that trade is not wanted. After the window, a second presentation is
+//! reuse.
 //!
 //! # Client binding
 //!
@@ -80,10 +91,23 @@
 //! // application awaits its own client instead.
 //! let attempt = tokens.begin_refresh(presented, Some("app"))?;
 //! let mut record = store.get(attempt.token_id())?;
+//! let mut rounds = 0;
 //! let pair = loop {
+//!     rounds += 1;
+//!     if rounds > 8 {
+//!         return Err(Error::store(std::io::Error::other("the token kept changing")));
+//!     }
 //!     match tokens.plan_refresh(&attempt, record)? {
 //!         RefreshStep::Rotate(plan) => {
-//!             let outcome = store.rotate(plan.request())?;
+//!             let outcome = match store.rotate(plan.request()) {
+//!                 Ok(outcome) => outcome,
+//!                 // The commit may have happened before the answer was
+//!                 // lost: read again and check.
+//!                 Err(e) => match store.get(attempt.token_id())? {
+//!                     Some(now) if plan.committed_in(&now) => break plan.into_pair(),
+//!                     _ => return Err(e),
+//!                 },
+//!             };
 //!             match tokens.finish_refresh(plan, outcome)? {
 //!                 Finished::Issued(pair) => break pair,
 //!                 Finished::Retry(current) => record = Some(current),

@@ -184,7 +184,19 @@ impl RefreshTokens {
         for _ in 0..MAX_ROUNDS {
             let reuse = match self.plan_refresh(&attempt, record)? {
                 RefreshStep::Rotate(plan) => {
-                    let outcome = self.store.rotate(plan.request())?;
+                    let outcome = match self.store.rotate(plan.request()) {
+                        Ok(outcome) => outcome,
+                        Err(e) => {
+                            // The store may have committed before its
+                            // answer was lost: only this plan knows the
+                            // successor's random id, so finding it on the
+                            // presented record proves the commit.
+                            return match self.store.get(attempt.token_id()) {
+                                Ok(Some(now)) if plan.committed_in(&now) => Ok(plan.pair),
+                                _ => Err(e),
+                            };
+                        }
+                    };
                     match self.finish_refresh(plan, outcome)? {
                         Finished::Issued(pair) => return Ok(pair),
                         Finished::Retry(current) => {
@@ -196,7 +208,8 @@ impl RefreshTokens {
                 }
                 RefreshStep::RevokeFamily(revocation) => {
                     // A family revoked already (by logout, or an earlier
-                    // reuse) answers as revoked; nothing more to write.
+                    // reuse) answers as revoked; its access tokens were
+                    // revoked first (see `apply`).
                     if self.store.is_family_revoked(revocation.family_id())? {
                         return Err(Error::Revoked);
                     }
@@ -209,14 +222,17 @@ impl RefreshTokens {
         Err(Error::store(RotationContention))
     }
 
-    /// Performs a [`FamilyRevocation`]: the family in the refresh store,
-    /// then its access tokens in the revocation store.
+    /// Performs a [`FamilyRevocation`]: the access tokens in the
+    /// revocation store first, then the family in the refresh store. In
+    /// that order a family the refresh store reports revoked always has its
+    /// access tokens revoked too, so the paths that stop at "already
+    /// revoked" (a later reuse, a repeated logout) never leave them valid
+    /// after a failure between the two writes.
     fn apply(&self, r: &FamilyRevocation) -> Result<(), Error> {
-        self.store.revoke_family(&r.family_id, r.at)?;
         if let Some(list) = &self.revocation {
             list.revoke_session(&r.family_id, r.sessions_until)?;
         }
-        Ok(())
+        self.store.revoke_family(&r.family_id, r.at)
     }
 
     /// Checks a presented token's format, record, secret and family, for

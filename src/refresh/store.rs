@@ -88,11 +88,22 @@ pub enum RotateOutcome {
 /// The contract (checked for any implementation by the conformance suite
 /// in `tokengate::testing`, feature `testing`):
 ///
-/// - `rotate` is one compare-and-set: of any number of concurrent calls
-///   for one presented token with the same expectation, at most one sees
-///   [`RotateOutcome::Rotated`]; every outcome but `Rotated` and every
-///   `Err` leave the store unchanged, so a failed rotation leaves the
+/// - `rotate` is one compare-and-set, linearizable over **every record it
+///   reads or writes**: the presented token, the earlier successor it
+///   supersedes ([`Expected::Superseding`]) and the new successor's id.
+///   Locking only the presented token's row is not enough: a supersede
+///   racing a plain rotation of the earlier successor would then leave the
+///   family two live tokens. (Keep a family's records together, e.g. one
+///   Redis hash tag per family, so one script or transaction covers them.)
+///   Of any number of concurrent calls that touch the same record, at most
+///   one sees [`RotateOutcome::Rotated`]; every outcome but `Rotated` and
+///   every `Err` leave the store unchanged, so a failed rotation leaves the
 ///   presented token redeemable.
+/// - The checks, in this order: the presented token exists (`Unknown`);
+///   its family is not revoked (`FamilyRevoked`); it is in the expected
+///   state (`Changed`: unused for `Unused`; for `Superseding(s)`, its
+///   successor is still `s`); for `Superseding(s)`, `s` is unused
+///   (`SuccessorUsed`); the new id is free (`Err`).
 /// - `insert` and `rotate` refuse an id that exists with [`Error::Store`].
 /// - `revoke_family` is idempotent and keeps the first instant; a revoked
 ///   family's tokens never rotate again.

@@ -170,10 +170,6 @@ impl RevocationList {
         list
     }
 
-    pub(crate) fn settings(&self) -> (i64, Option<i64>) {
-        (self.margin, self.max_lifetime)
-    }
-
     /// Declares that no token the list protects lives longer than
     /// `lifetime` from its `iat`. Subject entries ("revoked before") are
     /// then pruned once that lifetime plus the margin has passed since the
@@ -377,10 +373,23 @@ impl RevocationStore for RevocationList {
     }
 
     fn revoke_subject_before(&self, subject: &str, before: OffsetDateTime) -> Result<(), Error> {
-        if self.insert_subject(subject, unix_ceil(before)) {
+        let before = unix_ceil(before);
+        if self.insert_subject(subject, before) {
+            // The feed carries whole seconds, rounded up as stored, so a
+            // replica that reads it back revokes the same tokens. A subject
+            // keeps one entry: the later instant replaces the earlier.
+            if let Some(journal) = &self.journal {
+                journal
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .entries
+                    .retain(|(_, c)| {
+                        !matches!(c, RevocationChange::SubjectBefore { subject: s, .. } if s == subject)
+                    });
+            }
             self.journal(RevocationChange::SubjectBefore {
                 subject: subject.to_owned(),
-                before,
+                before: instant(before),
             });
         }
         Ok(())
@@ -606,12 +615,25 @@ mod tests {
     }
 
     #[test]
-    fn subject_instants_round_up_to_the_second() {
-        let list = RevocationList::new();
+    fn subject_instants_round_up_to_the_second_in_the_feed_too() {
+        let list = RevocationList::new().with_change_feed();
         let half = t(10) + Duration::milliseconds(500);
         list.revoke_subject_before("u", half).unwrap();
         assert!(list.is_revoked(&q(None, Some("u"), Some(10))).unwrap());
         assert!(!list.is_revoked(&q(None, Some("u"), Some(11))).unwrap());
+        // What a replica reads back revokes the same tokens.
+        let snap = list.snapshot().unwrap();
+        assert_eq!(
+            snap.changes,
+            vec![RevocationChange::SubjectBefore {
+                subject: "u".into(),
+                before: t(11)
+            }]
+        );
+        // A later instant replaces the subject's entry instead of adding one.
+        list.revoke_subject_before("u", t(20)).unwrap();
+        list.revoke_subject_before("v", t(20)).unwrap();
+        assert_eq!(list.journal_len(), 2);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! A local copy of a shared revocation store, for the hot path of a fleet.
 
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use time::Duration;
 
@@ -47,6 +47,10 @@ enum ReplicaError {
     NotReady,
     #[error("revocation replica last heard from its source {seconds} s ago, over its bound")]
     Stale { seconds: i64 },
+    #[error("a feed page does not start at the revocation replica's cursor")]
+    OutOfOrder,
+    #[error("the revocation store asked for a resync again right after a snapshot")]
+    ResyncLoop,
 }
 
 /// A [`Revocation`] served from a local [`RevocationList`] that follows a
@@ -56,8 +60,9 @@ enum ReplicaError {
 /// replica is brought up to date by [`sync`](Self::sync) (with a
 /// synchronous store, from a background thread or timer), or, sans-IO, by
 /// handing it what an asynchronous client read: [`apply`](Self::apply) for
-/// feed pages, [`load_snapshot`](Self::load_snapshot) after a
-/// [`ChangeFeed::Resync`].
+/// feed pages (read from [`cursor`](Self::cursor)),
+/// [`load_snapshot`](Self::load_snapshot) after a [`ChangeFeed::Resync`].
+/// Those calls take turns; lookups never wait for them.
 ///
 /// - **Ready:** until its first successful load, every lookup is
 ///   [`Error::Store`]: a restarted server rejects rather than accepting
@@ -69,8 +74,10 @@ enum ReplicaError {
 ///   anywhere in the fleet is enforced here within the sync interval, and
 ///   never missed for longer than `max_staleness` under `FailClosed`.
 /// - **Nothing lost:** the replica resumes from the cursor of the last
-///   change it applied; a source that trimmed its log past that cursor
-///   answers `Resync` and the replica reloads in full.
+///   change it applied, and refuses a page that does not start there; a
+///   source that trimmed its log past that cursor answers `Resync` and the
+///   replica loads a snapshot in full, on top of what it knew (nothing is
+///   ever un-revoked).
 ///
 /// # Defaults
 ///
@@ -80,7 +87,7 @@ enum ReplicaError {
 /// | clock | [`SystemClock`] |
 #[derive(Debug)]
 pub struct RevocationReplica {
-    local: RwLock<Arc<RevocationList>>,
+    local: RevocationList,
     cursor: Mutex<ChangeCursor>,
     /// When the replica last heard from its source (Unix seconds), or
     /// [`NEVER`]. Read on every lookup, so an atomic, not a lock.
@@ -96,10 +103,7 @@ impl RevocationReplica {
     /// without contact with its source and then applies `policy`.
     pub fn new(max_staleness: Duration, policy: StalePolicy) -> Self {
         Self {
-            local: RwLock::new(Arc::new(RevocationList::without_journal(
-                super::list_margin_default(),
-                None,
-            ))),
+            local: RevocationList::without_journal(super::list_margin_default(), None),
             cursor: Mutex::new(ChangeCursor::start()),
             last_contact: AtomicI64::new(NEVER),
             max_staleness: max_staleness.whole_seconds().max(0),
@@ -120,12 +124,11 @@ impl RevocationReplica {
     /// entries after `max_token_lifetime` (see
     /// [`RevocationList::max_token_lifetime`]); use the source's settings.
     #[must_use]
-    pub fn retention(self, margin: Duration, max_token_lifetime: Option<Duration>) -> Self {
-        let list = RevocationList::without_journal(
+    pub fn retention(mut self, margin: Duration, max_token_lifetime: Option<Duration>) -> Self {
+        self.local = RevocationList::without_journal(
             margin.whole_seconds().max(0),
             max_token_lifetime.map(|d| d.whole_seconds().max(0)),
         );
-        *self.local.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(list);
         self
     }
 
@@ -136,84 +139,106 @@ impl RevocationReplica {
         self
     }
 
-    fn moved_to(&self, cursor: ChangeCursor) {
-        *self.cursor.lock().unwrap_or_else(PoisonError::into_inner) = cursor;
-        self.last_contact
-            .store(self.clock.now_unix(), Ordering::Release);
-    }
-
     fn last_contact(&self) -> Option<i64> {
         let last = self.last_contact.load(Ordering::Acquire);
         (last != NEVER).then_some(last)
     }
 
-    fn current(&self) -> Arc<RevocationList> {
-        Arc::clone(&self.local.read().unwrap_or_else(PoisonError::into_inner))
-    }
-
     /// Brings the replica up to date from `source`: feed pages until the
     /// source has nothing newer, or a full snapshot when the source answers
-    /// [`ChangeFeed::Resync`].
+    /// [`ChangeFeed::Resync`] (at most once per call). Concurrent calls
+    /// (and [`apply`](Self::apply), [`load_snapshot`](Self::load_snapshot))
+    /// take turns.
     ///
     /// # Errors
     ///
-    /// The source's errors. The replica keeps what it had applied, and its
-    /// staleness clock keeps running.
+    /// The source's errors, and [`Error::Store`] when the source answers
+    /// `Resync` again right after a snapshot. The replica keeps what it had
+    /// applied, and its staleness clock keeps running.
     pub fn sync(&self, source: &dyn RevocationStore) -> Result<SyncReport, Error> {
+        let mut cursor = self.writer();
         let mut report = SyncReport::default();
         loop {
-            let cursor = self.cursor();
             match source.changes_since(&cursor, self.page)? {
-                ChangeFeed::Changes { changes, cursor } => {
+                ChangeFeed::Changes {
+                    changes,
+                    cursor: next,
+                } => {
                     let n = changes.len();
-                    self.apply(&changes, cursor)?;
+                    self.merge(&mut cursor, &changes, next)?;
                     report.applied = report.applied.saturating_add(n);
                     if n < self.page {
                         return Ok(report);
                     }
                 }
+                ChangeFeed::Resync if report.resynced => {
+                    return Err(Error::store(ReplicaError::ResyncLoop));
+                }
                 ChangeFeed::Resync => {
                     let snapshot = source.snapshot()?;
                     report.applied = report.applied.saturating_add(snapshot.changes.len());
                     report.resynced = true;
-                    self.load_snapshot(snapshot)?;
+                    self.merge(&mut cursor, &snapshot.changes, snapshot.cursor)?;
                 }
             }
         }
     }
 
-    /// Applies feed changes read by the application and moves the cursor to
-    /// `cursor` (the one the feed returned with them). Counts as contact
-    /// with the source.
+    /// Applies a feed page the application read itself: `changes` are
+    /// what the feed returned after `after`, and `cursor` the cursor it
+    /// returned with them. Counts as contact with the source.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when `after` is not the replica's cursor (a page
+    /// skipped, repeated out of order, or read before another call moved
+    /// the cursor): nothing is applied; read again from
+    /// [`cursor`](Self::cursor).
+    pub fn apply(
+        &self,
+        after: &ChangeCursor,
+        changes: &[RevocationChange],
+        cursor: ChangeCursor,
+    ) -> Result<(), Error> {
+        let mut current = self.writer();
+        if *current != *after {
+            return Err(Error::store(ReplicaError::OutOfOrder));
+        }
+        self.merge(&mut current, changes, cursor)
+    }
+
+    /// Adds `snapshot` to the local state (after a [`ChangeFeed::Resync`],
+    /// or at start) and follows the feed from its cursor. Revocations are
+    /// never taken back, so what the replica knew stays (a source that lost
+    /// writes in a restart does not un-revoke them here); entries that
+    /// expire leave with [`prune`](Self::prune).
     ///
     /// # Errors
     ///
     /// Never for the in-memory copy; kept fallible for symmetry with the
     /// store calls.
-    pub fn apply(&self, changes: &[RevocationChange], cursor: ChangeCursor) -> Result<(), Error> {
-        let local = self.current();
-        for change in changes {
-            local.apply(change)?;
-        }
-        self.moved_to(cursor);
-        Ok(())
+    pub fn load_snapshot(&self, snapshot: Snapshot) -> Result<(), Error> {
+        let mut current = self.writer();
+        self.merge(&mut current, &snapshot.changes, snapshot.cursor)
     }
 
-    /// Replaces the local state with `snapshot` (after a
-    /// [`ChangeFeed::Resync`], or at start). Lookups see either the old
-    /// state or the complete new one, never a half-loaded list.
-    ///
-    /// # Errors
-    ///
-    /// Never for the in-memory copy.
-    pub fn load_snapshot(&self, snapshot: Snapshot) -> Result<(), Error> {
-        let (margin, max_lifetime) = self.current().settings();
-        let fresh = RevocationList::without_journal(margin, max_lifetime);
-        for change in &snapshot.changes {
-            fresh.apply(change)?;
+    /// The cursor lock, held by whoever changes the local state.
+    fn writer(&self) -> std::sync::MutexGuard<'_, ChangeCursor> {
+        self.cursor.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn merge(
+        &self,
+        cursor: &mut ChangeCursor,
+        changes: &[RevocationChange],
+        next: ChangeCursor,
+    ) -> Result<(), Error> {
+        for change in changes {
+            self.local.apply(change)?;
         }
-        *self.local.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(fresh);
-        self.moved_to(snapshot.cursor);
+        *cursor = next;
+        self.last_contact
+            .store(self.clock.now_unix(), Ordering::Release);
         Ok(())
     }
 
@@ -242,7 +267,7 @@ impl RevocationReplica {
     /// Drops expired entries from the local copy (see
     /// [`RevocationList::prune`]).
     pub fn prune(&self) -> usize {
-        self.current().prune(self.clock.now())
+        self.local.prune(self.clock.now())
     }
 }
 
@@ -255,7 +280,7 @@ impl Revocation for RevocationReplica {
         if age > self.max_staleness && self.policy == StalePolicy::FailClosed {
             return Err(Error::store(ReplicaError::Stale { seconds: age }));
         }
-        self.current().is_revoked(query)
+        self.local.is_revoked(query)
     }
 }
 
@@ -317,7 +342,7 @@ mod tests {
     }
 
     #[test]
-    fn a_foreign_cursor_resyncs_from_a_snapshot() {
+    fn a_foreign_cursor_resyncs_and_nothing_is_unrevoked() {
         let first = RevocationList::new().with_change_feed();
         for i in 0..3 {
             first.revoke_token(&format!("a{i}"), t(5_000)).unwrap();
@@ -325,22 +350,111 @@ mod tests {
         let replica = RevocationReplica::new(Duration::seconds(30), StalePolicy::FailClosed)
             .clock(Arc::new(FixedClock::at_unix(1_000)));
         replica.sync(&first).unwrap();
-        // The source is replaced by another list
-        // (a restart): the cursor is not one of its own, so the replica
-        // reloads and drops what is gone.
+        // The source is replaced by another list (a restart that lost its
+        // writes): the cursor is not one of its own, so the replica loads a
+        // snapshot, on top of what it knew.
         let second = RevocationList::new().with_change_feed();
         second.revoke_token("b", t(5_000)).unwrap();
         let report = replica.sync(&second).unwrap();
         assert!(report.resynced);
+        for jti in ["a0", "b"] {
+            assert!(
+                replica
+                    .is_revoked(&RevocationQuery::for_jti(Some(jti)))
+                    .unwrap(),
+                "{jti}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_page_that_does_not_start_at_the_cursor_is_refused() {
+        let source = RevocationList::new().with_change_feed();
+        source.revoke_token("a", t(5_000)).unwrap();
+        let replica = RevocationReplica::new(Duration::seconds(30), StalePolicy::FailClosed)
+            .clock(Arc::new(FixedClock::at_unix(1_000)));
+        let ChangeFeed::Changes { changes, cursor } =
+            source.changes_since(&ChangeCursor::start(), 10).unwrap()
+        else {
+            panic!("changes")
+        };
+        replica
+            .apply(&ChangeCursor::start(), &changes, cursor.clone())
+            .unwrap();
+        source.revoke_token("b", t(5_000)).unwrap();
+        let ChangeFeed::Changes {
+            changes: next,
+            cursor: after_b,
+        } = source.changes_since(&cursor, 10).unwrap()
+        else {
+            panic!("changes")
+        };
+        // Replaying the first page's start, or skipping ahead, is refused.
+        for stale in [ChangeCursor::start(), after_b.clone()] {
+            assert_eq!(
+                replica
+                    .apply(&stale, &next, after_b.clone())
+                    .unwrap_err()
+                    .kind(),
+                ErrorKind::StoreFailure
+            );
+        }
         assert!(
             !replica
-                .is_revoked(&RevocationQuery::for_jti(Some("a0")))
+                .is_revoked(&RevocationQuery::for_jti(Some("b")))
                 .unwrap()
         );
+        replica.apply(&cursor, &next, after_b).unwrap();
         assert!(
             replica
                 .is_revoked(&RevocationQuery::for_jti(Some("b")))
                 .unwrap()
         );
+    }
+
+    /// A store that always asks for a resync.
+    #[derive(Debug)]
+    struct AlwaysResync(RevocationList);
+
+    impl Revocation for AlwaysResync {
+        fn is_revoked(&self, q: &RevocationQuery<'_>) -> Result<bool, Error> {
+            self.0.is_revoked(q)
+        }
+    }
+
+    impl RevocationStore for AlwaysResync {
+        fn revoke_token(&self, jti: &str, exp: time::OffsetDateTime) -> Result<(), Error> {
+            self.0.revoke_token(jti, exp)
+        }
+        fn revoke_subject_before(&self, s: &str, b: time::OffsetDateTime) -> Result<(), Error> {
+            self.0.revoke_subject_before(s, b)
+        }
+        fn revoke_key(&self, kid: &str) -> Result<(), Error> {
+            self.0.revoke_key(kid)
+        }
+        fn revoke_session(&self, sid: &str, u: time::OffsetDateTime) -> Result<(), Error> {
+            self.0.revoke_session(sid, u)
+        }
+        fn changes_since(&self, _: &ChangeCursor, _: usize) -> Result<ChangeFeed, Error> {
+            Ok(ChangeFeed::Resync)
+        }
+        fn snapshot(&self) -> Result<Snapshot, Error> {
+            self.0.snapshot()
+        }
+    }
+
+    #[test]
+    fn a_source_that_always_asks_for_a_resync_does_not_loop() {
+        let source = AlwaysResync(RevocationList::new().with_change_feed());
+        source.revoke_key("k").unwrap();
+        let replica = RevocationReplica::new(Duration::seconds(30), StalePolicy::FailClosed)
+            .clock(Arc::new(FixedClock::at_unix(1_000)));
+        assert_eq!(
+            replica.sync(&source).unwrap_err().kind(),
+            ErrorKind::StoreFailure
+        );
+        // What the one snapshot brought is kept.
+        let q = RevocationQuery::default().with_key_and_session(Some("k"), None);
+        assert!(replica.is_revoked(&q).unwrap());
     }
 }

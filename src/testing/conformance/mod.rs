@@ -1,6 +1,8 @@
 //! Conformance suites: one function per store trait that checks every rule
 //! of the trait's contract against a fresh store, including concurrency,
-//! idempotence and expiry boundaries on an injected clock.
+//! idempotence, and expiry boundaries (on an injected clock for refresh
+//! tokens and API keys; on the system clock for revocation, whose stores
+//! may expire entries in real time).
 //!
 //! Every implementation of these traits, in this crate or in a backend
 //! crate (Redis, SQL...), runs the same suite from its tests:

@@ -94,6 +94,9 @@ where
     superseding(&make());
     family_revocation(&make());
     concurrent_rotations(Arc::new(make()));
+    superseding_edge_cases(&make());
+    concurrent_supersedes(Arc::new(make()));
+    supersede_racing_the_successors_rotation(Arc::new(make()));
     through_the_service(Arc::new(make()));
 }
 
@@ -388,6 +391,190 @@ fn concurrent_rotations(store: Arc<dyn RefreshStore>) {
         stored,
         1,
     );
+}
+
+fn superseding_edge_cases(store: &dyn RefreshStore) {
+    let r1 = record("r1", "f1");
+    ok("insert", store.insert(r1.clone()));
+    same(
+        "rotate",
+        rotate(
+            store,
+            "r1",
+            Expected::Unused,
+            child("c1", &r1, T0 + 1),
+            T0 + 1,
+        ),
+        RotateOutcome::Rotated,
+    );
+    same(
+        "rotate",
+        rotate(
+            store,
+            "r1",
+            Expected::Superseding("c1".into()),
+            child("c2", &r1, T0 + 2),
+            T0 + 2,
+        ),
+        RotateOutcome::Rotated,
+    );
+    // A second retry planned from the same read names c1, which is no
+    // longer the successor: decide again, not reuse.
+    match rotate(
+        store,
+        "r1",
+        Expected::Superseding("c1".into()),
+        child("c3", &r1, T0 + 3),
+        T0 + 3,
+    ) {
+        RotateOutcome::Changed(current) => same(
+            "rotate: Changed after a supersede carries the new successor",
+            current.successor.as_deref(),
+            Some("c2"),
+        ),
+        other => panic!(
+            "rotate: superseding a successor that was itself superseded must answer Changed \
+             (the pointer is checked before the successor's state), got {other:?}"
+        ),
+    }
+    // A duplicate new id on the supersede path: an error, nothing changes.
+    let err = store.rotate(&RotateRequest::new(
+        "r1",
+        Expected::Superseding("c2".into()),
+        child("r1", &r1, T0 + 4),
+        at(T0 + 4),
+    ));
+    assert!(
+        matches!(err, Err(Error::Store(_))),
+        "rotate: a superseding successor whose id exists must fail with Error::Store, got {err:?}"
+    );
+    assert!(
+        get(store, "c2").is_some_and(|c| c.used_at.is_none()),
+        "rotate: a failed supersede leaves the current successor unused"
+    );
+    // In a revoked family, a supersede is refused like any rotation.
+    ok("revoke_family", store.revoke_family("f1", at(T0 + 5)));
+    same(
+        "rotate: superseding in a revoked family",
+        rotate(
+            store,
+            "r1",
+            Expected::Superseding("c2".into()),
+            child("c4", &r1, T0 + 6),
+            T0 + 6,
+        ),
+        RotateOutcome::FamilyRevoked,
+    );
+    assert!(
+        get(store, "c4").is_none(),
+        "rotate: FamilyRevoked must insert nothing"
+    );
+}
+
+fn concurrent_supersedes(store: Arc<dyn RefreshStore>) {
+    let r1 = record("r1", "f1");
+    ok("insert", store.insert(r1.clone()));
+    same(
+        "rotate",
+        rotate(
+            &*store,
+            "r1",
+            Expected::Unused,
+            child("c1", &r1, T0 + 1),
+            T0 + 1,
+        ),
+        RotateOutcome::Rotated,
+    );
+    let threads = 8;
+    let barrier = Barrier::new(threads);
+    let outcomes: Vec<RotateOutcome> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|i| {
+                let store = Arc::clone(&store);
+                let succ = child(&format!("s{i}"), &r1, T0 + 2);
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    barrier.wait();
+                    rotate(
+                        &*store,
+                        "r1",
+                        Expected::Superseding("c1".into()),
+                        succ,
+                        T0 + 2,
+                    )
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a superseding thread panicked"))
+            .collect()
+    });
+    same(
+        "concurrent supersedes of one successor: exactly one wins",
+        outcomes
+            .iter()
+            .filter(|o| **o == RotateOutcome::Rotated)
+            .count(),
+        1,
+    );
+    let live = (0..threads)
+        .filter(|i| get(&*store, &format!("s{i}")).is_some_and(|r| r.used_at.is_none()))
+        .count();
+    same("concurrent supersedes: one live successor", live, 1);
+}
+
+fn supersede_racing_the_successors_rotation(store: Arc<dyn RefreshStore>) {
+    // The grace window's supersede of c1 races the client rotating c1
+    // itself: whatever the order, the family must end with one live token.
+    for round in 0..20 {
+        let family = format!("f{round}");
+        let r = record(&format!("r{round}"), &family);
+        ok("insert", store.insert(r.clone()));
+        let c1 = child(&format!("c{round}"), &r, T0 + 1);
+        same(
+            "rotate",
+            rotate(&*store, &r.id, Expected::Unused, c1.clone(), T0 + 1),
+            RotateOutcome::Rotated,
+        );
+        let barrier = Barrier::new(2);
+        let (a, b) = std::thread::scope(|scope| {
+            let supersede = scope.spawn(|| {
+                barrier.wait();
+                rotate(
+                    &*store,
+                    &r.id,
+                    Expected::Superseding(c1.id.clone()),
+                    child(&format!("g{round}"), &r, T0 + 2),
+                    T0 + 2,
+                )
+            });
+            let onward = scope.spawn(|| {
+                barrier.wait();
+                rotate(
+                    &*store,
+                    &c1.id,
+                    Expected::Unused,
+                    child(&format!("n{round}"), &c1, T0 + 2),
+                    T0 + 2,
+                )
+            });
+            (
+                supersede.join().expect("a thread panicked"),
+                onward.join().expect("a thread panicked"),
+            )
+        });
+        let rotated = [&a, &b]
+            .iter()
+            .filter(|o| ***o == RotateOutcome::Rotated)
+            .count();
+        same(
+            "a supersede racing the successor's own rotation: exactly one wins \
+             (rotate must be atomic over every record it touches)",
+            rotated,
+            1,
+        );
+    }
 }
 
 /// A store in front of the one under test whose next `rotate` calls fail.

@@ -81,8 +81,12 @@ fn drain(
 ///
 /// Instants are taken from the system clock (a store may expire entries
 /// with real time, as Redis TTLs do): tokens are revoked with an `exp` an
-/// hour ahead, and one that expired a second ago, which must still read as
-/// revoked (validators accept it within their leeway).
+/// hour ahead, and ones that expired 1 s and 31 s ago, which must still read
+/// as revoked (validators accept them within the default leeway).
+///
+/// What the suite cannot see without waiting: that a repeated revocation
+/// with an earlier future instant does not shorten a store's own expiry
+/// (a TTL). A backend with real-time expiry checks that in its own tests.
 ///
 /// # Panics
 ///
@@ -126,6 +130,15 @@ where
         jti(&store, "j-just-expired"),
         "revoke_token: a token that expired a second ago must still read as revoked \
          (entries are kept past exp by a retention margin)"
+    );
+    ok(
+        "revoke_token",
+        store.revoke_token("j-expired-31s", now - Duration::seconds(31)),
+    );
+    assert!(
+        jti(&store, "j-expired-31s"),
+        "revoke_token: a token that expired 31 s ago must still read as revoked \
+         (a validator with the default 30 s leeway still accepts it)"
     );
 
     // Ids of different kinds never alias.
@@ -179,6 +192,20 @@ where
     assert!(
         !session(&store, "s2"),
         "revoke_session: another session stays valid"
+    );
+
+    // A "before" instant with a fraction covers its whole second.
+    ok(
+        "revoke_subject_before",
+        store.revoke_subject_before("frac", now + Duration::milliseconds(500)),
+    );
+    assert!(
+        subject(&store, "frac", Some(before)),
+        "revoke_subject_before: an instant with a fraction revokes tokens issued in its second"
+    );
+    assert!(
+        !subject(&store, "frac", Some(before + 1)),
+        "revoke_subject_before: rounding up stops at the next second"
     );
 
     // The feed holds every change, in order, in pages of any size.
@@ -253,6 +280,26 @@ where
         "snapshot: a change made after it must follow its cursor"
     );
 
+    // A cursor the store never gave out means "load a snapshot".
+    same(
+        "changes_since: a cursor that is not the store's",
+        ok(
+            "changes_since",
+            store.changes_since(&ChangeCursor::new("not-a-cursor"), 10),
+        ),
+        ChangeFeed::Resync,
+    );
+    let other = make();
+    for i in 0..40 {
+        ok("revoke_token", other.revoke_token(&format!("o{i}"), later));
+    }
+    let (_, foreign) = drain(&other, ChangeCursor::start(), 1_000);
+    same(
+        "changes_since: another store's cursor, past this store's end",
+        ok("changes_since", store.changes_since(&foreign, 10)),
+        ChangeFeed::Resync,
+    );
+
     // A replica fed by the store answers as the store does.
     let replica = RevocationReplica::new(Duration::minutes(1), StalePolicy::FailClosed);
     ok("replica sync", replica.sync(&store));
@@ -271,6 +318,10 @@ where
         ),
         (
             RevocationQuery::default().with_subject(Some("alice"), Some(before - 1)),
+            true,
+        ),
+        (
+            RevocationQuery::default().with_subject(Some("frac"), Some(before)),
             true,
         ),
     ] {
