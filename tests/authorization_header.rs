@@ -759,3 +759,36 @@ fn a_failing_backend_is_a_server_error() {
         "malformed key with backends down",
     );
 }
+
+// ---------------------------------------------------------------------------
+// Credentials are bound to their format
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_test_key_relabelled_live_is_refused_at_the_front_door() {
+    // A test environment and the live one share the record store.
+    let e = env();
+    let test_format = ApiKeyFormat::new("acme")
+        .unwrap()
+        .environment("test")
+        .unwrap();
+    let test_key = ApiKeyIssuer::new(test_format)
+        .with_clock(e.clock.clone())
+        .issue_into(
+            &*e.key_store,
+            NewApiKey::new("ci").scopes(scopes("orders:write")),
+        )
+        .unwrap();
+    let promoted = tokengate::testing::reseal(&format!(
+        "{LEAD}{}",
+        &test_key.expose_secret()["acme_test_".len()..]
+    ));
+    assert!(format().is_well_formed(&promoted));
+    assert_invalid_token(
+        e.auth(&bearer(&promoted)),
+        ErrorKind::InvalidSecret,
+        "a test key relabelled live",
+    );
+    let live_key = e.api_key(NewApiKey::new("svc"));
+    assert!(e.auth(&bearer(&live_key)).is_ok());
+}

@@ -1,7 +1,7 @@
 use crate::crypto::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
 
-use super::record::SecretDigest;
+use super::record::{ApiKeyRecord, SecretDigest};
 use crate::error::{Error, Malformed};
 
 /// The base62 alphabet, in the order checksum digits use.
@@ -203,14 +203,11 @@ impl ApiKeyFormat {
             return Err(malformed());
         }
         let id = body.get(..self.id_len).ok_or_else(malformed)?;
-        let secret = body
-            .get(self.id_len..self.id_len.saturating_add(self.secret_len))
-            .ok_or_else(malformed)?;
-        Ok(ParsedKey { id, secret })
+        Ok(ParsedKey { id, checked })
     }
 
     /// Draws a fresh id and secret and assembles the key; returns the id,
-    /// the key and the digest of its secret.
+    /// the key and its [`SecretDigest`] (of the lead, id and secret).
     pub(crate) fn generate(
         &self,
         rng: &SystemRandom,
@@ -221,17 +218,36 @@ impl ApiKeyFormat {
         key.push_str(&self.lead);
         key.push_str(&id);
         key.push_str(&secret);
+        let digest = SecretDigest::of_credential(&key);
         let checksum = encode_checksum(crc32fast::hash(key.as_bytes()));
         key.push_str(&checksum);
-        Ok((id.as_str().to_owned(), key, SecretDigest::of(&secret)))
+        Ok((id.as_str().to_owned(), key, digest))
+    }
+
+    /// `true` when `record` describes a key of this format: an id of this
+    /// format's length, and the display prefix this format gives that id
+    /// (which starts with the lead, so it names the prefix and the
+    /// environment the key was issued under).
+    pub(crate) fn describes(&self, record: &ApiKeyRecord) -> bool {
+        record.id.len() == self.id_len && record.display_prefix == self.display_prefix(&record.id)
     }
 }
 
 /// A key split into its parts by [`ApiKeyFormat::parse`].
 #[derive(Clone, Copy)]
 pub(crate) struct ParsedKey<'a> {
+    /// The public id.
     pub(crate) id: &'a str,
-    pub(crate) secret: &'a str,
+    /// Everything before the checksum: the lead, the id and the secret,
+    /// what the [`SecretDigest`] covers.
+    pub(crate) checked: &'a str,
+}
+
+impl ParsedKey<'_> {
+    /// The digest to compare with the stored one.
+    pub(crate) fn digest(&self) -> SecretDigest {
+        SecretDigest::of_credential(self.checked)
+    }
 }
 
 /// Uniform base62 characters by rejection sampling (bytes 248..=255 are
@@ -313,7 +329,7 @@ mod tests {
         assert!(key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
         let parsed = f.parse(&key).unwrap();
         assert_eq!(parsed.id, id);
-        assert_eq!(parsed.secret.len(), 33);
+        assert_eq!(parsed.checked, &key[..10 + 12 + 33]);
         assert_eq!(f.regex(), r"\bacme_live_[0-9A-Za-z]{51}\b");
         assert_eq!(f.display_prefix(&id), format!("acme_live_{}…", &id[..6]));
     }

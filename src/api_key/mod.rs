@@ -35,11 +35,20 @@
 //!
 //! [`ApiKeyVerifier::verify`] checks, in order: length, lead, alphabet and
 //! checksum (`malformed`, no store lookup); the record by public id
-//! (`unknown_key`); the SHA-256 digest of the secret, compared in constant
-//! time (`invalid_secret`); revocation (`revoked`); expiry (`expired`). The
-//! digest is computed before the lookup, so an unknown id and a wrong
-//! secret cost the same work, and a correct and a wrong secret for a known
-//! id take the same path.
+//! (`unknown_key`); the [`SecretDigest`] of the key's lead, id and secret,
+//! compared in constant time (`invalid_secret`); revocation (`revoked`);
+//! expiry (`expired`). The digest is computed before the lookup, so an
+//! unknown id and a wrong secret cost the same work, and a correct and a
+//! wrong secret for a known id take the same path.
+//!
+//! # A key is bound to its format
+//!
+//! The checksum is public: anyone can relabel a key with another prefix
+//! or environment (`acme_test_…` as `acme_live_…`) and recompute it. The
+//! stored digest covers the lead, so such a key fails as `invalid_secret`
+//! even when both environments share one record store, and
+//! [`ApiKeyIssuer::rotate`] refuses a key whose record is of another
+//! format than the issuer's.
 
 mod format;
 mod record;
@@ -217,7 +226,10 @@ impl ApiKeyIssuer {
     /// [`Error::UnknownKey`] for an unknown id; [`Error::Revoked`] for a
     /// revoked key and [`Error::Expired`] for an expired one (neither gets a
     /// successor); [`Error::InvalidConfiguration`] for a key already
-    /// rotated; as [`ApiKeyIssuer::issue`] and the store's errors.
+    /// rotated, or one of another format than this issuer's (another
+    /// prefix, environment or length, read from the record's id and
+    /// display prefix: a test key never gets a live successor); as
+    /// [`ApiKeyIssuer::issue`] and the store's errors.
     pub fn rotate(
         &self,
         store: &dyn ApiKeyStore,
@@ -225,6 +237,12 @@ impl ApiKeyIssuer {
         grace: Duration,
     ) -> Result<IssuedApiKey, Error> {
         let old = store.get(id)?.ok_or(Error::UnknownKey)?;
+        if !self.format.describes(&old) {
+            return Err(Error::config(
+                "this API key is of another format (prefix, environment or length) \
+                 than the issuer's",
+            ));
+        }
         if old.revoked_at.is_some() {
             return Err(Error::Revoked);
         }
@@ -340,7 +358,7 @@ impl ApiKeyVerifier {
     /// store fails.
     pub fn verify(&self, presented: &str) -> Result<VerifiedApiKey, Error> {
         let parsed = self.format.parse(presented)?;
-        let digest = SecretDigest::of(parsed.secret);
+        let digest = parsed.digest();
         let record = self.store.get(parsed.id)?.ok_or(Error::UnknownKey)?;
         self.check(&record, &digest)?;
         Ok(VerifiedApiKey { record })
@@ -362,7 +380,7 @@ impl ApiKeyVerifier {
         record: Arc<ApiKeyRecord>,
     ) -> Result<VerifiedApiKey, Error> {
         let parsed = self.format.parse(presented)?;
-        let digest = SecretDigest::of(parsed.secret);
+        let digest = parsed.digest();
         if record.id != parsed.id {
             return Err(Error::UnknownKey);
         }
@@ -371,7 +389,7 @@ impl ApiKeyVerifier {
     }
 
     fn check(&self, record: &ApiKeyRecord, digest: &SecretDigest) -> Result<(), Error> {
-        if !record.secret_digest.ct_eq(digest) {
+        if !record.secret_digest.matches(digest) {
             return Err(Error::InvalidSecret);
         }
         if record.revoked_at.is_some() {

@@ -3,20 +3,35 @@ use std::fmt;
 
 use crate::crypto::digest;
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
+use subtle::{Choice, ConstantTimeEq};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::scope::ScopeSet;
 
-/// The SHA-256 digest of an API key's secret: what a store keeps instead of
-/// the secret. Compared in constant time.
+/// What a store keeps instead of a credential's secret: the SHA-256 of the
+/// credential without its checksum, that is of its format's lead (prefix
+/// and environment, such as `acme_live_`), its public id and its secret.
+///
+/// Used by API keys and refresh tokens alike. Covering the lead binds the
+/// credential to its format: the same id and secret relabelled with
+/// another prefix or environment (the public checksum recomputed, as
+/// anyone can) has another digest, and fails as `invalid_secret` exactly
+/// as a wrong secret does, compared in constant time, so a `acme_test_`
+/// key is no `acme_live_` key even when both environments share one record
+/// store. Verification still computes one digest per presented credential,
+/// before the store lookup.
+///
+/// **Storage format.** Records written by earlier 0.1 development versions
+/// hold the digest of the secret alone; they no longer verify (their keys
+/// fail as `invalid_secret`) and their credentials must be reissued.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct SecretDigest([u8; 32]);
 
 impl SecretDigest {
-    pub(crate) fn of(secret: &str) -> Self {
-        let d = digest::digest(&digest::SHA256, secret.as_bytes());
+    /// The digest of `checked`: a credential without its checksum.
+    pub(crate) fn of_credential(checked: &str) -> Self {
+        let d = digest::digest(&digest::SHA256, checked.as_bytes());
         let mut out = [0u8; 32];
         out.copy_from_slice(d.as_ref());
         Self(out)
@@ -32,9 +47,15 @@ impl SecretDigest {
         &self.0
     }
 
-    /// Constant-time equality.
-    pub(crate) fn ct_eq(&self, other: &SecretDigest) -> bool {
-        self.0.ct_eq(&other.0).into()
+    /// Constant-time equality, as a `bool`.
+    pub(crate) fn matches(&self, other: &SecretDigest) -> bool {
+        self.ct_eq(other).into()
+    }
+}
+
+impl ConstantTimeEq for SecretDigest {
+    fn ct_eq(&self, other: &Self) -> Choice {
+        self.0.ct_eq(&other.0)
     }
 }
 
@@ -95,7 +116,7 @@ impl<'de> Deserialize<'de> for SecretDigest {
 pub struct ApiKeyRecord {
     /// The public key id, embedded in the key; the store's lookup key.
     pub id: String,
-    /// SHA-256 of the key's secret.
+    /// SHA-256 of the key's lead, id and secret (see [`SecretDigest`]).
     pub secret_digest: SecretDigest,
     /// The subject the key acts for (a user, a service account...).
     pub owner: String,
@@ -116,6 +137,10 @@ pub struct ApiKeyRecord {
     /// The id of the key that replaced this one in a rotation.
     pub replaced_by: Option<String>,
     /// The part of the key safe to display, such as `acme_live_3xK9aQ…`.
+    /// It starts with the format's lead, so it also records the prefix and
+    /// environment the key was issued under:
+    /// [`ApiKeyIssuer::rotate`](super::ApiKeyIssuer::rotate) refuses a key
+    /// whose display prefix is not the one its own format gives the id.
     pub display_prefix: String,
     /// Free-form application data.
     pub metadata: BTreeMap<String, String>,
@@ -162,7 +187,7 @@ mod tests {
 
     #[test]
     fn digest_serializes_as_hex_and_back() {
-        let d = SecretDigest::of("abc");
+        let d = SecretDigest::of_credential("abc");
         let json = serde_json::to_string(&d).unwrap();
         assert_eq!(
             json,
@@ -172,7 +197,10 @@ mod tests {
         assert!(serde_json::from_str::<SecretDigest>("\"zz\"").is_err());
         assert!(serde_json::from_str::<SecretDigest>(&format!("\"{}\"", "G".repeat(64))).is_err());
         assert_eq!(format!("{d:?}"), "SecretDigest([sha-256])");
-        assert!(d.ct_eq(&SecretDigest::of("abc")) && !d.ct_eq(&SecretDigest::of("abd")));
+        assert!(
+            d.matches(&SecretDigest::of_credential("abc"))
+                && !d.matches(&SecretDigest::of_credential("abd"))
+        );
     }
 
     fn at(unix: i64) -> OffsetDateTime {
@@ -182,7 +210,7 @@ mod tests {
     fn record() -> ApiKeyRecord {
         ApiKeyRecord {
             id: "AbCdEfGh1234".to_owned(),
-            secret_digest: SecretDigest::of("abc"),
+            secret_digest: SecretDigest::of_credential("abc"),
             owner: "svc".to_owned(),
             name: "ci".to_owned(),
             scopes: ScopeSet::parse("a:read").unwrap(),

@@ -19,7 +19,9 @@ use crate::scope::ScopeSet;
 pub struct RefreshRecord {
     /// The public id embedded in the token; the lookup key.
     pub id: String,
-    /// SHA-256 of the token's secret.
+    /// SHA-256 of the token's lead (the service's prefix), id and secret
+    /// (see [`SecretDigest`]): a token relabelled with another service's
+    /// prefix fails as `invalid_secret` there.
     pub secret_digest: SecretDigest,
     /// The family (login session); also the `sid` of its access tokens.
     pub family_id: String,
