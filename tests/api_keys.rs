@@ -781,7 +781,10 @@ fn rotation_grace_boundary_and_inheritance() {
         "the successor's lifetime equals the old key's"
     );
     assert_eq!(new_rec.revoked_at, None);
-    assert_ne!(new_rec.secret_digest, old_rec.secret_digest);
+    assert_ne!(
+        new_rec.secret_digest.as_bytes(),
+        old_rec.secret_digest.as_bytes()
+    );
     assert_eq!(old_rec.replaced_by.as_deref(), Some(new.id()));
     assert_eq!(old_rec.expires_at, Some(instant(deadline)));
 
@@ -1074,8 +1077,8 @@ fn record_serializes_without_plaintext_and_round_trips() {
         &sha256(key.expose_secret())
     );
     assert_eq!(
-        record.secret_digest,
-        SecretDigest::from_bytes(sha256(checked))
+        record.secret_digest.as_bytes(),
+        SecretDigest::from_bytes(sha256(checked)).as_bytes()
     );
 
     let json = serde_json::to_string(&record).unwrap();

@@ -432,6 +432,47 @@ fn issued_api_keys_and_records_debug_show_neither_secret_nor_digest() {
 }
 
 #[test]
+fn secret_digests_have_no_variable_time_eq() {
+    // A derived `==` on a digest stops at the first differing byte: there
+    // is none to call by mistake.
+    assert_not_impl!(SecretDigest: PartialEq);
+    assert_not_impl!(SecretDigest: Eq);
+    assert_not_impl!(SecretDigest: std::hash::Hash);
+    // Records still compare with `==`, the digest in constant time: equal
+    // records are equal, and records that differ only in their digest (in
+    // its first or its last byte) are not.
+    let (issuer, _, _) = api_key_setup();
+    let (_, record) = issuer.issue(NewApiKey::new("svc")).unwrap();
+    assert_eq!(record, record.clone());
+    for i in [0, 31] {
+        let mut bytes = *record.secret_digest.as_bytes();
+        bytes[i] ^= 1;
+        let mut other = record.clone();
+        other.secret_digest = SecretDigest::from_bytes(bytes);
+        assert_ne!(record, other, "digest byte {i}");
+    }
+    let store = Arc::new(InMemoryRefreshStore::new());
+    let tokens = RefreshTokens::builder(
+        store.clone(),
+        Arc::new(KeyRing::new(
+            SigningKey::generate(Algorithm::EdDSA).unwrap(),
+        )),
+        TokenBuilder::new().issuer(ISS).audience(AUD),
+    )
+    .without_access_token_revocation()
+    .build()
+    .unwrap();
+    let pair = tokens.login(Grant::new("user-1")).unwrap();
+    let record = (*store.get(pair.refresh_token.id()).unwrap().unwrap()).clone();
+    assert_eq!(record, record.clone());
+    let mut bytes = *record.secret_digest.as_bytes();
+    bytes[31] ^= 1;
+    let mut other = record.clone();
+    other.secret_digest = SecretDigest::from_bytes(bytes);
+    assert_ne!(record, other);
+}
+
+#[test]
 fn refresh_tokens_pairs_and_records_debug_show_no_token() {
     let store = Arc::new(InMemoryRefreshStore::new());
     let ring = Arc::new(KeyRing::with_clock(

@@ -23,9 +23,15 @@ use crate::scope::ScopeSet;
 /// before the store lookup.
 ///
 /// **Storage format.** Records written by earlier 0.1 development versions
-/// hold the digest of the secret alone; they no longer verify (their keys
-/// fail as `invalid_secret`) and their credentials must be reissued.
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// hold the digest of the secret alone: they no longer verify (their
+/// credentials fail as `invalid_secret`) and must be reissued.
+///
+/// **Compared only in constant time**, through [`subtle::ConstantTimeEq`].
+/// There is deliberately no `PartialEq`: a derived `==` stops at the
+/// first differing byte. The records that hold a digest
+/// ([`ApiKeyRecord`], [`RefreshRecord`](crate::RefreshRecord)) implement
+/// `PartialEq` by hand, comparing the digest with `ConstantTimeEq`.
+#[derive(Clone)]
 pub struct SecretDigest([u8; 32]);
 
 impl SecretDigest {
@@ -112,7 +118,10 @@ impl<'de> Deserialize<'de> for SecretDigest {
 /// records stay readable by other tools and across versions. Deserializing
 /// fails for an instant outside the years -9999 to 9999, and drops any
 /// fraction of a second an application put in a record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// `==` compares every field, the digest in constant time
+/// ([`SecretDigest`] has no `==` of its own).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ApiKeyRecord {
     /// The public key id, embedded in the key; the store's lookup key.
     pub id: String,
@@ -145,6 +154,38 @@ pub struct ApiKeyRecord {
     /// Free-form application data.
     pub metadata: BTreeMap<String, String>,
 }
+
+impl PartialEq for ApiKeyRecord {
+    fn eq(&self, other: &Self) -> bool {
+        // Destructured, so that a field added later cannot be left out.
+        let Self {
+            id,
+            secret_digest,
+            owner,
+            name,
+            scopes,
+            created_at,
+            expires_at,
+            revoked_at,
+            replaced_by,
+            display_prefix,
+            metadata,
+        } = self;
+        secret_digest.matches(&other.secret_digest)
+            && *id == other.id
+            && *owner == other.owner
+            && *name == other.name
+            && *scopes == other.scopes
+            && *created_at == other.created_at
+            && *expires_at == other.expires_at
+            && *revoked_at == other.revoked_at
+            && *replaced_by == other.replaced_by
+            && *display_prefix == other.display_prefix
+            && *metadata == other.metadata
+    }
+}
+
+impl Eq for ApiKeyRecord {}
 
 /// A freshly issued API key in plaintext. Shown once: hand it to its owner
 /// and drop it. Zeroized on drop; `Debug` shows only the display prefix;
@@ -193,7 +234,11 @@ mod tests {
             json,
             "\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\""
         );
-        assert_eq!(serde_json::from_str::<SecretDigest>(&json).unwrap(), d);
+        assert!(
+            serde_json::from_str::<SecretDigest>(&json)
+                .unwrap()
+                .matches(&d)
+        );
         assert!(serde_json::from_str::<SecretDigest>("\"zz\"").is_err());
         assert!(serde_json::from_str::<SecretDigest>(&format!("\"{}\"", "G".repeat(64))).is_err());
         assert_eq!(format!("{d:?}"), "SecretDigest([sha-256])");
@@ -201,6 +246,8 @@ mod tests {
             d.matches(&SecretDigest::of_credential("abc"))
                 && !d.matches(&SecretDigest::of_credential("abd"))
         );
+        assert!(bool::from(d.ct_eq(&SecretDigest::of_credential("abc"))));
+        assert!(!bool::from(d.ct_eq(&SecretDigest::of_credential("abd"))));
     }
 
     fn at(unix: i64) -> OffsetDateTime {
