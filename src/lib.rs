@@ -97,8 +97,9 @@
 //!   replica ([`RevocationReplica`] for revocations) fed by the shared
 //!   store's change feed; the request never waits on the network.
 //! - **Atomic in the shared store:** refresh token rotation
-//!   ([`RefreshStore::rotate`]), one compare-and-set across every server;
-//!   revocation writes, idempotent and never un-revoking.
+//!   ([`RefreshStore::rotate`]) and API key rotation
+//!   ([`ApiKeyStore::rotate`]), each one compare-and-set across every
+//!   server; revocation writes, idempotent and never un-revoking.
 //! - **An `Err` fails closed:** the token is rejected with
 //!   [`Error::Store`] (answer 500/503), never accepted.
 //!

@@ -18,7 +18,7 @@
 )]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 
@@ -26,7 +26,8 @@ use proptest::prelude::*;
 use time::{Duration, OffsetDateTime};
 use tokengate::api_key::{
     ApiKeyFormat, ApiKeyIssuer, ApiKeyRecord, ApiKeyStore, ApiKeyVerifier, DEFAULT_ID_LEN,
-    DEFAULT_SECRET_LEN, InMemoryApiKeyStore, IssuedApiKey, NewApiKey, SecretDigest, VerifiedApiKey,
+    DEFAULT_SECRET_LEN, InMemoryApiKeyStore, IssuedApiKey, KeyRotation, KeyRotationOutcome,
+    NewApiKey, SecretDigest, VerifiedApiKey,
 };
 use tokengate::testing::{FailingApiKeyStore, T0, checksum, clock, reseal, with_checksum};
 use tokengate::{Error, FixedClock, ScopeSet};
@@ -79,6 +80,9 @@ impl ApiKeyStore for CountingStore {
         replaced_by: Option<&str>,
     ) -> Result<bool, Error> {
         self.inner.retire(id, expires_at, replaced_by)
+    }
+    fn rotate(&self, rotation: &KeyRotation) -> Result<KeyRotationOutcome, Error> {
+        self.inner.rotate(rotation)
     }
     fn list_by_owner(&self, owner: &str) -> Result<Vec<Arc<ApiKeyRecord>>, Error> {
         self.inner.list_by_owner(owner)
@@ -872,6 +876,106 @@ fn rotating_an_unknown_id_fails() {
         assert_eq!(err.kind().as_str(), "unknown_key", "{id:?}");
     }
     assert_eq!(f.store.inner.len(), 1);
+}
+
+/// The in-memory store with something happening between a rotation's read
+/// of the old key and its write: with a barrier, `get` waits until every
+/// party has read (so concurrent rotations all see the key unrotated); with
+/// `revoke_after_get`, the key is revoked right after it was read (a
+/// revocation landing mid-rotation).
+#[derive(Debug, Default)]
+struct Interleaving {
+    inner: InMemoryApiKeyStore,
+    barrier: Option<Barrier>,
+    revoke_after_get: AtomicBool,
+}
+
+impl ApiKeyStore for Interleaving {
+    fn get(&self, id: &str) -> Result<Option<Arc<ApiKeyRecord>>, Error> {
+        let found = self.inner.get(id)?;
+        if let Some(b) = &self.barrier {
+            b.wait();
+        }
+        if self.revoke_after_get.swap(false, Ordering::SeqCst) {
+            self.inner.revoke(id, instant(T0))?;
+        }
+        Ok(found)
+    }
+    fn insert(&self, record: ApiKeyRecord) -> Result<(), Error> {
+        self.inner.insert(record)
+    }
+    fn revoke(&self, id: &str, at: OffsetDateTime) -> Result<bool, Error> {
+        self.inner.revoke(id, at)
+    }
+    fn retire(
+        &self,
+        id: &str,
+        expires_at: OffsetDateTime,
+        replaced_by: Option<&str>,
+    ) -> Result<bool, Error> {
+        self.inner.retire(id, expires_at, replaced_by)
+    }
+    fn rotate(&self, rotation: &KeyRotation) -> Result<KeyRotationOutcome, Error> {
+        self.inner.rotate(rotation)
+    }
+    fn list_by_owner(&self, owner: &str) -> Result<Vec<Arc<ApiKeyRecord>>, Error> {
+        self.inner.list_by_owner(owner)
+    }
+}
+
+#[test]
+fn concurrent_rotations_of_one_key_make_exactly_one_successor() {
+    let parties = 4;
+    let store = Interleaving {
+        barrier: Some(Barrier::new(parties)),
+        ..Interleaving::default()
+    };
+    let issuer = ApiKeyIssuer::new(format()).with_clock(clock());
+    let key = issuer.issue_into(&store, NewApiKey::new("svc")).unwrap();
+    // Every rotation reads the key before any of them writes.
+    let results: Vec<Result<String, Error>> = thread::scope(|s| {
+        let handles: Vec<_> = (0..parties)
+            .map(|_| {
+                s.spawn(|| {
+                    issuer
+                        .rotate(&store, key.id(), Duration::hours(1))
+                        .map(|k| k.id().to_owned())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let winners: Vec<&String> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    for r in &results {
+        if let Err(e) = r {
+            assert_eq!(e.kind().as_str(), "invalid_configuration", "{e}");
+        }
+    }
+    // One successor in the store, the one the old key names.
+    let keys = store.list_by_owner("svc").unwrap();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    let old = store.inner.get(key.id()).unwrap().unwrap();
+    assert_eq!(old.replaced_by.as_ref(), Some(winners[0]));
+}
+
+#[test]
+fn a_key_revoked_mid_rotation_gets_no_successor() {
+    let store = Interleaving::default();
+    let issuer = ApiKeyIssuer::new(format()).with_clock(clock());
+    let key = issuer.issue_into(&store, NewApiKey::new("svc")).unwrap();
+    // The revocation lands after the rotation read the key, before it
+    // wrote anything.
+    store.revoke_after_get.store(true, Ordering::SeqCst);
+    let err = issuer
+        .rotate(&store, key.id(), Duration::hours(1))
+        .map(|k| k.id().to_owned())
+        .unwrap_err();
+    assert_eq!(err.kind().as_str(), "revoked");
+    assert_eq!(store.list_by_owner("svc").unwrap().len(), 1);
+    let old = store.inner.get(key.id()).unwrap().unwrap();
+    assert_eq!((old.replaced_by.as_ref(), old.expires_at), (None, None));
+    assert!(old.revoked_at.is_some());
 }
 
 // ---------------------------------------------------------------------------

@@ -66,7 +66,9 @@ use crate::scope::ScopeSet;
 
 pub use format::{ApiKeyFormat, DEFAULT_ID_LEN, DEFAULT_SECRET_LEN, MIN_SECRET_LEN};
 pub use record::{ApiKeyRecord, IssuedApiKey, SecretDigest};
-pub use store::{ApiKeyStore, DuplicateKeyId, InMemoryApiKeyStore};
+pub use store::{
+    ApiKeyStore, DuplicateKeyId, InMemoryApiKeyStore, KeyRotation, KeyRotationOutcome,
+};
 
 /// What to issue: the owner, and optionally a name, scopes, an expiry and
 /// metadata.
@@ -219,7 +221,10 @@ impl ApiKeyIssuer {
     /// Rotates key `id`: issues its successor with the same owner, name,
     /// scopes, metadata and lifetime, stores it, and lets the old key keep
     /// working until `grace` from now (or its own earlier expiry), after
-    /// which it is rejected as `expired`.
+    /// which it is rejected as `expired`. The store does it in one step
+    /// ([`ApiKeyStore::rotate`]): of concurrent rotations of one key one
+    /// succeeds, and a key revoked before the rotation commits gets no
+    /// successor.
     ///
     /// # Errors
     ///
@@ -254,7 +259,7 @@ impl ApiKeyIssuer {
             return Err(Error::Expired { exp, now });
         }
         if old.replaced_by.is_some() {
-            return Err(Error::config("this API key was already rotated"));
+            return Err(already_rotated());
         }
         let mut next = NewApiKey::new(old.owner.clone())
             .name(old.name.clone())
@@ -265,13 +270,25 @@ impl ApiKeyIssuer {
             next = next.lifetime(Duration::seconds(lifetime.max(1)));
         }
         let (key, record) = self.issue(next)?;
-        store.insert(record)?;
-        store.retire(
+        // The checks above answer most cases early and clearly; this one
+        // compare-and-set decides, so that two racing rotations never
+        // both make a successor and a key revoked meanwhile makes none.
+        let rotation = KeyRotation::new(
             id,
+            record,
             instant(now.saturating_add(grace.whole_seconds())),
-            Some(key.id()),
-        )?;
-        Ok(key)
+            instant(now),
+        );
+        match store.rotate(&rotation)? {
+            KeyRotationOutcome::Rotated => Ok(key),
+            KeyRotationOutcome::Unknown => Err(Error::UnknownKey),
+            KeyRotationOutcome::Revoked => Err(Error::Revoked),
+            KeyRotationOutcome::AlreadyRotated => Err(already_rotated()),
+            KeyRotationOutcome::Expired(exp) => Err(Error::Expired {
+                exp: exp.unix_timestamp(),
+                now,
+            }),
+        }
     }
 }
 
@@ -415,6 +432,10 @@ impl ApiKeyVerifier {
     pub fn revoke(&self, id: &str) -> Result<bool, Error> {
         self.store.revoke(id, instant(self.clock.now_unix()))
     }
+}
+
+fn already_rotated() -> Error {
+    Error::config("this API key was already rotated")
 }
 
 /// The UTC instant `unix` seconds after the epoch, clamped to the range of
