@@ -213,10 +213,12 @@ fn bench_front_door(c: &mut Criterion) {
             NewApiKey::new("svc").scopes(ScopeSet::parse("orders:read").unwrap()),
         )
         .unwrap();
-    let door = Authenticator::new()
+    let door = Authenticator::builder()
         .access_tokens(v.clone())
         .api_keys(ApiKeyVerifier::new(format, store))
-        .realm("api");
+        .realm("api")
+        .build()
+        .unwrap();
     let token = TokenBuilder::new()
         .issuer("https://auth.example.com")
         .subject("user-1")

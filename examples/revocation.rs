@@ -61,10 +61,11 @@ fn main() -> Result<(), Box<dyn StdError>> {
 
     // 2. One token: the RFC 7009 revocation endpoint revokes it by `jti`
     //    until its `exp`. The user's other token keeps working.
-    let endpoint = Introspector::new()
+    let endpoint = Introspector::builder()
         .access_tokens(api.clone())
         .revocation(revoked.clone())
-        .clock(clock.clone());
+        .clock(clock.clone())
+        .build()?;
     let stolen = issue("user-7")?;
     let kept = issue("user-7")?;
     println!(

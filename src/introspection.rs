@@ -2,9 +2,10 @@
 //!
 //! An [`Introspector`] knows the validator, API key verifier and refresh
 //! tokens of an authorization server, recognises which kind a presented
-//! token is, and answers with an [`IntrospectionResponse`] that serializes
-//! to the RFC's JSON. Anything invalid, expired, revoked or unknown is
-//! `{"active":false}` and nothing else.
+//! token is by the format it parses as, and answers with an
+//! [`IntrospectionResponse`] that serializes to the RFC's JSON. Anything
+//! invalid, expired, revoked or unknown is `{"active":false}` and nothing
+//! else.
 
 use std::sync::Arc;
 
@@ -82,7 +83,43 @@ impl IntrospectionResponse {
 }
 
 /// Introspects and revokes any token the crate issued.
-#[derive(Debug, Clone, Default)]
+///
+/// Built with [`Introspector::builder`], which refuses a configuration
+/// that knows no token kind, or whose API key and refresh token formats
+/// overlap. A presented token is routed by the format it parses as (the
+/// full check of length, lead, alphabet and checksum, never a prefix
+/// alone): a refresh token, an API key, and anything else is a JWT access
+/// token. So an API key `acme_live_…` is an API key even next to refresh
+/// tokens `acme_…`, and API keys and refresh tokens may share a lead when
+/// their lengths differ.
+///
+/// ```
+/// use std::sync::Arc;
+/// use tokengate::{Algorithm, Introspector, KeyRing, RevocationList, SigningKey, TokenBuilder, Validator};
+///
+/// let ring = Arc::new(KeyRing::new(SigningKey::generate(Algorithm::EdDSA)?));
+/// let revoked = Arc::new(RevocationList::new());
+/// let validator = Validator::builder(Arc::clone(&ring))
+///     .issuer("https://auth.example.com")
+///     .audience("https://api.example.com")
+///     .revocation(revoked.clone())
+///     .build()?;
+/// let endpoint = Introspector::builder()
+///     .access_tokens(validator)
+///     .revocation(revoked)
+///     .build()?;
+///
+/// let token = TokenBuilder::new()
+///     .issuer("https://auth.example.com")
+///     .audience("https://api.example.com")
+///     .subject("user-42")
+///     .sign(&ring.current())?;
+/// assert!(endpoint.introspect(&token).active);
+/// endpoint.revoke(&token, None)?;
+/// assert_eq!(endpoint.introspect(&token).to_json(), r#"{"active":false}"#);
+/// # Ok::<(), tokengate::Error>(())
+/// ```
+#[derive(Debug, Clone)]
 pub struct Introspector {
     validator: Option<Validator>,
     api_keys: Option<ApiKeyVerifier>,
@@ -91,59 +128,49 @@ pub struct Introspector {
     clock: Option<Arc<dyn Clock>>,
 }
 
+/// Builds an [`Introspector`]: the token kinds it knows, where it revokes
+/// access tokens, and its clock.
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct IntrospectorBuilder {
+    validator: Option<Validator>,
+    api_keys: Option<ApiKeyVerifier>,
+    refresh: Option<RefreshTokens>,
+    revocation: Option<Arc<dyn RevocationStore>>,
+    clock: Option<Arc<dyn Clock>>,
+}
+
+/// What a presented token is, by the format it parses as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Refresh,
+    ApiKey,
+    /// Anything else: a JWT access token, or nothing this server issued.
+    Jwt,
+}
+
 impl Introspector {
-    /// An introspector that knows no token kind yet.
-    pub fn new() -> Self {
-        Self::default()
+    /// A builder that knows no token kind yet.
+    pub fn builder() -> IntrospectorBuilder {
+        IntrospectorBuilder::default()
     }
 
-    /// Introspects JWT access tokens with `validator`.
-    #[must_use]
-    pub fn access_tokens(mut self, validator: Validator) -> Self {
-        self.validator = Some(validator);
-        self
-    }
-
-    /// Introspects API keys with `verifier`.
-    #[must_use]
-    pub fn api_keys(mut self, verifier: ApiKeyVerifier) -> Self {
-        self.api_keys = Some(verifier);
-        self
-    }
-
-    /// Introspects refresh tokens.
-    #[must_use]
-    pub fn refresh_tokens(mut self, refresh: RefreshTokens) -> Self {
-        self.refresh = Some(refresh);
-        self
-    }
-
-    /// Revokes access tokens into `store` (by `jti` until their `exp`):
-    /// the store the validators consult, directly or through a
-    /// [`RevocationReplica`](crate::RevocationReplica).
-    #[must_use]
-    pub fn revocation(mut self, store: Arc<dyn RevocationStore>) -> Self {
-        self.revocation = Some(store);
-        self
-    }
-
-    /// The clock used when revoking access tokens without `exp`.
-    #[must_use]
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
-        self
-    }
-
-    fn is_api_key(&self, token: &str) -> bool {
-        self.api_keys
+    fn kind(&self, token: &str) -> Kind {
+        if self
+            .refresh
             .as_ref()
-            .is_some_and(|v| token.starts_with(v.format().lead()))
-    }
-
-    fn is_refresh(&self, token: &str) -> bool {
-        self.refresh
+            .is_some_and(|r| r.format().is_well_formed(token))
+        {
+            Kind::Refresh
+        } else if self
+            .api_keys
             .as_ref()
-            .is_some_and(|r| token.starts_with(r.format().lead()))
+            .is_some_and(|v| v.format().is_well_formed(token))
+        {
+            Kind::ApiKey
+        } else {
+            Kind::Jwt
+        }
     }
 
     /// Introspects `token`. Never fails: anything that is not an active
@@ -162,10 +189,8 @@ impl Introspector {
     /// Only internal failures ([`Error::is_internal`]).
     pub fn try_introspect(&self, token: &str) -> Result<IntrospectionResponse, Error> {
         let inactive = Ok(IntrospectionResponse::inactive());
-        if self.is_refresh(token) {
-            let Some(refresh) = &self.refresh else {
-                return inactive;
-            };
+        let kind = self.kind(token);
+        if let (Kind::Refresh, Some(refresh)) = (kind, &self.refresh) {
             return Ok(match refresh.inspect(token)? {
                 Some(r) => IntrospectionResponse {
                     active: true,
@@ -180,10 +205,7 @@ impl Introspector {
                 None => IntrospectionResponse::inactive(),
             });
         }
-        if self.is_api_key(token) {
-            let Some(verifier) = &self.api_keys else {
-                return inactive;
-            };
+        if let (Kind::ApiKey, Some(verifier)) = (kind, &self.api_keys) {
             return match verifier.verify(token) {
                 Ok(k) => Ok(IntrospectionResponse {
                     active: true,
@@ -250,16 +272,11 @@ impl Introspector {
     /// with a `client_id` claim, issued to another client; internal
     /// failures, such as a store that cannot be written.
     pub fn revoke(&self, token: &str, client_id: Option<&str>) -> Result<(), Error> {
-        if self.is_refresh(token) {
-            return match &self.refresh {
-                Some(r) => r.revoke(token, client_id),
-                None => Ok(()),
-            };
+        let kind = self.kind(token);
+        if let (Kind::Refresh, Some(refresh)) = (kind, &self.refresh) {
+            return refresh.revoke(token, client_id);
         }
-        if self.is_api_key(token) {
-            let Some(verifier) = &self.api_keys else {
-                return Ok(());
-            };
+        if let (Kind::ApiKey, Some(verifier)) = (kind, &self.api_keys) {
             return match verifier.verify(token) {
                 Ok(k) => verifier.revoke(k.id()).map(|_| ()),
                 Err(e) if e.is_internal() => Err(e),
@@ -294,5 +311,73 @@ impl Introspector {
             }
             (None, None, None) => Ok(()),
         }
+    }
+}
+
+impl IntrospectorBuilder {
+    /// Introspects JWT access tokens with `validator`.
+    pub fn access_tokens(mut self, validator: Validator) -> Self {
+        self.validator = Some(validator);
+        self
+    }
+
+    /// Introspects API keys with `verifier`.
+    pub fn api_keys(mut self, verifier: ApiKeyVerifier) -> Self {
+        self.api_keys = Some(verifier);
+        self
+    }
+
+    /// Introspects refresh tokens.
+    pub fn refresh_tokens(mut self, refresh: RefreshTokens) -> Self {
+        self.refresh = Some(refresh);
+        self
+    }
+
+    /// Revokes access tokens into `store` (by `jti` until their `exp`):
+    /// the store the validators consult, directly or through a
+    /// [`RevocationReplica`](crate::RevocationReplica).
+    pub fn revocation(mut self, store: Arc<dyn RevocationStore>) -> Self {
+        self.revocation = Some(store);
+        self
+    }
+
+    /// The clock used when revoking access tokens without `exp`.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The configured introspector.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfiguration`] when no token kind is configured
+    /// (every token would be inactive, every revocation a silent no-op),
+    /// or when the API key format and the refresh token format overlap
+    /// ([`ApiKeyFormat::overlaps`](crate::ApiKeyFormat::overlaps): the same
+    /// lead and length), so that one string would be both and routing
+    /// could not tell which it is.
+    pub fn build(self) -> Result<Introspector, Error> {
+        if self.validator.is_none() && self.api_keys.is_none() && self.refresh.is_none() {
+            return Err(Error::config(
+                "an introspector needs at least one token kind: \
+                 `access_tokens`, `api_keys` or `refresh_tokens`",
+            ));
+        }
+        if let (Some(keys), Some(refresh)) = (&self.api_keys, &self.refresh)
+            && keys.format().overlaps(refresh.format())
+        {
+            return Err(Error::config(
+                "the API key format and the refresh token format overlap \
+                 (same lead and length): give them different prefixes",
+            ));
+        }
+        Ok(Introspector {
+            validator: self.validator,
+            api_keys: self.api_keys,
+            refresh: self.refresh,
+            revocation: self.revocation,
+            clock: self.clock,
+        })
     }
 }

@@ -184,10 +184,12 @@ pub use api_key::{
     ApiKeyFormat, ApiKeyIssuer, ApiKeyRecord, ApiKeyStore, ApiKeyVerifier, InMemoryApiKeyStore,
     IssuedApiKey, NewApiKey, VerifiedApiKey,
 };
-pub use authenticator::{AuthError, Authenticator, BearerError, CredentialKind, Principal};
+pub use authenticator::{
+    AuthError, Authenticator, AuthenticatorBuilder, BearerError, CredentialKind, Principal,
+};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Error, ErrorKind, KeyError, Malformed};
-pub use introspection::{IntrospectionResponse, Introspector};
+pub use introspection::{IntrospectionResponse, Introspector, IntrospectorBuilder};
 pub use jws::{Algorithm, AlgorithmSet, Header};
 pub use jwt::{Claim, Claims, NoCustomClaims, TokenBuilder, Validator, ValidatorBuilder, Verified};
 pub use keys::{

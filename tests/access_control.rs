@@ -604,7 +604,11 @@ fn key_env() -> KeyEnv {
     let issuer = ApiKeyIssuer::new(format.clone()).with_clock(clock.clone());
     let verifier = ApiKeyVerifier::new(format, store.clone()).with_clock(clock);
     KeyEnv {
-        door: Authenticator::new().api_keys(verifier).realm("api"),
+        door: Authenticator::builder()
+            .api_keys(verifier)
+            .realm("api")
+            .build()
+            .unwrap(),
         issuer,
         store,
     }

@@ -72,29 +72,38 @@ fn env() -> Env {
     let key_store = Arc::new(InMemoryApiKeyStore::new());
     let keys = ApiKeyIssuer::new(format()).with_clock(clock.clone());
     let verifier = ApiKeyVerifier::new(format(), key_store.clone()).with_clock(clock.clone());
-    let mut e = Env {
+    let door = Authenticator::builder()
+        .access_tokens(validator(&ring, &list, &clock).build().unwrap())
+        .api_keys(verifier.clone())
+        .realm(REALM)
+        .build()
+        .unwrap();
+    Env {
         clock,
         ring,
         list,
         keys,
         key_store,
         verifier,
-        door: Authenticator::new(),
-    };
-    e.door = Authenticator::new()
-        .access_tokens(e.validator().build().unwrap())
-        .api_keys(e.verifier.clone())
-        .realm(REALM);
-    e
+        door,
+    }
+}
+
+fn validator(
+    ring: &Arc<KeyRing>,
+    list: &Arc<RevocationList>,
+    clock: &Arc<FixedClock>,
+) -> ValidatorBuilder {
+    Validator::builder(ring.clone())
+        .issuer(ISS)
+        .audience(AUD)
+        .revocation(list.clone())
+        .clock(clock.clone())
 }
 
 impl Env {
     fn validator(&self) -> ValidatorBuilder {
-        Validator::builder(self.ring.clone())
-            .issuer(ISS)
-            .audience(AUD)
-            .revocation(self.list.clone())
-            .clock(self.clock.clone())
+        validator(&self.ring, &self.list, &self.clock)
     }
 
     fn builder(&self) -> TokenBuilder {
@@ -422,7 +431,11 @@ fn a_refresh_token_is_not_a_bearer_credential() {
         ApiKeyFormat::new("rt").unwrap(),
         Arc::new(InMemoryApiKeyStore::new()),
     );
-    let door = Authenticator::new().api_keys(rt_like_keys).realm(REALM);
+    let door = Authenticator::builder()
+        .api_keys(rt_like_keys)
+        .realm(REALM)
+        .build()
+        .unwrap();
     let err = door.authenticate(Some(&bearer(rt))).unwrap_err();
     assert_eq!(err.status(), 401);
     assert_eq!(err.bearer_error(), BearerError::InvalidToken);
@@ -437,27 +450,39 @@ fn a_door_without_a_verifier_for_the_kind_refuses_it() {
     let e = env();
     let jwt = e.jwt(&e.builder());
     let key = e.api_key(NewApiKey::new("svc"));
-    let jwt_only = Authenticator::new()
+    let jwt_only = Authenticator::builder()
         .access_tokens(e.validator().build().unwrap())
-        .realm(REALM);
+        .realm(REALM)
+        .build()
+        .unwrap();
     assert!(jwt_only.authenticate(Some(&bearer(&jwt))).is_ok());
     assert_invalid_token(
         jwt_only.authenticate(Some(&bearer(&key))),
         ErrorKind::Malformed,
         "API key at a JWT-only door",
     );
-    let keys_only = Authenticator::new()
+    let keys_only = Authenticator::builder()
         .api_keys(e.verifier.clone())
-        .realm(REALM);
+        .realm(REALM)
+        .build()
+        .unwrap();
     assert!(keys_only.authenticate(Some(&bearer(&key))).is_ok());
     let err = keys_only.authenticate(Some(&bearer(&jwt))).unwrap_err();
     assert_eq!(err.status(), 401);
     assert_eq!(err.bearer_error(), BearerError::InvalidToken);
-    let nothing = Authenticator::new();
-    for t in [&jwt, &key] {
-        let err = nothing.authenticate(Some(&bearer(t))).unwrap_err();
-        assert_eq!(err.status(), 401);
-        assert_eq!(err.www_authenticate(), r#"Bearer error="invalid_token""#);
+}
+
+#[test]
+fn a_front_door_without_any_credential_kind_is_refused_when_built() {
+    // It would answer every request 401 `invalid_token`: a
+    // misconfiguration shown to clients as a bad token.
+    for builder in [
+        Authenticator::builder(),
+        Authenticator::builder().realm(REALM),
+    ] {
+        let err = builder.build().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidConfiguration);
+        assert!(err.is_configuration());
     }
 }
 
@@ -518,14 +543,16 @@ fn insufficient_scope_is_403_naming_the_required_scopes() {
         assert!(e.door.authenticate_for(Some(&bearer(token)), &ok).is_ok());
     }
     // A validator-wide requirement is a 403 as well.
-    let strict = Authenticator::new()
+    let strict = Authenticator::builder()
         .access_tokens(
             e.validator()
                 .require_scopes(ScopeRequirement::any("api:use admin").unwrap())
                 .build()
                 .unwrap(),
         )
-        .realm(REALM);
+        .realm(REALM)
+        .build()
+        .unwrap();
     let err = strict.authenticate(Some(&bearer(&jwt))).unwrap_err();
     assert_eq!(err.status(), 403);
     assert_eq!(err.www_authenticate(), challenge("admin api:use"));
@@ -542,14 +569,16 @@ fn insufficient_scope_is_403_naming_the_required_scopes() {
 #[test]
 fn a_failing_validator_wide_requirement_is_named_in_the_challenge() {
     let e = env();
-    let door = Authenticator::new()
+    let door = Authenticator::builder()
         .access_tokens(
             e.validator()
                 .require_scopes(ScopeRequirement::all("api:use").unwrap())
                 .build()
                 .unwrap(),
         )
-        .realm(REALM);
+        .realm(REALM)
+        .build()
+        .unwrap();
     // The token meets the route's requirement but not the validator's.
     let jwt = e.jwt(&e.builder().scope("orders:write"));
     let err = door
@@ -567,14 +596,16 @@ fn a_failing_validator_wide_requirement_is_named_in_the_challenge() {
 #[test]
 fn a_validator_wide_requirement_is_challenged_with_all_its_scopes() {
     let e = env();
-    let door = Authenticator::new()
+    let door = Authenticator::builder()
         .access_tokens(
             e.validator()
                 .require_scopes(ScopeRequirement::all("api:use api:v2").unwrap())
                 .build()
                 .unwrap(),
         )
-        .realm(REALM);
+        .realm(REALM)
+        .build()
+        .unwrap();
     let jwt = e.jwt(&e.builder().scope("api:use"));
     let err = door.authenticate(Some(&bearer(&jwt))).unwrap_err();
     assert_eq!(err.status(), 403);
@@ -715,7 +746,7 @@ fn a_failing_backend_is_a_server_error() {
     let e = env();
     let jwt = e.jwt(&e.builder().scope("profile"));
     let key = e.api_key(NewApiKey::new("svc"));
-    let door = Authenticator::new()
+    let door = Authenticator::builder()
         .access_tokens(
             Validator::builder(e.ring.clone())
                 .issuer(ISS)
@@ -729,7 +760,9 @@ fn a_failing_backend_is_a_server_error() {
             ApiKeyVerifier::new(format(), Arc::new(FailingApiKeyStore::new()))
                 .with_clock(e.clock.clone()),
         )
-        .realm(REALM);
+        .realm(REALM)
+        .build()
+        .unwrap();
     for token in [&jwt, &key] {
         for r in [
             door.authenticate(Some(&bearer(token))),

@@ -359,7 +359,10 @@ fn key_containers_debug_shows_no_hmac_secret() {
     .reuse_grace(tokengate::time::Duration::ZERO)
     .build()
     .unwrap();
-    let door = Authenticator::new().access_tokens(validator.clone());
+    let door = Authenticator::builder()
+        .access_tokens(validator.clone())
+        .build()
+        .unwrap();
     let shown = [
         debug_forms(&ring),
         debug_forms(&single),
@@ -788,9 +791,11 @@ fn jwt() -> Jwt {
     };
     let validator = builder().build().unwrap();
     let typed = builder().typ("at+jwt").build().unwrap();
-    let door = Authenticator::new()
+    let door = Authenticator::builder()
         .access_tokens(validator.clone())
-        .realm("realm-1");
+        .realm("realm-1")
+        .build()
+        .unwrap();
     Jwt {
         signer,
         validator,
@@ -1179,9 +1184,11 @@ fn api_key_errors_never_quote_the_secret() {
     let store = Arc::new(InMemoryApiKeyStore::new());
     let issuer = ApiKeyIssuer::new(format.clone()).with_clock(clock.clone());
     let verifier = ApiKeyVerifier::new(format.clone(), store.clone()).with_clock(clock.clone());
-    let door = Authenticator::new()
+    let door = Authenticator::builder()
         .api_keys(verifier.clone())
-        .realm("keys");
+        .realm("keys")
+        .build()
+        .unwrap();
     let live = issuer
         .issue_into(
             &*store,

@@ -384,10 +384,14 @@ pub fn front_door() -> &'static FrontDoor {
         };
         FrontDoor {
             credentials,
-            door: Authenticator::new()
-                .access_tokens(validator)
-                .api_keys(api.verifier)
-                .realm(REALM),
+            door: must(
+                Authenticator::builder()
+                    .access_tokens(validator)
+                    .api_keys(api.verifier)
+                    .realm(REALM)
+                    .build(),
+                "authenticator",
+            ),
             requirements: vec![
                 None,
                 req(true, "orders:read"),
@@ -847,12 +851,16 @@ pub fn check_introspection(calls: &[Call]) {
             takes_down: Vec::new(),
         });
     }
-    let door = Introspector::new()
-        .access_tokens(validator)
-        .api_keys(api.verifier.clone())
-        .refresh_tokens(refresh)
-        .revocation(list)
-        .clock(clock());
+    let door = must(
+        Introspector::builder()
+            .access_tokens(validator)
+            .api_keys(api.verifier.clone())
+            .refresh_tokens(refresh)
+            .revocation(list)
+            .clock(clock())
+            .build(),
+        "introspector",
+    );
 
     for call in calls {
         let (Call::Introspect(tok) | Call::Revoke(tok)) = call;

@@ -224,6 +224,21 @@ impl ApiKeyFormat {
         Ok((id.as_str().to_owned(), key, digest))
     }
 
+    /// `true` when some string is a well-formed key of both `self` and
+    /// `other`, so that the two cannot be told apart by shape.
+    ///
+    /// That happens exactly when both have the same lead and the same key
+    /// length. (With different leads, one would have to be a proper
+    /// prefix of the other, and then the shorter lead's body would hold
+    /// the `_` that ends the longer lead, which no body may contain.)
+    /// Different ways to split the same length into id and secret still
+    /// overlap. [`Introspector`](crate::Introspector) refuses overlapping
+    /// formats when it is built, because it routes a presented token by
+    /// the format it parses as.
+    pub fn overlaps(&self, other: &ApiKeyFormat) -> bool {
+        self.lead == other.lead && self.key_len() == other.key_len()
+    }
+
     /// `true` when `record` describes a key of this format: an id of this
     /// format's length, and the display prefix this format gives that id
     /// (which starts with the lead, so it names the prefix and the
@@ -353,6 +368,36 @@ mod tests {
                 assert!(f.parse(&changed).is_err(), "position {i} -> {c}");
             }
         }
+    }
+
+    #[test]
+    fn formats_overlap_exactly_when_one_string_parses_as_both() {
+        let formats = [
+            ApiKeyFormat::new("acme").unwrap(),
+            fmt(),
+            fmt().id_len(16).unwrap().secret_len(29).unwrap(),
+            fmt().secret_len(40).unwrap(),
+            ApiKeyFormat::new("acmelive2").unwrap(),
+            ApiKeyFormat::new("rt").unwrap(),
+            ApiKeyFormat::new("rt").unwrap().secret_len(43).unwrap(),
+        ];
+        let rng = SystemRandom::new();
+        for a in &formats {
+            for b in &formats {
+                assert_eq!(a.overlaps(b), b.overlaps(a));
+                for _ in 0..8 {
+                    let (_, key, _) = a.generate(&rng).unwrap();
+                    assert_eq!(
+                        b.is_well_formed(&key),
+                        a.overlaps(b),
+                        "{a:?} {b:?} {}",
+                        key.as_str()
+                    );
+                }
+            }
+        }
+        assert!(fmt().overlaps(&fmt().id_len(16).unwrap().secret_len(29).unwrap()));
+        assert!(!ApiKeyFormat::new("acme").unwrap().overlaps(&fmt()));
     }
 
     #[test]
