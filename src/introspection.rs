@@ -7,6 +7,7 @@
 //! invalid, expired, revoked or unknown is `{"active":false}` and nothing
 //! else.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -14,7 +15,7 @@ use serde::Serialize;
 use crate::api_key::ApiKeyVerifier;
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
-use crate::jwt::{NoCustomClaims, Validator};
+use crate::jwt::{Claims, NoCustomClaims, Validator};
 use crate::refresh::RefreshTokens;
 use crate::revocation::{RevocationStore, instant};
 
@@ -140,6 +141,12 @@ pub struct IntrospectorBuilder {
     clock: Option<Arc<dyn Clock>>,
 }
 
+/// A valid access token to revoke, and the store to revoke it in.
+struct ToRevoke<'a> {
+    claims: Claims<NoCustomClaims>,
+    store: &'a dyn RevocationStore,
+}
+
 /// What a presented token is, by the format it parses as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -259,18 +266,29 @@ impl Introspector {
     /// Revokes `token` for the authenticated client `client_id` (RFC 7009
     /// §2.2: revoking an unknown, invalid or already revoked token
     /// succeeds; §2.1: a token issued to another client is refused). An
-    /// access token is revoked by its
-    /// `jti` until its `exp`, or by its `sid` when it has no `jti`; one with
-    /// neither can only be taken back together with every other token of
-    /// its subject issued so far, which is what happens; a
-    /// refresh token revokes its whole family and that family's access
-    /// tokens; an API key is revoked in its store.
+    /// access token is revoked in the revocation store by its `jti` until
+    /// its `exp`, or by its `sid` (its whole session) when it has no
+    /// `jti`; a refresh token revokes its whole family and that family's
+    /// access tokens; an API key is revoked in its store.
+    ///
+    /// An access token with neither `jti` nor `sid` cannot be revoked
+    /// alone: only together with every token of its subject, which is a
+    /// different request ("log out everywhere") that the caller makes
+    /// explicitly with [`Introspector::revoke_subject`]. A revocation
+    /// endpoint answers this error with RFC 7009's
+    /// `unsupported_token_type`.
     ///
     /// # Errors
     ///
-    /// [`Error::WrongClient`] for a refresh token, or an access token
-    /// with a `client_id` claim, issued to another client; internal
-    /// failures, such as a store that cannot be written.
+    /// [`Error::InvalidConfiguration`] for a token that goes to the access
+    /// token path of an introspector built without
+    /// [`revocation`](IntrospectorBuilder::revocation): it could not revoke
+    /// it, and "200 for unknown tokens" is about tokens, not about a server
+    /// that cannot revoke. [`Error::MissingClaim`] (`jti`) for a valid
+    /// access token with neither `jti` nor `sid`: nothing is revoked.
+    /// [`Error::WrongClient`] for a refresh token, or an access token with
+    /// a `client_id` claim, issued to another client; internal failures,
+    /// such as a store that cannot be written.
     pub fn revoke(&self, token: &str, client_id: Option<&str>) -> Result<(), Error> {
         let kind = self.kind(token);
         if let (Kind::Refresh, Some(refresh)) = (kind, &self.refresh) {
@@ -283,34 +301,102 @@ impl Introspector {
                 Err(_) => Ok(()),
             };
         }
-        let (Some(validator), Some(list)) = (&self.validator, &self.revocation) else {
+        let Some(ToRevoke {
+            claims,
+            store: list,
+        }) = self.access_token_to_revoke(token, client_id)?
+        else {
             return Ok(());
         };
+        let now = self.now_unix();
+        // A token without exp lives until revoked: keep the entry for the
+        // largest NumericDate.
+        let until = instant(claims.expires_at.unwrap_or(i64::MAX).max(now));
+        match (&claims.jwt_id, &claims.session_id) {
+            (Some(jti), _) => list.revoke_token(jti, until),
+            (None, Some(sid)) => list.revoke_session(sid, until),
+            (None, None) => Err(Error::MissingClaim(Cow::Borrowed("jti"))),
+        }
+    }
+
+    /// Revokes every access token of the subject of `token` issued up to
+    /// now, this second included ("log out everywhere", presented with one
+    /// of the subject's access tokens), for the authenticated client
+    /// `client_id`. The way to take back a token that has neither `jti`
+    /// nor `sid`, which [`Introspector::revoke`] refuses; tokens issued
+    /// from the next second on are valid. The entry stays in the
+    /// revocation store until the store's `max_token_lifetime` has passed
+    /// (for [`RevocationList`](crate::RevocationList), forever without
+    /// one). As [`Introspector::revoke`], an invalid, expired or unknown
+    /// token revokes nothing and succeeds.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfiguration`] for an introspector without access
+    /// tokens or without a revocation store; [`Error::MissingClaim`]
+    /// (`sub`) for a valid token without a subject; [`Error::WrongClient`]
+    /// for a token with a `client_id` claim issued to another client;
+    /// internal failures.
+    pub fn revoke_subject(&self, token: &str, client_id: Option<&str>) -> Result<(), Error> {
+        if self.validator.is_none() {
+            return Err(Error::config(
+                "this introspector has no validator for access tokens",
+            ));
+        }
+        let Some(ToRevoke {
+            claims,
+            store: list,
+        }) = self.access_token_to_revoke(token, client_id)?
+        else {
+            return Ok(());
+        };
+        let subject = claims
+            .subject
+            .ok_or(Error::MissingClaim(Cow::Borrowed("sub")))?;
+        list.revoke_subject_before(&subject, instant(self.now_unix().saturating_add(1)))
+    }
+
+    /// The claims of `token`, a valid access token of `client_id` (or of
+    /// no client), and the store to revoke it in; `None` when there is
+    /// nothing to revoke (no access tokens configured, or an invalid,
+    /// expired or unknown token).
+    fn access_token_to_revoke(
+        &self,
+        token: &str,
+        client_id: Option<&str>,
+    ) -> Result<Option<ToRevoke<'_>>, Error> {
+        let Some(validator) = &self.validator else {
+            // No access tokens here: not a token this server knows.
+            return Ok(None);
+        };
+        // Refused whatever the token, valid or not: the answer must not
+        // depend on it, and the server cannot revoke any access token.
+        let list = self.revocation.as_ref().ok_or_else(|| {
+            Error::config(
+                "this introspector cannot revoke access tokens: \
+                 build it with `revocation(store)`",
+            )
+        })?;
         let claims = match validator.validate::<NoCustomClaims>(token) {
             Ok(v) => v.into_claims(),
             Err(e) if e.is_internal() => return Err(e),
-            Err(_) => return Ok(()),
+            Err(_) => return Ok(None),
         };
         if let Some(owner) = &claims.client_id
             && Some(owner.as_str()) != client_id
         {
             return Err(Error::WrongClient);
         }
-        let now = self
-            .clock
+        Ok(Some(ToRevoke {
+            claims,
+            store: &**list,
+        }))
+    }
+
+    fn now_unix(&self) -> i64 {
+        self.clock
             .as_ref()
-            .map_or_else(|| SystemClock.now_unix(), |c| c.now_unix());
-        // A token without exp lives until revoked: keep the entry for the
-        // largest NumericDate.
-        let until = instant(claims.expires_at.unwrap_or(i64::MAX).max(now));
-        match (&claims.jwt_id, &claims.session_id, &claims.subject) {
-            (Some(jti), _, _) => list.revoke_token(jti, until),
-            (None, Some(sid), _) => list.revoke_session(sid, until),
-            (None, None, Some(sub)) => {
-                list.revoke_subject_before(sub, instant(now.saturating_add(1)))
-            }
-            (None, None, None) => Ok(()),
-        }
+            .map_or_else(|| SystemClock.now_unix(), |c| c.now_unix())
     }
 }
 
@@ -335,7 +421,10 @@ impl IntrospectorBuilder {
 
     /// Revokes access tokens into `store` (by `jti` until their `exp`):
     /// the store the validators consult, directly or through a
-    /// [`RevocationReplica`](crate::RevocationReplica).
+    /// [`RevocationReplica`](crate::RevocationReplica). Without it, the
+    /// introspector still introspects access tokens but refuses to revoke
+    /// them ([`Introspector::revoke`] answers
+    /// [`Error::InvalidConfiguration`]).
     pub fn revocation(mut self, store: Arc<dyn RevocationStore>) -> Self {
         self.revocation = Some(store);
         self

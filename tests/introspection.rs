@@ -478,7 +478,7 @@ fn revoking_an_access_token() {
 }
 
 #[test]
-fn revoking_an_access_token_without_jti() {
+fn revoking_an_access_token_without_jti_by_session_or_by_subject() {
     let e = env();
     // With `sid`: its session goes.
     let s1 = e.jwt(&e.builder().without_jwt_id().session_id("sess-1"));
@@ -489,12 +489,12 @@ fn revoking_an_access_token_without_jti() {
     e.assert_inactive(&s1_sibling, "same session");
     assert!(e.door.introspect(&s2).active);
 
-    // Neither `jti` nor `sid`: the subject's tokens issued so far go;
-    // later ones pass.
+    // Neither `jti` nor `sid`: only by asking for the subject's every
+    // token, issued so far (this second included); later ones pass.
     let bare = e.jwt(&e.builder().without_jwt_id().subject("dora"));
     let same_second = e.jwt(&e.builder().subject("dora"));
     let other_subject = e.jwt(&e.builder().without_jwt_id().subject("eve"));
-    e.door.revoke(&bare, None).unwrap();
+    e.door.revoke_subject(&bare, None).unwrap();
     e.assert_inactive(&bare, "revoked by subject");
     e.assert_inactive(&same_second, "same subject, issued before");
     assert!(e.door.introspect(&other_subject).active);
@@ -856,4 +856,79 @@ fn overlapping_api_key_and_refresh_token_formats_are_refused_when_built() {
     // Each on its own is fine.
     Introspector::builder().api_keys(keys).build().unwrap();
     Introspector::builder().refresh_tokens(rt).build().unwrap();
+}
+
+// ---------------------------------------------------------------------------
+// Revocation that cannot be done is an error, never a silent Ok
+// ---------------------------------------------------------------------------
+
+#[test]
+fn revoking_an_access_token_without_a_revocation_store_is_refused() {
+    let e = env();
+    let door = Introspector::builder()
+        .access_tokens(e.validator.clone())
+        .api_keys(e.verifier.clone())
+        .refresh_tokens(e.refresh.clone())
+        .clock(e.clock.clone())
+        .build()
+        .unwrap();
+    let token = e.jwt(&e.builder().jwt_id("a-1"));
+    let err = door.revoke(&token, None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidConfiguration);
+    assert!(err.is_configuration());
+    assert!(door.introspect(&token).active, "not revoked");
+    // Whatever the token: the answer does not depend on its validity.
+    for other in ["garbage", &e.jwt(&e.builder().jwt_id("a-2").subject("eve"))] {
+        assert_eq!(
+            door.revoke(other, None).unwrap_err().kind(),
+            ErrorKind::InvalidConfiguration
+        );
+    }
+    assert_eq!(
+        door.revoke_subject(&token, None).unwrap_err().kind(),
+        ErrorKind::InvalidConfiguration
+    );
+    // API keys and refresh tokens have their own stores and still revoke.
+    let key = e.api_key(NewApiKey::new("svc"));
+    door.revoke(&key, None).unwrap();
+    assert!(!door.introspect(&key).active);
+    let pair = e.login(Grant::new("alice"));
+    door.revoke(pair.refresh_token.expose_secret(), None)
+        .unwrap();
+    assert!(!door.introspect(pair.refresh_token.expose_secret()).active);
+}
+
+#[test]
+fn revoking_an_access_token_without_jti_or_sid_is_refused() {
+    let e = env();
+    let bare = e.jwt(&e.builder().without_jwt_id().subject("dora"));
+    let sibling = e.jwt(&e.builder().jwt_id("d-2").subject("dora"));
+    let err = e.door.revoke(&bare, None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::MissingClaim);
+    // Nothing was revoked: no subject-wide entry behind the caller's back.
+    assert_eq!(e.list.subject_count(), 0);
+    assert!(e.door.introspect(&bare).active);
+    assert!(e.door.introspect(&sibling).active);
+    // Taking back every token of the subject is a request of its own.
+    e.door.revoke_subject(&bare, None).unwrap();
+    assert_eq!(e.list.subject_count(), 1);
+    assert!(!e.door.introspect(&bare).active);
+    assert!(!e.door.introspect(&sibling).active);
+    // Not even a subject: still refused, never a silent Ok.
+    let anonymous = e.jwt(
+        &TokenBuilder::new()
+            .issuer(ISS)
+            .audience(AUD)
+            .lifetime(Duration::minutes(10))
+            .clock(e.clock.clone())
+            .without_jwt_id(),
+    );
+    assert_eq!(
+        e.door.revoke(&anonymous, None).unwrap_err().kind(),
+        ErrorKind::MissingClaim
+    );
+    assert_eq!(
+        e.door.revoke_subject(&anonymous, None).unwrap_err().kind(),
+        ErrorKind::MissingClaim
+    );
 }
