@@ -353,7 +353,7 @@ impl Introspector {
         let subject = claims
             .subject
             .ok_or(Error::MissingClaim(Cow::Borrowed("sub")))?;
-        list.revoke_subject_before(&subject, instant(self.now_unix().saturating_add(1)))
+        list.revoke_subject_issued_through(&subject, instant(self.now_unix()))
     }
 
     /// The claims of `token`, a valid access token of `client_id` (or of
