@@ -781,7 +781,10 @@ fn a_failing_revocation_backend_rejects_the_token() {
     assert_eq!(down.calls.load(Ordering::SeqCst), 1);
     // Through validate_for as well.
     let err = v
-        .validate_for::<NoCustomClaims>(&token, &tokengate::ScopeRequirement::all("").unwrap())
+        .validate_for::<NoCustomClaims>(
+            &token,
+            &tokengate::ScopeRequirement::all("orders:read").unwrap(),
+        )
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::StoreFailure);
 }
