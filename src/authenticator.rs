@@ -232,7 +232,10 @@ pub struct AuthenticatorBuilder {
 }
 
 impl AuthenticatorBuilder {
-    /// Accepts JWT access tokens checked by `validator`.
+    /// Accepts JWT access tokens checked by `validator`. Its scope
+    /// requirement ([`ValidatorBuilder::require_scopes`](crate::ValidatorBuilder::require_scopes)),
+    /// if any, applies to API keys at this door as well: one requirement
+    /// for every credential kind.
     pub fn access_tokens(mut self, validator: Validator) -> Self {
         self.validator = Some(validator);
         self
@@ -335,7 +338,9 @@ impl Authenticator {
         self.authenticate_inner(authorization, None)
     }
 
-    /// As [`Authenticator::authenticate`], and requires `requirement`.
+    /// As [`Authenticator::authenticate`], and requires `requirement`
+    /// (after the validator's own requirement, which applies to API keys
+    /// too).
     ///
     /// # Errors
     ///
@@ -369,9 +374,15 @@ impl Authenticator {
                 }
                 Err(e) => return Err(self.reject(e)),
             };
-            if let Some(req) = requirement {
+            // The validator's own requirement binds every credential
+            // kind, then the route's, in the validator's order.
+            let own = self
+                .validator
+                .as_ref()
+                .and_then(Validator::scope_requirement);
+            for req in own.into_iter().chain(requirement) {
                 req.check(key.scopes())
-                    .map_err(|e| self.reject_for(e, None, Some(req)))?;
+                    .map_err(|e| self.reject_for(e, own, requirement))?;
             }
             return Ok(Principal {
                 subject: key.owner().to_owned(),

@@ -825,3 +825,46 @@ fn a_test_key_relabelled_live_is_refused_at_the_front_door() {
     let live_key = e.api_key(NewApiKey::new("svc"));
     assert!(e.auth(&bearer(&live_key)).is_ok());
 }
+
+#[test]
+fn the_validators_required_scopes_apply_to_api_keys_too() {
+    let e = env();
+    let door = Authenticator::builder()
+        .access_tokens(
+            e.validator()
+                .require_scopes(ScopeRequirement::all("api:use").unwrap())
+                .build()
+                .unwrap(),
+        )
+        .api_keys(e.verifier.clone())
+        .realm(REALM)
+        .build()
+        .unwrap();
+    let route = ScopeRequirement::all("orders:read").unwrap();
+    for (jwt, key) in [
+        (
+            e.jwt(&e.builder().scope("orders:read")),
+            e.api_key(NewApiKey::new("svc").scopes(scopes("orders:read"))),
+        ),
+        (e.jwt(&e.builder()), e.api_key(NewApiKey::new("svc-bare"))),
+    ] {
+        for token in [&jwt, &key] {
+            // The same requirement refuses both kinds, the same way.
+            let err = door.authenticate(Some(&bearer(token))).unwrap_err();
+            assert_eq!(err.status(), 403, "{token}");
+            assert_eq!(cause_missing(&err), "api:use");
+            assert_eq!(err.www_authenticate(), challenge("api:use"));
+            let err = door
+                .authenticate_for(Some(&bearer(token)), &route)
+                .unwrap_err();
+            assert_eq!(err.status(), 403);
+            assert_eq!(err.www_authenticate(), challenge("api:use orders:read"));
+        }
+    }
+    let jwt = e.jwt(&e.builder().scope("api:use orders:read"));
+    let key = e.api_key(NewApiKey::new("svc-ok").scopes(scopes("api:use orders:read")));
+    for token in [&jwt, &key] {
+        assert!(door.authenticate(Some(&bearer(token))).is_ok());
+        assert!(door.authenticate_for(Some(&bearer(token)), &route).is_ok());
+    }
+}
