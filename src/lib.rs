@@ -187,7 +187,7 @@ pub use api_key::{
 pub use authenticator::{
     AuthError, Authenticator, AuthenticatorBuilder, BearerError, CredentialKind, Principal,
 };
-pub use clock::{Clock, FixedClock, SystemClock};
+pub use clock::{Clock, FixedClock, SystemClock, UNKNOWN_TIME};
 pub use error::{Error, ErrorKind, KeyError, Malformed};
 pub use introspection::{IntrospectionResponse, Introspector, IntrospectorBuilder};
 pub use jws::{Algorithm, AlgorithmSet, Header};

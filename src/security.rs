@@ -35,6 +35,7 @@
 //! | racing API key rotations; a revocation landing mid-rotation | [`ApiKeyStore::rotate`](crate::ApiKeyStore::rotate) is one compare-and-set: a key gets at most one successor, a revoked one none | `tests/api_keys.rs` (`concurrent_rotations_of_one_key_make_exactly_one_successor`, `a_key_revoked_mid_rotation_gets_no_successor`), `tests/conformance.rs` (`in_memory_api_key_store_meets_the_api_key_store_contract`) |
 //! | stolen refresh tokens | rotation on every use; reuse revokes the family and its access tokens on every server; rotation is one compare-and-set, so a failure never burns a token; the grace window leaves one live token per family; another client's token is refused | `tests/refresh.rs` (`a_retry_after_the_grace_window_is_reuse`, `another_clients_refresh_token_is_refused`), `tests/fleet.rs`, `tests/attacks.rs` |
 //! | revoked credentials | revocation consulted after verification; entries kept past `exp` by a margin larger than any leeway; "log out everywhere" inclusive of the current second (`iat` counts whole seconds) | `tests/revocation.rs` (`log_out_everywhere_revokes_tokens_issued_in_the_same_second`) |
+//! | a wall clock set before 1970 (read as the epoch, every expired token would pass) | [`SystemClock`](crate::SystemClock) reads it as [`UNKNOWN_TIME`](crate::UNKNOWN_TIME) (`i64::MAX`), past every expiry; `Clock::now` saturates instead of falling back to the epoch | `src/clock.rs` (`a_system_clock_before_1970_fails_closed`), `tests/refresh.rs` (`a_clock_that_cannot_tell_the_time_refuses_refresh_and_access_tokens`) |
 //! | timing leaks on secret comparison | `hmac::verify` in the crypto library; `subtle` for digests, which have no `==` at all (records compare theirs with `subtle`); digest computed before the lookup | `benches/timing.rs` (a dudect-style check, run on purpose), `tests/secrets.rs` (`secret_digests_have_no_variable_time_eq`) |
 //! | secrets in logs | secret types are not `Clone`/`Display`/`Serialize`, `Debug` is redacted, errors never quote tokens | `tests/secrets.rs`, `tests/attacks.rs` |
 //! | panics, hangs and unbounded allocation on hostile input | no `unwrap`/`expect`/`panic`/indexing/unchecked arithmetic in library code (clippy denies them); size caps | `tests/roundtrip_props.rs`, `fuzz/` targets |
@@ -50,7 +51,9 @@
 //! - **Rate limiting.** Guessing a 196-bit secret is hopeless, but a flood
 //!   of requests still costs CPU; limit per client at the edge.
 //! - **Clocks.** Expiry assumes roughly synchronized clocks (the default
-//!   leeway is 30 seconds).
+//!   leeway is 30 seconds). A clock the crate knows to be wrong (before
+//!   1970) fails closed; one that is merely off is the application's to
+//!   fix.
 //! - **Key distribution.** Fetch an identity provider's JWK Set over
 //!   HTTPS from a configured URL (never from a token header) and refresh it
 //!   with [`KeySetStore::replace_from_jwks`](crate::KeySetStore::replace_from_jwks).

@@ -1141,3 +1141,24 @@ fn a_refresh_token_relabelled_with_another_services_prefix_is_refused() {
     let next = shop.refresh(token, None).unwrap();
     assert!(next.refresh_token.expose_secret().starts_with("shp_"));
 }
+
+// ---------------------------------------------------------------------------
+// A clock that cannot tell the time fails closed
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_clock_that_cannot_tell_the_time_refuses_refresh_and_access_tokens() {
+    // `SystemClock` reads a wall clock set before 1970 as `i64::MAX`; any
+    // `Clock` that cannot tell the time does the same. Everything that
+    // expires is then expired, never alive again.
+    let e = env();
+    let pair = e.login("alice");
+    let token = pair.refresh_token.expose_secret();
+    e.clock.set_unix(i64::MAX);
+    assert!(e.tokens.inspect(token).unwrap().is_none(), "inspected live");
+    assert_eq!(e.refresh_verdict(token), "expired");
+    assert_eq!(e.access_verdict(&pair.access_token), "expired");
+    // Nothing was used up: with the clock back, the token still works.
+    e.clock.set_unix(T0 + 1);
+    assert_eq!(e.refresh_verdict(token), "ok");
+}
