@@ -218,7 +218,10 @@ impl ApiKeySecret {
         let verifier = ApiKeyVerifier::new(format.clone(), store).with_clock(clock);
         let secret_len = format.key_len() - format.lead().len() - DEFAULT_ID_LEN - CHECKSUM_LEN;
         let mut t = Self {
-            door: Authenticator::new().api_keys(verifier.clone()),
+            door: Authenticator::builder()
+                .api_keys(verifier.clone())
+                .build()
+                .unwrap(),
             verifier,
             path,
             texts,

@@ -56,10 +56,11 @@ fn main() -> Result<(), Box<dyn StdError>> {
         NewApiKey::new("service-billing").scopes(ScopeSet::parse("orders:read")?),
     )?;
 
-    let door = Authenticator::new()
+    let door = Authenticator::builder()
         .access_tokens(validator)
         .api_keys(ApiKeyVerifier::new(format, keys))
-        .realm("orders");
+        .realm("orders")
+        .build()?;
 
     // The routes' requirements: GET /orders needs orders:read; POST
     // /refunds needs the "admin" role, defined once as a set of scopes.

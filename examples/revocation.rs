@@ -48,12 +48,13 @@ fn main() -> Result<(), Box<dyn StdError>> {
     let issue = |sub: &str| minted.clone().subject(sub).sign(&ring.current());
 
     // 1. Log out everywhere: user-42 changes their password, so every token
-    //    of theirs issued before now is revoked. Other users are untouched.
+    //    of theirs issued up to now (this second included) is revoked.
+    //    Other users are untouched.
     let laptop = issue("user-42")?;
     let phone = issue("user-42")?;
     let someone_else = issue("user-7")?;
     clock.advance(60);
-    revoked.revoke_subject_before("user-42", clock.now())?;
+    revoked.revoke_subject_issued_through("user-42", clock.now())?;
     clock.advance(1);
     let after = issue("user-42")?;
     println!(
@@ -66,10 +67,11 @@ fn main() -> Result<(), Box<dyn StdError>> {
 
     // 2. One token: the RFC 7009 revocation endpoint revokes it by `jti`
     //    until its `exp`. The user's other token keeps working.
-    let endpoint = Introspector::new()
+    let endpoint = Introspector::builder()
         .access_tokens(api.clone())
         .revocation(revoked.clone())
-        .clock(clock.clone());
+        .clock(clock.clone())
+        .build()?;
     let stolen = issue("user-7")?;
     let kept = issue("user-7")?;
     println!(
@@ -143,7 +145,7 @@ fn main() -> Result<(), Box<dyn StdError>> {
     let before_sync = verdict(&second_server, &fresh);
     replica.sync(&*revoked)?;
     let synced = verdict(&second_server, &fresh);
-    revoked.revoke_subject_before("user-9", clock.now() + Duration::seconds(1))?;
+    revoked.revoke_subject_issued_through("user-9", clock.now())?;
     let missed = verdict(&second_server, &fresh);
     replica.sync(&*revoked)?;
     let caught_up = verdict(&second_server, &fresh);

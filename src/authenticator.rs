@@ -4,17 +4,19 @@
 //! The header must use the RFC 6750 `Bearer` scheme (scheme name
 //! case-insensitive, then one or more spaces, then a `b64token`: letters,
 //! digits, `-._~+/`, optionally followed by `=` padding, and nothing else).
-//! The credential is an API key when it starts with the API key format's
-//! lead (then its checksum is checked before any lookup), and otherwise a
-//! JWT access token. Failures carry the RFC 6750 §3.1 error code, the HTTP
-//! status and a ready `WWW-Authenticate` value.
+//! The credential is an API key when it parses as one of the API key
+//! format (length, lead, alphabet and checksum, before any lookup), and
+//! otherwise a JWT access token: routing is by a full parse, never by a
+//! prefix alone. (A JWT, with its dots, never parses as an API key, so
+//! the two kinds cannot overlap.) Failures carry the RFC 6750 §3.1 error
+//! code, the HTTP status and a ready `WWW-Authenticate` value.
 
 use std::fmt;
 
 use time::OffsetDateTime;
 
 use crate::api_key::ApiKeyVerifier;
-use crate::error::Error;
+use crate::error::{Error, Malformed};
 use crate::jwt::{NoCustomClaims, Validator};
 use crate::scope::{ScopeRequirement, ScopeSet};
 
@@ -183,7 +185,10 @@ impl std::error::Error for AuthError {
 ///     .issuer("https://auth.example.com")
 ///     .audience("orders-api")
 ///     .build()?;
-/// let door = Authenticator::new().access_tokens(validator).realm("orders");
+/// let door = Authenticator::builder()
+///     .access_tokens(validator)
+///     .realm("orders")
+///     .build()?;
 ///
 /// let token = TokenBuilder::new()
 ///     .access_token()
@@ -208,38 +213,73 @@ impl std::error::Error for AuthError {
 /// );
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, Default)]
+///
+/// Built with [`Authenticator::builder`], which refuses a front door that
+/// accepts no credential kind (it would answer every request 401, a
+/// misconfiguration passed off as a bad token).
+#[derive(Debug, Clone)]
 pub struct Authenticator {
     validator: Option<Validator>,
     api_keys: Option<ApiKeyVerifier>,
     realm: Option<String>,
 }
 
-impl Authenticator {
-    /// A front door that accepts nothing yet.
-    pub fn new() -> Self {
-        Self::default()
-    }
+/// Builds an [`Authenticator`]: the credential kinds it accepts and the
+/// realm of its challenges.
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct AuthenticatorBuilder {
+    validator: Option<Validator>,
+    api_keys: Option<ApiKeyVerifier>,
+    realm: Option<String>,
+}
 
-    /// Accepts JWT access tokens checked by `validator`.
-    #[must_use]
+impl AuthenticatorBuilder {
+    /// Accepts JWT access tokens checked by `validator`. Its scope
+    /// requirement ([`ValidatorBuilder::require_scopes`](crate::ValidatorBuilder::require_scopes)),
+    /// if any, applies to API keys at this door as well: one requirement
+    /// for every credential kind.
     pub fn access_tokens(mut self, validator: Validator) -> Self {
         self.validator = Some(validator);
         self
     }
 
     /// Accepts API keys checked by `verifier`.
-    #[must_use]
     pub fn api_keys(mut self, verifier: ApiKeyVerifier) -> Self {
         self.api_keys = Some(verifier);
         self
     }
 
     /// The `realm` of `WWW-Authenticate` challenges.
-    #[must_use]
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
         self.realm = Some(realm.into());
         self
+    }
+
+    /// The configured front door.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfiguration`] when it accepts neither access
+    /// tokens nor API keys.
+    pub fn build(self) -> Result<Authenticator, Error> {
+        if self.validator.is_none() && self.api_keys.is_none() {
+            return Err(Error::config(
+                "a front door needs `access_tokens(validator)`, `api_keys(verifier)` or both",
+            ));
+        }
+        Ok(Authenticator {
+            validator: self.validator,
+            api_keys: self.api_keys,
+            realm: self.realm,
+        })
+    }
+}
+
+impl Authenticator {
+    /// A builder that accepts nothing yet.
+    pub fn builder() -> AuthenticatorBuilder {
+        AuthenticatorBuilder::default()
     }
 
     fn fail(&self, kind: BearerError, cause: Option<Error>) -> AuthError {
@@ -301,7 +341,9 @@ impl Authenticator {
         self.authenticate_inner(authorization, None)
     }
 
-    /// As [`Authenticator::authenticate`], and requires `requirement`.
+    /// As [`Authenticator::authenticate`], and requires `requirement`
+    /// (after the validator's own requirement, which applies to API keys
+    /// too).
     ///
     /// # Errors
     ///
@@ -325,13 +367,25 @@ impl Authenticator {
             Ok(c) => c,
             Err(kind) => return Err(self.fail(kind, None)),
         };
-        if let Some(verifier) = &self.api_keys
-            && credential.starts_with(verifier.format().lead())
-        {
-            let key = verifier.verify(credential).map_err(|e| self.reject(e))?;
-            if let Some(req) = requirement {
+        if let Some(verifier) = &self.api_keys {
+            let key = match verifier.verify(credential) {
+                Ok(key) => key,
+                // Not an API key of this format (the parse failed before
+                // any lookup): a JWT, if this door takes them.
+                Err(Error::Malformed(Malformed::ApiKey)) if self.validator.is_some() => {
+                    return self.access_token(credential, requirement);
+                }
+                Err(e) => return Err(self.reject(e)),
+            };
+            // The validator's own requirement binds every credential
+            // kind, then the route's, in the validator's order.
+            let own = self
+                .validator
+                .as_ref()
+                .and_then(Validator::scope_requirement);
+            for req in own.into_iter().chain(requirement) {
                 req.check(key.scopes())
-                    .map_err(|e| self.reject_for(e, None, Some(req)))?;
+                    .map_err(|e| self.reject_for(e, own, requirement))?;
             }
             return Ok(Principal {
                 subject: key.owner().to_owned(),
@@ -342,8 +396,18 @@ impl Authenticator {
                 expires_at: key.expires_at().map(OffsetDateTime::unix_timestamp),
             });
         }
+        self.access_token(credential, requirement)
+    }
+
+    fn access_token(
+        &self,
+        credential: &str,
+        requirement: Option<&ScopeRequirement>,
+    ) -> Result<Principal, AuthError> {
         let Some(validator) = &self.validator else {
-            return Err(self.fail(BearerError::InvalidToken, Some(Error::UnknownKey)));
+            // The builder refuses a door without either kind, and one
+            // with API keys only answered above.
+            return Err(self.reject(Error::config("no validator for access tokens")));
         };
         let verified = match requirement {
             Some(req) => validator.validate_for::<NoCustomClaims>(credential, req),
@@ -438,13 +502,20 @@ mod tests {
         );
     }
 
+    fn door(realm: Option<&str>) -> Authenticator {
+        Authenticator {
+            validator: None,
+            api_keys: None,
+            realm: realm.map(str::to_owned),
+        }
+    }
+
     #[test]
     fn challenges() {
-        let door = Authenticator::new().realm("a\"b");
-        let e = door.fail(BearerError::MissingCredentials, None);
+        let e = door(Some("a\"b")).fail(BearerError::MissingCredentials, None);
         assert_eq!(e.www_authenticate(), r#"Bearer realm="a\"b""#);
         assert_eq!(e.status(), 401);
-        let e = Authenticator::new().fail(BearerError::InvalidRequest, None);
+        let e = door(None).fail(BearerError::InvalidRequest, None);
         assert_eq!(e.www_authenticate(), r#"Bearer error="invalid_request""#);
         assert_eq!(e.status(), 400);
     }

@@ -2,10 +2,12 @@
 //!
 //! An [`Introspector`] knows the validator, API key verifier and refresh
 //! tokens of an authorization server, recognises which kind a presented
-//! token is, and answers with an [`IntrospectionResponse`] that serializes
-//! to the RFC's JSON. Anything invalid, expired, revoked or unknown is
-//! `{"active":false}` and nothing else.
+//! token is by the format it parses as, and answers with an
+//! [`IntrospectionResponse`] that serializes to the RFC's JSON. Anything
+//! invalid, expired, revoked or unknown is `{"active":false}` and nothing
+//! else.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -13,7 +15,7 @@ use serde::Serialize;
 use crate::api_key::ApiKeyVerifier;
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
-use crate::jwt::{NoCustomClaims, Validator};
+use crate::jwt::{Claims, NoCustomClaims, Validator};
 use crate::refresh::RefreshTokens;
 use crate::revocation::{RevocationStore, instant};
 
@@ -82,7 +84,46 @@ impl IntrospectionResponse {
 }
 
 /// Introspects and revokes any token the crate issued.
-#[derive(Debug, Clone, Default)]
+///
+/// Built with [`Introspector::builder`], which refuses a configuration
+/// that knows no token kind, or whose API key and refresh token formats
+/// overlap. A presented token is routed by the format it parses as (the
+/// full check of length, lead, alphabet and checksum, never a prefix
+/// alone): a refresh token, an API key, and anything else is a JWT access
+/// token. So an API key `acme_live_…` is an API key even next to refresh
+/// tokens `acme_…`, and API keys and refresh tokens may share a lead when
+/// their lengths differ.
+///
+/// ```
+/// use std::sync::Arc;
+/// use tokengate::{Algorithm, Introspector, KeyRing, RevocationList, SigningKey, TokenBuilder, Validator};
+///
+/// let ring = Arc::new(KeyRing::new(SigningKey::generate(Algorithm::EdDSA)?));
+/// let revoked = Arc::new(RevocationList::new());
+/// let validator = Validator::builder(Arc::clone(&ring))
+///     .access_token_profile()
+///     .issuer("https://auth.example.com")
+///     .audience("https://api.example.com")
+///     .revocation(revoked.clone())
+///     .build()?;
+/// let endpoint = Introspector::builder()
+///     .access_tokens(validator)
+///     .revocation(revoked)
+///     .build()?;
+///
+/// let token = TokenBuilder::new()
+///     .access_token()
+///     .issuer("https://auth.example.com")
+///     .audience("https://api.example.com")
+///     .subject("user-42")
+///     .client_id("web-app")
+///     .sign(&ring.current())?;
+/// assert!(endpoint.introspect(&token).active);
+/// endpoint.revoke(&token, Some("web-app"))?; // by the client it was issued to
+/// assert_eq!(endpoint.introspect(&token).to_json(), r#"{"active":false}"#);
+/// # Ok::<(), tokengate::Error>(())
+/// ```
+#[derive(Debug, Clone)]
 pub struct Introspector {
     validator: Option<Validator>,
     api_keys: Option<ApiKeyVerifier>,
@@ -91,59 +132,55 @@ pub struct Introspector {
     clock: Option<Arc<dyn Clock>>,
 }
 
+/// Builds an [`Introspector`]: the token kinds it knows, where it revokes
+/// access tokens, and its clock.
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct IntrospectorBuilder {
+    validator: Option<Validator>,
+    api_keys: Option<ApiKeyVerifier>,
+    refresh: Option<RefreshTokens>,
+    revocation: Option<Arc<dyn RevocationStore>>,
+    clock: Option<Arc<dyn Clock>>,
+}
+
+/// A valid access token to revoke, and the store to revoke it in.
+struct ToRevoke<'a> {
+    claims: Claims<NoCustomClaims>,
+    store: &'a dyn RevocationStore,
+}
+
+/// What a presented token is, by the format it parses as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Refresh,
+    ApiKey,
+    /// Anything else: a JWT access token, or nothing this server issued.
+    Jwt,
+}
+
 impl Introspector {
-    /// An introspector that knows no token kind yet.
-    pub fn new() -> Self {
-        Self::default()
+    /// A builder that knows no token kind yet.
+    pub fn builder() -> IntrospectorBuilder {
+        IntrospectorBuilder::default()
     }
 
-    /// Introspects JWT access tokens with `validator`.
-    #[must_use]
-    pub fn access_tokens(mut self, validator: Validator) -> Self {
-        self.validator = Some(validator);
-        self
-    }
-
-    /// Introspects API keys with `verifier`.
-    #[must_use]
-    pub fn api_keys(mut self, verifier: ApiKeyVerifier) -> Self {
-        self.api_keys = Some(verifier);
-        self
-    }
-
-    /// Introspects refresh tokens.
-    #[must_use]
-    pub fn refresh_tokens(mut self, refresh: RefreshTokens) -> Self {
-        self.refresh = Some(refresh);
-        self
-    }
-
-    /// Revokes access tokens into `store` (by `jti` until their `exp`):
-    /// the store the validators consult, directly or through a
-    /// [`RevocationReplica`](crate::RevocationReplica).
-    #[must_use]
-    pub fn revocation(mut self, store: Arc<dyn RevocationStore>) -> Self {
-        self.revocation = Some(store);
-        self
-    }
-
-    /// The clock used when revoking access tokens without `exp`.
-    #[must_use]
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
-        self
-    }
-
-    fn is_api_key(&self, token: &str) -> bool {
-        self.api_keys
+    fn kind(&self, token: &str) -> Kind {
+        if self
+            .refresh
             .as_ref()
-            .is_some_and(|v| token.starts_with(v.format().lead()))
-    }
-
-    fn is_refresh(&self, token: &str) -> bool {
-        self.refresh
+            .is_some_and(|r| r.format().is_well_formed(token))
+        {
+            Kind::Refresh
+        } else if self
+            .api_keys
             .as_ref()
-            .is_some_and(|r| token.starts_with(r.format().lead()))
+            .is_some_and(|v| v.format().is_well_formed(token))
+        {
+            Kind::ApiKey
+        } else {
+            Kind::Jwt
+        }
     }
 
     /// Introspects `token`. Never fails: anything that is not an active
@@ -162,10 +199,8 @@ impl Introspector {
     /// Only internal failures ([`Error::is_internal`]).
     pub fn try_introspect(&self, token: &str) -> Result<IntrospectionResponse, Error> {
         let inactive = Ok(IntrospectionResponse::inactive());
-        if self.is_refresh(token) {
-            let Some(refresh) = &self.refresh else {
-                return inactive;
-            };
+        let kind = self.kind(token);
+        if let (Kind::Refresh, Some(refresh)) = (kind, &self.refresh) {
             return Ok(match refresh.inspect(token)? {
                 Some(r) => IntrospectionResponse {
                     active: true,
@@ -180,10 +215,7 @@ impl Introspector {
                 None => IntrospectionResponse::inactive(),
             });
         }
-        if self.is_api_key(token) {
-            let Some(verifier) = &self.api_keys else {
-                return inactive;
-            };
+        if let (Kind::ApiKey, Some(verifier)) = (kind, &self.api_keys) {
             return match verifier.verify(token) {
                 Ok(k) => Ok(IntrospectionResponse {
                     active: true,
@@ -237,62 +269,207 @@ impl Introspector {
     /// Revokes `token` for the authenticated client `client_id` (RFC 7009
     /// §2.2: revoking an unknown, invalid or already revoked token
     /// succeeds; §2.1: a token issued to another client is refused). An
-    /// access token is revoked by its
-    /// `jti` until its `exp`, or by its `sid` when it has no `jti`; one with
-    /// neither can only be taken back together with every other token of
-    /// its subject issued so far, which is what happens; a
-    /// refresh token revokes its whole family and that family's access
-    /// tokens; an API key is revoked in its store.
+    /// access token is revoked in the revocation store by its `jti` until
+    /// its `exp`, or by its `sid` (its whole session) when it has no
+    /// `jti`; a refresh token revokes its whole family and that family's
+    /// access tokens; an API key is revoked in its store.
+    ///
+    /// An access token with neither `jti` nor `sid` cannot be revoked
+    /// alone: only together with every token of its subject, which is a
+    /// different request ("log out everywhere") that the caller makes
+    /// explicitly with [`Introspector::revoke_subject`]. A revocation
+    /// endpoint answers this error with RFC 7009's
+    /// `unsupported_token_type`.
     ///
     /// # Errors
     ///
-    /// [`Error::WrongClient`] for a refresh token, or an access token
-    /// with a `client_id` claim, issued to another client; internal
-    /// failures, such as a store that cannot be written.
+    /// [`Error::InvalidConfiguration`] for a token that goes to the access
+    /// token path of an introspector built without
+    /// [`revocation`](IntrospectorBuilder::revocation): it could not revoke
+    /// it, and "200 for unknown tokens" is about tokens, not about a server
+    /// that cannot revoke. [`Error::MissingClaim`] (`jti`) for a valid
+    /// access token with neither `jti` nor `sid`: nothing is revoked.
+    /// [`Error::WrongClient`] for a refresh token, or an access token with
+    /// a `client_id` claim, issued to another client; internal failures,
+    /// such as a store that cannot be written.
     pub fn revoke(&self, token: &str, client_id: Option<&str>) -> Result<(), Error> {
-        if self.is_refresh(token) {
-            return match &self.refresh {
-                Some(r) => r.revoke(token, client_id),
-                None => Ok(()),
-            };
+        let kind = self.kind(token);
+        if let (Kind::Refresh, Some(refresh)) = (kind, &self.refresh) {
+            return refresh.revoke(token, client_id);
         }
-        if self.is_api_key(token) {
-            let Some(verifier) = &self.api_keys else {
-                return Ok(());
-            };
+        if let (Kind::ApiKey, Some(verifier)) = (kind, &self.api_keys) {
             return match verifier.verify(token) {
                 Ok(k) => verifier.revoke(k.id()).map(|_| ()),
                 Err(e) if e.is_internal() => Err(e),
                 Err(_) => Ok(()),
             };
         }
-        let (Some(validator), Some(list)) = (&self.validator, &self.revocation) else {
+        let Some(ToRevoke {
+            claims,
+            store: list,
+        }) = self.access_token_to_revoke(token, client_id)?
+        else {
             return Ok(());
         };
+        let now = self.now_unix();
+        // A token without exp lives until revoked: keep the entry for the
+        // largest NumericDate.
+        let until = instant(claims.expires_at.unwrap_or(i64::MAX).max(now));
+        match (&claims.jwt_id, &claims.session_id) {
+            (Some(jti), _) => list.revoke_token(jti, until),
+            (None, Some(sid)) => list.revoke_session(sid, until),
+            (None, None) => Err(Error::MissingClaim(Cow::Borrowed("jti"))),
+        }
+    }
+
+    /// Revokes every access token of the subject of `token` issued up to
+    /// now, this second included ("log out everywhere", presented with one
+    /// of the subject's access tokens), for the authenticated client
+    /// `client_id`. The way to take back a token that has neither `jti`
+    /// nor `sid`, which [`Introspector::revoke`] refuses; tokens issued
+    /// from the next second on are valid. The entry stays in the
+    /// revocation store until the store's `max_token_lifetime` has passed
+    /// (for [`RevocationList`](crate::RevocationList), forever without
+    /// one). As [`Introspector::revoke`], an invalid, expired or unknown
+    /// token revokes nothing and succeeds.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfiguration`] for an introspector without access
+    /// tokens or without a revocation store; [`Error::MissingClaim`]
+    /// (`sub`) for a valid token without a subject; [`Error::WrongClient`]
+    /// for a token with a `client_id` claim issued to another client;
+    /// internal failures.
+    pub fn revoke_subject(&self, token: &str, client_id: Option<&str>) -> Result<(), Error> {
+        if self.validator.is_none() {
+            return Err(Error::config(
+                "this introspector has no validator for access tokens",
+            ));
+        }
+        let Some(ToRevoke {
+            claims,
+            store: list,
+        }) = self.access_token_to_revoke(token, client_id)?
+        else {
+            return Ok(());
+        };
+        let subject = claims
+            .subject
+            .ok_or(Error::MissingClaim(Cow::Borrowed("sub")))?;
+        list.revoke_subject_issued_through(&subject, instant(self.now_unix()))
+    }
+
+    /// The claims of `token`, a valid access token of `client_id` (or of
+    /// no client), and the store to revoke it in; `None` when there is
+    /// nothing to revoke (no access tokens configured, or an invalid,
+    /// expired or unknown token).
+    fn access_token_to_revoke(
+        &self,
+        token: &str,
+        client_id: Option<&str>,
+    ) -> Result<Option<ToRevoke<'_>>, Error> {
+        let Some(validator) = &self.validator else {
+            // No access tokens here: not a token this server knows.
+            return Ok(None);
+        };
+        // Refused whatever the token, valid or not: the answer must not
+        // depend on it, and the server cannot revoke any access token.
+        let list = self.revocation.as_ref().ok_or_else(|| {
+            Error::config(
+                "this introspector cannot revoke access tokens: \
+                 build it with `revocation(store)`",
+            )
+        })?;
         let claims = match validator.validate::<NoCustomClaims>(token) {
             Ok(v) => v.into_claims(),
             Err(e) if e.is_internal() => return Err(e),
-            Err(_) => return Ok(()),
+            Err(_) => return Ok(None),
         };
         if let Some(owner) = &claims.client_id
             && Some(owner.as_str()) != client_id
         {
             return Err(Error::WrongClient);
         }
-        let now = self
-            .clock
+        Ok(Some(ToRevoke {
+            claims,
+            store: &**list,
+        }))
+    }
+
+    fn now_unix(&self) -> i64 {
+        self.clock
             .as_ref()
-            .map_or_else(|| SystemClock.now_unix(), |c| c.now_unix());
-        // A token without exp lives until revoked: keep the entry for the
-        // largest NumericDate.
-        let until = instant(claims.expires_at.unwrap_or(i64::MAX).max(now));
-        match (&claims.jwt_id, &claims.session_id, &claims.subject) {
-            (Some(jti), _, _) => list.revoke_token(jti, until),
-            (None, Some(sid), _) => list.revoke_session(sid, until),
-            (None, None, Some(sub)) => {
-                list.revoke_subject_before(sub, instant(now.saturating_add(1)))
-            }
-            (None, None, None) => Ok(()),
+            .map_or_else(|| SystemClock.now_unix(), |c| c.now_unix())
+    }
+}
+
+impl IntrospectorBuilder {
+    /// Introspects JWT access tokens with `validator`.
+    pub fn access_tokens(mut self, validator: Validator) -> Self {
+        self.validator = Some(validator);
+        self
+    }
+
+    /// Introspects API keys with `verifier`.
+    pub fn api_keys(mut self, verifier: ApiKeyVerifier) -> Self {
+        self.api_keys = Some(verifier);
+        self
+    }
+
+    /// Introspects refresh tokens.
+    pub fn refresh_tokens(mut self, refresh: RefreshTokens) -> Self {
+        self.refresh = Some(refresh);
+        self
+    }
+
+    /// Revokes access tokens into `store` (by `jti` until their `exp`):
+    /// the store the validators consult, directly or through a
+    /// [`RevocationReplica`](crate::RevocationReplica). Without it, the
+    /// introspector still introspects access tokens but refuses to revoke
+    /// them ([`Introspector::revoke`] answers
+    /// [`Error::InvalidConfiguration`]).
+    pub fn revocation(mut self, store: Arc<dyn RevocationStore>) -> Self {
+        self.revocation = Some(store);
+        self
+    }
+
+    /// The clock used when revoking access tokens without `exp`.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The configured introspector.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfiguration`] when no token kind is configured
+    /// (every token would be inactive, every revocation a silent no-op),
+    /// or when the API key format and the refresh token format overlap
+    /// ([`ApiKeyFormat::overlaps`](crate::ApiKeyFormat::overlaps): the same
+    /// lead and length), so that one string would be both and routing
+    /// could not tell which it is.
+    pub fn build(self) -> Result<Introspector, Error> {
+        if self.validator.is_none() && self.api_keys.is_none() && self.refresh.is_none() {
+            return Err(Error::config(
+                "an introspector needs at least one token kind: \
+                 `access_tokens`, `api_keys` or `refresh_tokens`",
+            ));
         }
+        if let (Some(keys), Some(refresh)) = (&self.api_keys, &self.refresh)
+            && keys.format().overlaps(refresh.format())
+        {
+            return Err(Error::config(
+                "the API key format and the refresh token format overlap \
+                 (same lead and length): give them different prefixes",
+            ));
+        }
+        Ok(Introspector {
+            validator: self.validator,
+            api_keys: self.api_keys,
+            refresh: self.refresh,
+            revocation: self.revocation,
+            clock: self.clock,
+        })
     }
 }

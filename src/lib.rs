@@ -100,8 +100,9 @@
 //!   replica ([`RevocationReplica`] for revocations) fed by the shared
 //!   store's change feed; the request never waits on the network.
 //! - **Atomic in the shared store:** refresh token rotation
-//!   ([`RefreshStore::rotate`]), one compare-and-set across every server;
-//!   revocation writes, idempotent and never un-revoking.
+//!   ([`RefreshStore::rotate`]) and API key rotation
+//!   ([`ApiKeyStore::rotate`]), each one compare-and-set across every
+//!   server; revocation writes, idempotent and never un-revoking.
 //! - **An `Err` fails closed:** the token is rejected with
 //!   [`Error::Store`] (answer 500/503), never accepted.
 //!
@@ -186,10 +187,12 @@ pub use api_key::{
     ApiKeyFormat, ApiKeyIssuer, ApiKeyRecord, ApiKeyStore, ApiKeyVerifier, InMemoryApiKeyStore,
     IssuedApiKey, NewApiKey, VerifiedApiKey,
 };
-pub use authenticator::{AuthError, Authenticator, BearerError, CredentialKind, Principal};
-pub use clock::{Clock, FixedClock, SystemClock};
+pub use authenticator::{
+    AuthError, Authenticator, AuthenticatorBuilder, BearerError, CredentialKind, Principal,
+};
+pub use clock::{Clock, FixedClock, SystemClock, UNKNOWN_TIME};
 pub use error::{Error, ErrorKind, KeyError, Malformed};
-pub use introspection::{IntrospectionResponse, Introspector};
+pub use introspection::{IntrospectionResponse, Introspector, IntrospectorBuilder};
 pub use jws::{Algorithm, AlgorithmSet, Header};
 pub use jwt::{Claim, Claims, NoCustomClaims, TokenBuilder, Validator, ValidatorBuilder, Verified};
 pub use keys::{

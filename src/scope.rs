@@ -167,6 +167,12 @@ impl<G: GrantedScopes + ?Sized> GrantedScopes for &G {
 /// A requirement on granted scopes: all of a set, any of a set, or
 /// combinations.
 ///
+/// A requirement names at least one scope: [`ScopeRequirement::all`] and
+/// [`ScopeRequirement::any`] refuse an empty list (all of nothing would be
+/// met by every caller, any of nothing by none, so either is a mistake).
+/// Built directly from the variants, an empty set or list fails closed: it
+/// is never satisfied.
+///
 /// ```
 /// use tokengate::scope::{ScopeRequirement, ScopeSet};
 ///
@@ -180,13 +186,14 @@ impl<G: GrantedScopes + ?Sized> GrantedScopes for &G {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScopeRequirement {
-    /// Every scope of the set.
+    /// Every scope of the set (an empty set is never satisfied).
     All(ScopeSet),
     /// At least one scope of the set (an empty set is never satisfied).
     Any(ScopeSet),
-    /// Every requirement of the list.
+    /// Every requirement of the list (an empty list is never satisfied).
     AllOf(Vec<ScopeRequirement>),
-    /// At least one requirement of the list.
+    /// At least one requirement of the list (an empty list is never
+    /// satisfied).
     AnyOf(Vec<ScopeRequirement>),
 }
 
@@ -195,18 +202,20 @@ impl ScopeRequirement {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidScope`] as [`ScopeSet::parse`].
+    /// [`Error::InvalidScope`] as [`ScopeSet::parse`];
+    /// [`Error::InvalidConfiguration`] for a list of no scopes.
     pub fn all(scopes: &str) -> Result<Self, Error> {
-        ScopeSet::parse(scopes).map(Self::All)
+        non_empty(ScopeSet::parse(scopes)?).map(Self::All)
     }
 
     /// Requires at least one scope of a space-delimited list.
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidScope`] as [`ScopeSet::parse`].
+    /// [`Error::InvalidScope`] as [`ScopeSet::parse`];
+    /// [`Error::InvalidConfiguration`] for a list of no scopes.
     pub fn any(scopes: &str) -> Result<Self, Error> {
-        ScopeSet::parse(scopes).map(Self::Any)
+        non_empty(ScopeSet::parse(scopes)?).map(Self::Any)
     }
 
     /// Both `self` and `other`.
@@ -250,23 +259,27 @@ impl ScopeRequirement {
         }
     }
 
-    /// `false` when no grant can ever meet the requirement (an `Any` of
-    /// nothing somewhere it cannot be avoided).
+    /// `false` when no grant can ever meet the requirement (an empty set
+    /// or list somewhere it cannot be avoided).
     pub fn is_satisfiable(&self) -> bool {
         match self {
-            Self::All(_) => true,
-            Self::Any(set) => !set.is_empty(),
-            Self::AllOf(list) => list.iter().all(ScopeRequirement::is_satisfiable),
+            Self::All(set) | Self::Any(set) => !set.is_empty(),
+            Self::AllOf(list) => {
+                !list.is_empty() && list.iter().all(ScopeRequirement::is_satisfiable)
+            }
             Self::AnyOf(list) => list.iter().any(ScopeRequirement::is_satisfiable),
         }
     }
 
-    /// `true` when `granted` meets the requirement. Does not allocate.
+    /// `true` when `granted` meets the requirement. Does not allocate. An
+    /// empty set or list is never met.
     pub fn is_satisfied_by<G: GrantedScopes + ?Sized>(&self, granted: &G) -> bool {
         match self {
-            Self::All(set) => set.iter().all(|t| granted.has_scope(t)),
+            Self::All(set) => !set.is_empty() && set.iter().all(|t| granted.has_scope(t)),
             Self::Any(set) => set.iter().any(|t| granted.has_scope(t)),
-            Self::AllOf(list) => list.iter().all(|r| r.is_satisfied_by(granted)),
+            Self::AllOf(list) => {
+                !list.is_empty() && list.iter().all(|r| r.is_satisfied_by(granted))
+            }
             Self::AnyOf(list) => list.iter().any(|r| r.is_satisfied_by(granted)),
         }
     }
@@ -310,6 +323,18 @@ impl ScopeRequirement {
                 .min_by_key(ScopeSet::len)
                 .unwrap_or_default(),
         }
+    }
+}
+
+/// `set`, unless it is empty.
+fn non_empty(set: ScopeSet) -> Result<ScopeSet, Error> {
+    if set.is_empty() {
+        Err(Error::config(
+            "a scope requirement names at least one scope: all of none would be met \
+             by every caller, any of none by no caller",
+        ))
+    } else {
+        Ok(set)
     }
 }
 
@@ -427,7 +452,9 @@ mod tests {
         let any = ScopeRequirement::any("x y").unwrap();
         assert!(any.is_satisfied_by("y"));
         assert!(!any.is_satisfied_by("z"));
-        assert!(!ScopeRequirement::any("").unwrap().is_satisfied_by("z"));
+        assert!(ScopeRequirement::any("").is_err() && ScopeRequirement::all(" ").is_err());
+        assert!(!ScopeRequirement::Any(ScopeSet::new()).is_satisfied_by("z"));
+        assert!(!ScopeRequirement::All(ScopeSet::new()).is_satisfied_by("z"));
         let both = need.clone().and(any.clone());
         assert!(both.is_satisfied_by("a b x"));
         match both.check("a") {

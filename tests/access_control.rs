@@ -308,8 +308,10 @@ fn all_requires_every_scope_and_names_the_missing_ones() {
     assert_eq!(err.kind(), ErrorKind::InsufficientScope);
     assert_eq!(err.kind().as_str(), "insufficient_scope");
     assert!(err.is_rejection());
-    // An empty `All` is always met.
-    assert_eq!(outcome(&v, &env.token(None), &all_of("")), Ok(()));
+    // An empty `All` (built from the variant; `all("")` refuses it) is
+    // never met: it fails closed.
+    let empty = ScopeRequirement::All(ScopeSet::new());
+    assert_eq!(outcome(&v, &env.token(None), &empty), Err(String::new()));
     // A plain `validate` checks no per-call requirement.
     assert!(
         v.validate::<NoCustomClaims>(&env.token(Some("profile")))
@@ -335,9 +337,14 @@ fn any_requires_one_scope_and_reports_the_whole_set() {
         outcome(&v, &env.token(None), &need),
         Err("admin orders:write".to_owned())
     );
-    // An empty `Any` is never met, whatever was granted.
+    // An empty `Any` (built from the variant; `any("")` refuses it) is
+    // never met, whatever was granted.
     assert_eq!(
-        outcome(&v, &env.token(Some("admin orders:write")), &one_of("")),
+        outcome(
+            &v,
+            &env.token(Some("admin orders:write")),
+            &ScopeRequirement::Any(ScopeSet::new())
+        ),
         Err(String::new())
     );
 }
@@ -465,7 +472,10 @@ fn scopes_lists_every_scope_a_requirement_names() {
         .and(one_of("c a"))
         .or(all_of("d").and(one_of("e")));
     assert_eq!(need.scopes(), set("a b c d e"));
-    assert_eq!(all_of("").scopes(), ScopeSet::new());
+    assert_eq!(
+        ScopeRequirement::All(ScopeSet::new()).scopes(),
+        ScopeSet::new()
+    );
     // Granting them all meets the requirement.
     assert!(need.is_satisfied_by(&need.scopes()));
 }
@@ -487,7 +497,11 @@ fn verified_require_matches_validate_for() {
     // A token without a scope claim grants nothing.
     let verified = v.validate::<NoCustomClaims>(&env.token(None)).unwrap();
     assert_eq!(missing_of(verified.require(&all_of("a"))), "a");
-    assert!(verified.require(&all_of("")).is_ok());
+    assert!(
+        verified
+            .require(&ScopeRequirement::All(ScopeSet::new()))
+            .is_err()
+    );
 }
 
 #[test]
@@ -610,7 +624,11 @@ fn key_env() -> KeyEnv {
     let issuer = ApiKeyIssuer::new(format.clone()).with_clock(clock.clone());
     let verifier = ApiKeyVerifier::new(format, store.clone()).with_clock(clock);
     KeyEnv {
-        door: Authenticator::new().api_keys(verifier).realm("api"),
+        door: Authenticator::builder()
+            .api_keys(verifier)
+            .realm("api")
+            .build()
+            .unwrap(),
         issuer,
         store,
     }
@@ -677,9 +695,16 @@ fn api_key_scopes_through_the_authenticator() {
         r#"Bearer realm="api", error="insufficient_scope", scope="admin root""#
     );
 
-    // A key with no scopes meets only empty `All` requirements.
+    // A key with no scopes meets no requirement, not even an empty one.
     let bare = format!("Bearer {}", k.key(""));
-    assert!(k.door.authenticate_for(Some(&bare), &all_of("")).is_ok());
+    assert!(k.door.authenticate(Some(&bare)).is_ok());
+    assert_eq!(
+        k.door
+            .authenticate_for(Some(&bare), &ScopeRequirement::All(ScopeSet::new()))
+            .unwrap_err()
+            .status(),
+        403
+    );
     assert_eq!(
         k.door
             .authenticate_for(Some(&bare), &all_of("reports:read"))
@@ -890,9 +915,9 @@ fn a_scope_claim_with_odd_spacing_grants_only_its_tokens() {
 
 #[test]
 fn an_unsatisfiable_branch_is_not_reported_as_the_missing_set() {
-    // `one_of("")` can never be met; the `or` can be met only through `admin`,
-    // so `admin` is what "would satisfy the requirement".
-    let need = one_of("").or(all_of("admin"));
+    // An empty `Any` can never be met; the `or` can be met only through
+    // `admin`, so `admin` is what "would satisfy the requirement".
+    let need = ScopeRequirement::Any(ScopeSet::new()).or(all_of("admin"));
     let missing = missing_of(need.check(""));
     assert_eq!(missing, "admin");
     // Adding what is reported missing must satisfy the requirement.
@@ -986,4 +1011,44 @@ proptest! {
             prop_assert!(missing.iter().all(|t| !have.contains(t)));
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// Empty requirements
+// ---------------------------------------------------------------------------
+
+#[test]
+fn empty_scope_requirements_are_refused() {
+    // `all("")` would be met by everything and `any("")` by nothing: a
+    // requirement that names no scope is a mistake, refused when built.
+    for empty in ["", " ", "   "] {
+        for made in [ScopeRequirement::all(empty), ScopeRequirement::any(empty)] {
+            let err = made.unwrap_err();
+            assert!(err.is_configuration(), "{empty:?}: {err:?}");
+        }
+    }
+    // Built from the variants, an empty requirement fails closed: never
+    // met, whatever was granted, and never satisfiable.
+    for empty in [
+        ScopeRequirement::All(ScopeSet::new()),
+        ScopeRequirement::Any(ScopeSet::new()),
+        ScopeRequirement::AllOf(Vec::new()),
+        ScopeRequirement::AnyOf(Vec::new()),
+    ] {
+        assert!(!empty.is_satisfied_by("admin orders:read"), "{empty:?}");
+        assert!(!empty.is_satisfied_by(""), "{empty:?}");
+        assert!(empty.check("admin").is_err(), "{empty:?}");
+        assert!(!empty.is_satisfiable(), "{empty:?}");
+        // Nested, it fails its branch.
+        assert!(!all_of("a").and(empty.clone()).is_satisfied_by("a"));
+        assert!(all_of("a").or(empty.clone()).is_satisfied_by("a"));
+    }
+    // Through a validator: refused, not waved through.
+    let env = Env::new();
+    let v = env.validator();
+    let token = env.token(Some("orders:read"));
+    assert!(
+        v.validate_for::<NoCustomClaims>(&token, &ScopeRequirement::All(ScopeSet::new()))
+            .is_err()
+    );
 }

@@ -18,7 +18,7 @@
 )]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 
@@ -26,9 +26,10 @@ use proptest::prelude::*;
 use time::{Duration, OffsetDateTime};
 use tokengate::api_key::{
     ApiKeyFormat, ApiKeyIssuer, ApiKeyRecord, ApiKeyStore, ApiKeyVerifier, DEFAULT_ID_LEN,
-    DEFAULT_SECRET_LEN, InMemoryApiKeyStore, IssuedApiKey, NewApiKey, SecretDigest, VerifiedApiKey,
+    DEFAULT_SECRET_LEN, InMemoryApiKeyStore, IssuedApiKey, KeyRotation, KeyRotationOutcome,
+    NewApiKey, SecretDigest, VerifiedApiKey,
 };
-use tokengate::testing::{FailingApiKeyStore, T0, checksum, clock, with_checksum};
+use tokengate::testing::{FailingApiKeyStore, T0, checksum, clock, reseal, with_checksum};
 use tokengate::{Error, FixedClock, ScopeSet};
 
 const DAY: i64 = 86_400;
@@ -79,6 +80,9 @@ impl ApiKeyStore for CountingStore {
         replaced_by: Option<&str>,
     ) -> Result<bool, Error> {
         self.inner.retire(id, expires_at, replaced_by)
+    }
+    fn rotate(&self, rotation: &KeyRotation) -> Result<KeyRotationOutcome, Error> {
+        self.inner.rotate(rotation)
     }
     fn list_by_owner(&self, owner: &str) -> Result<Vec<Arc<ApiKeyRecord>>, Error> {
         self.inner.list_by_owner(owner)
@@ -308,7 +312,7 @@ fn issue_into_stores_the_record() {
     );
     assert_eq!(
         rec.secret_digest.as_bytes(),
-        &sha256(secret_part(key.expose_secret()))
+        &sha256(checked_part(key.expose_secret()))
     );
     let v = f.verifier.verify(key.expose_secret()).unwrap();
     assert_eq!(v.record(), &*rec);
@@ -781,7 +785,10 @@ fn rotation_grace_boundary_and_inheritance() {
         "the successor's lifetime equals the old key's"
     );
     assert_eq!(new_rec.revoked_at, None);
-    assert_ne!(new_rec.secret_digest, old_rec.secret_digest);
+    assert_ne!(
+        new_rec.secret_digest.as_bytes(),
+        old_rec.secret_digest.as_bytes()
+    );
     assert_eq!(old_rec.replaced_by.as_deref(), Some(new.id()));
     assert_eq!(old_rec.expires_at, Some(instant(deadline)));
 
@@ -869,6 +876,106 @@ fn rotating_an_unknown_id_fails() {
         assert_eq!(err.kind().as_str(), "unknown_key", "{id:?}");
     }
     assert_eq!(f.store.inner.len(), 1);
+}
+
+/// The in-memory store with something happening between a rotation's read
+/// of the old key and its write: with a barrier, `get` waits until every
+/// party has read (so concurrent rotations all see the key unrotated); with
+/// `revoke_after_get`, the key is revoked right after it was read (a
+/// revocation landing mid-rotation).
+#[derive(Debug, Default)]
+struct Interleaving {
+    inner: InMemoryApiKeyStore,
+    barrier: Option<Barrier>,
+    revoke_after_get: AtomicBool,
+}
+
+impl ApiKeyStore for Interleaving {
+    fn get(&self, id: &str) -> Result<Option<Arc<ApiKeyRecord>>, Error> {
+        let found = self.inner.get(id)?;
+        if let Some(b) = &self.barrier {
+            b.wait();
+        }
+        if self.revoke_after_get.swap(false, Ordering::SeqCst) {
+            self.inner.revoke(id, instant(T0))?;
+        }
+        Ok(found)
+    }
+    fn insert(&self, record: ApiKeyRecord) -> Result<(), Error> {
+        self.inner.insert(record)
+    }
+    fn revoke(&self, id: &str, at: OffsetDateTime) -> Result<bool, Error> {
+        self.inner.revoke(id, at)
+    }
+    fn retire(
+        &self,
+        id: &str,
+        expires_at: OffsetDateTime,
+        replaced_by: Option<&str>,
+    ) -> Result<bool, Error> {
+        self.inner.retire(id, expires_at, replaced_by)
+    }
+    fn rotate(&self, rotation: &KeyRotation) -> Result<KeyRotationOutcome, Error> {
+        self.inner.rotate(rotation)
+    }
+    fn list_by_owner(&self, owner: &str) -> Result<Vec<Arc<ApiKeyRecord>>, Error> {
+        self.inner.list_by_owner(owner)
+    }
+}
+
+#[test]
+fn concurrent_rotations_of_one_key_make_exactly_one_successor() {
+    let parties = 4;
+    let store = Interleaving {
+        barrier: Some(Barrier::new(parties)),
+        ..Interleaving::default()
+    };
+    let issuer = ApiKeyIssuer::new(format()).with_clock(clock());
+    let key = issuer.issue_into(&store, NewApiKey::new("svc")).unwrap();
+    // Every rotation reads the key before any of them writes.
+    let results: Vec<Result<String, Error>> = thread::scope(|s| {
+        let handles: Vec<_> = (0..parties)
+            .map(|_| {
+                s.spawn(|| {
+                    issuer
+                        .rotate(&store, key.id(), Duration::hours(1))
+                        .map(|k| k.id().to_owned())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let winners: Vec<&String> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    for r in &results {
+        if let Err(e) = r {
+            assert_eq!(e.kind().as_str(), "invalid_configuration", "{e}");
+        }
+    }
+    // One successor in the store, the one the old key names.
+    let keys = store.list_by_owner("svc").unwrap();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    let old = store.inner.get(key.id()).unwrap().unwrap();
+    assert_eq!(old.replaced_by.as_ref(), Some(winners[0]));
+}
+
+#[test]
+fn a_key_revoked_mid_rotation_gets_no_successor() {
+    let store = Interleaving::default();
+    let issuer = ApiKeyIssuer::new(format()).with_clock(clock());
+    let key = issuer.issue_into(&store, NewApiKey::new("svc")).unwrap();
+    // The revocation lands after the rotation read the key, before it
+    // wrote anything.
+    store.revoke_after_get.store(true, Ordering::SeqCst);
+    let err = issuer
+        .rotate(&store, key.id(), Duration::hours(1))
+        .map(|k| k.id().to_owned())
+        .unwrap_err();
+    assert_eq!(err.kind().as_str(), "revoked");
+    assert_eq!(store.list_by_owner("svc").unwrap().len(), 1);
+    let old = store.inner.get(key.id()).unwrap().unwrap();
+    assert_eq!((old.replaced_by.as_ref(), old.expires_at), (None, None));
+    assert!(old.revoked_at.is_some());
 }
 
 // ---------------------------------------------------------------------------
@@ -1038,7 +1145,10 @@ fn debug_output_never_shows_the_secret() {
             assert!(!s.contains(&secret[w..w + 8]), "{s}");
         }
         // Nor the digest, in hex.
-        assert!(!s.contains(&hex(&sha256(secret))), "{s}");
+        assert!(
+            !s.contains(&hex(&sha256(checked_part(key.expose_secret())))),
+            "{s}"
+        );
     }
     assert!(shown[0].contains("[redacted]"));
     assert!(shown[0].contains(key.display_prefix()));
@@ -1058,16 +1168,21 @@ fn record_serializes_without_plaintext_and_round_trips() {
         )
         .unwrap();
     let secret = secret_part(key.expose_secret());
+    let checked = checked_part(key.expose_secret());
 
-    // The digest is SHA-256 of the secret part, and nothing else.
-    assert_eq!(record.secret_digest.as_bytes(), &sha256(secret));
+    // The digest is SHA-256 of the lead, id and secret (everything before
+    // the checksum), and of nothing else: not of the secret alone, which
+    // would let a relabelled key verify, nor of the whole key.
+    assert_eq!(checked, format!("{LEAD}{}{secret}", key.id()));
+    assert_eq!(record.secret_digest.as_bytes(), &sha256(checked));
+    assert_ne!(record.secret_digest.as_bytes(), &sha256(secret));
     assert_ne!(
         record.secret_digest.as_bytes(),
         &sha256(key.expose_secret())
     );
     assert_eq!(
-        record.secret_digest,
-        SecretDigest::from_bytes(sha256(secret))
+        record.secret_digest.as_bytes(),
+        SecretDigest::from_bytes(sha256(checked)).as_bytes()
     );
 
     let json = serde_json::to_string(&record).unwrap();
@@ -1077,7 +1192,7 @@ fn record_serializes_without_plaintext_and_round_trips() {
         assert!(!json.contains(&secret[w..w + 8]), "{json}");
     }
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(value["secret_digest"], hex(&sha256(secret)));
+    assert_eq!(value["secret_digest"], hex(&sha256(checked)));
     assert_eq!(value["id"], key.id());
     assert_eq!(value["scopes"], "a:read b:write");
     assert_eq!(value["expires_at"], T0 + 7 * DAY);
@@ -1112,7 +1227,7 @@ fn record_serializes_without_plaintext_and_round_trips() {
     f.verifier.verify(key.expose_secret()).unwrap();
 
     // A digest that is not lowercase hex does not deserialize.
-    let bad = json.replace(&hex(&sha256(secret)), &"G".repeat(64));
+    let bad = json.replace(&hex(&sha256(checked)), &"G".repeat(64));
     assert!(serde_json::from_str::<ApiKeyRecord>(&bad).is_err());
 }
 
@@ -1238,4 +1353,101 @@ fn is_well_formed_agrees_with_verify_on_shape() {
     }
     assert!(format().is_well_formed(k));
     assert!(!format().is_well_formed(&k.replace("acme_live_", "acme_test_")));
+}
+
+// ---------------------------------------------------------------------------
+// A key is bound to its format (prefix and environment)
+
+/// `key` with its lead `from` replaced by `to` and its checksum recomputed:
+/// the same id and secret under another prefix or environment, well formed
+/// for the other format.
+fn relabel(key: &str, from: &str, to: &str) -> String {
+    assert!(key.starts_with(from), "{key} does not start with {from}");
+    reseal(&format!("{to}{}", &key[from.len()..]))
+}
+
+fn test_format() -> ApiKeyFormat {
+    ApiKeyFormat::new("acme")
+        .unwrap()
+        .environment("test")
+        .unwrap()
+}
+
+#[test]
+fn a_test_key_relabelled_live_is_refused_by_the_live_verifier() {
+    // Both environments share one record store.
+    let clock = clock();
+    let store = Arc::new(InMemoryApiKeyStore::new());
+    let test_issuer = ApiKeyIssuer::new(test_format()).with_clock(clock.clone());
+    let live_issuer = ApiKeyIssuer::new(format()).with_clock(clock.clone());
+    let test = ApiKeyVerifier::new(test_format(), store.clone()).with_clock(clock.clone());
+    let live = ApiKeyVerifier::new(format(), store.clone()).with_clock(clock.clone());
+
+    let test_key = test_issuer
+        .issue_into(&*store, NewApiKey::new("ci").scopes(scopes("orders:write")))
+        .unwrap();
+    let live_key = live_issuer
+        .issue_into(&*store, NewApiKey::new("billing"))
+        .unwrap();
+    test.verify(test_key.expose_secret()).unwrap();
+    live.verify(live_key.expose_secret()).unwrap();
+
+    // The test key as a live key: well formed, right id, right secret.
+    let promoted = relabel(test_key.expose_secret(), "acme_test_", LEAD);
+    assert!(format().is_well_formed(&promoted));
+    assert_eq!(format().key_id(&promoted).unwrap(), test_key.id());
+    assert_eq!(rejection(&live, &promoted), "invalid_secret");
+    let record = store.get(test_key.id()).unwrap().unwrap();
+    assert_eq!(
+        live.verify_record(&promoted, record).unwrap_err().kind(),
+        tokengate::ErrorKind::InvalidSecret
+    );
+    // And a live key as a test key.
+    let demoted = relabel(live_key.expose_secret(), LEAD, "acme_test_");
+    assert_eq!(rejection(&test, &demoted), "invalid_secret");
+    // Another prefix of the same length, without an environment.
+    let other = ApiKeyFormat::new("acmelive2").unwrap();
+    assert_eq!(other.key_len(), KEY_LEN);
+    let moved = relabel(live_key.expose_secret(), LEAD, "acmelive2_");
+    let other_verifier = ApiKeyVerifier::new(other, store.clone()).with_clock(clock);
+    assert_eq!(rejection(&other_verifier, &moved), "invalid_secret");
+    // The originals still work.
+    test.verify(test_key.expose_secret()).unwrap();
+    live.verify(live_key.expose_secret()).unwrap();
+}
+
+#[test]
+fn a_live_issuer_refuses_to_rotate_a_test_key() {
+    let clock = clock();
+    let store = Arc::new(InMemoryApiKeyStore::new());
+    let test_issuer = ApiKeyIssuer::new(test_format()).with_clock(clock.clone());
+    let live_issuer = ApiKeyIssuer::new(format()).with_clock(clock.clone());
+    let test_key = test_issuer
+        .issue_into(&*store, NewApiKey::new("ci").scopes(scopes("orders:write")))
+        .unwrap();
+    let err = live_issuer
+        .rotate(&*store, test_key.id(), Duration::hours(1))
+        .map(|k| k.display_prefix().to_owned())
+        .unwrap_err();
+    assert_eq!(err.kind(), tokengate::ErrorKind::InvalidConfiguration);
+    // Nothing changed: no successor, the test key untouched.
+    assert_eq!(store.list_by_owner("ci").unwrap().len(), 1);
+    let record = store.get(test_key.id()).unwrap().unwrap();
+    assert_eq!(
+        (record.replaced_by.as_ref(), record.expires_at),
+        (None, None)
+    );
+    // Its own issuer rotates it.
+    let next = test_issuer
+        .rotate(&*store, test_key.id(), Duration::hours(1))
+        .unwrap();
+    assert!(next.expose_secret().starts_with("acme_test_"));
+    // A format with the same lead but other lengths is another format too.
+    let longer_ids = test_format().id_len(16).unwrap().secret_len(29).unwrap();
+    let err = ApiKeyIssuer::new(longer_ids)
+        .with_clock(clock)
+        .rotate(&*store, next.id(), Duration::hours(1))
+        .map(|k| k.display_prefix().to_owned())
+        .unwrap_err();
+    assert_eq!(err.kind(), tokengate::ErrorKind::InvalidConfiguration);
 }

@@ -1774,9 +1774,11 @@ fn credentials_are_refused_by_the_verifiers_of_other_kinds() {
     expect_err(c.refresh.refresh(&api_key, None), "malformed", &[&api_key]);
     // Through the Authorization front door, a refresh token is not a
     // bearer credential for the API.
-    let door = Authenticator::new()
+    let door = Authenticator::builder()
         .access_tokens(c.validator.clone())
-        .api_keys(c.api_keys.clone());
+        .api_keys(c.api_keys.clone())
+        .build()
+        .unwrap();
     let err = door
         .authenticate(Some(&format!("Bearer {refresh_token}")))
         .unwrap_err();

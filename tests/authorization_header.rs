@@ -72,30 +72,39 @@ fn env() -> Env {
     let key_store = Arc::new(InMemoryApiKeyStore::new());
     let keys = ApiKeyIssuer::new(format()).with_clock(clock.clone());
     let verifier = ApiKeyVerifier::new(format(), key_store.clone()).with_clock(clock.clone());
-    let mut e = Env {
+    let door = Authenticator::builder()
+        .access_tokens(validator(&ring, &list, &clock).build().unwrap())
+        .api_keys(verifier.clone())
+        .realm(REALM)
+        .build()
+        .unwrap();
+    Env {
         clock,
         ring,
         list,
         keys,
         key_store,
         verifier,
-        door: Authenticator::new(),
-    };
-    e.door = Authenticator::new()
-        .access_tokens(e.validator().build().unwrap())
-        .api_keys(e.verifier.clone())
-        .realm(REALM);
-    e
+        door,
+    }
+}
+
+fn validator(
+    ring: &Arc<KeyRing>,
+    list: &Arc<RevocationList>,
+    clock: &Arc<FixedClock>,
+) -> ValidatorBuilder {
+    Validator::builder(ring.clone())
+        .danger_accept_any_type()
+        .issuer(ISS)
+        .audience(AUD)
+        .revocation(list.clone())
+        .clock(clock.clone())
 }
 
 impl Env {
     fn validator(&self) -> ValidatorBuilder {
-        Validator::builder(self.ring.clone())
-            .danger_accept_any_type()
-            .issuer(ISS)
-            .audience(AUD)
-            .revocation(self.list.clone())
-            .clock(self.clock.clone())
+        validator(&self.ring, &self.list, &self.clock)
     }
 
     fn builder(&self) -> TokenBuilder {
@@ -423,7 +432,11 @@ fn a_refresh_token_is_not_a_bearer_credential() {
         ApiKeyFormat::new("rt").unwrap(),
         Arc::new(InMemoryApiKeyStore::new()),
     );
-    let door = Authenticator::new().api_keys(rt_like_keys).realm(REALM);
+    let door = Authenticator::builder()
+        .api_keys(rt_like_keys)
+        .realm(REALM)
+        .build()
+        .unwrap();
     let err = door.authenticate(Some(&bearer(rt))).unwrap_err();
     assert_eq!(err.status(), 401);
     assert_eq!(err.bearer_error(), BearerError::InvalidToken);
@@ -438,27 +451,39 @@ fn a_door_without_a_verifier_for_the_kind_refuses_it() {
     let e = env();
     let jwt = e.jwt(&e.builder());
     let key = e.api_key(NewApiKey::new("svc"));
-    let jwt_only = Authenticator::new()
+    let jwt_only = Authenticator::builder()
         .access_tokens(e.validator().build().unwrap())
-        .realm(REALM);
+        .realm(REALM)
+        .build()
+        .unwrap();
     assert!(jwt_only.authenticate(Some(&bearer(&jwt))).is_ok());
     assert_invalid_token(
         jwt_only.authenticate(Some(&bearer(&key))),
         ErrorKind::Malformed,
         "API key at a JWT-only door",
     );
-    let keys_only = Authenticator::new()
+    let keys_only = Authenticator::builder()
         .api_keys(e.verifier.clone())
-        .realm(REALM);
+        .realm(REALM)
+        .build()
+        .unwrap();
     assert!(keys_only.authenticate(Some(&bearer(&key))).is_ok());
     let err = keys_only.authenticate(Some(&bearer(&jwt))).unwrap_err();
     assert_eq!(err.status(), 401);
     assert_eq!(err.bearer_error(), BearerError::InvalidToken);
-    let nothing = Authenticator::new();
-    for t in [&jwt, &key] {
-        let err = nothing.authenticate(Some(&bearer(t))).unwrap_err();
-        assert_eq!(err.status(), 401);
-        assert_eq!(err.www_authenticate(), r#"Bearer error="invalid_token""#);
+}
+
+#[test]
+fn a_front_door_without_any_credential_kind_is_refused_when_built() {
+    // It would answer every request 401 `invalid_token`: a
+    // misconfiguration shown to clients as a bad token.
+    for builder in [
+        Authenticator::builder(),
+        Authenticator::builder().realm(REALM),
+    ] {
+        let err = builder.build().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidConfiguration);
+        assert!(err.is_configuration());
     }
 }
 
@@ -519,14 +544,16 @@ fn insufficient_scope_is_403_naming_the_required_scopes() {
         assert!(e.door.authenticate_for(Some(&bearer(token)), &ok).is_ok());
     }
     // A validator-wide requirement is a 403 as well.
-    let strict = Authenticator::new()
+    let strict = Authenticator::builder()
         .access_tokens(
             e.validator()
                 .require_scopes(ScopeRequirement::any("api:use admin").unwrap())
                 .build()
                 .unwrap(),
         )
-        .realm(REALM);
+        .realm(REALM)
+        .build()
+        .unwrap();
     let err = strict.authenticate(Some(&bearer(&jwt))).unwrap_err();
     assert_eq!(err.status(), 403);
     assert_eq!(err.www_authenticate(), challenge("admin api:use"));
@@ -543,14 +570,16 @@ fn insufficient_scope_is_403_naming_the_required_scopes() {
 #[test]
 fn a_failing_validator_wide_requirement_is_named_in_the_challenge() {
     let e = env();
-    let door = Authenticator::new()
+    let door = Authenticator::builder()
         .access_tokens(
             e.validator()
                 .require_scopes(ScopeRequirement::all("api:use").unwrap())
                 .build()
                 .unwrap(),
         )
-        .realm(REALM);
+        .realm(REALM)
+        .build()
+        .unwrap();
     // The token meets the route's requirement but not the validator's.
     let jwt = e.jwt(&e.builder().scope("orders:write"));
     let err = door
@@ -568,14 +597,16 @@ fn a_failing_validator_wide_requirement_is_named_in_the_challenge() {
 #[test]
 fn a_validator_wide_requirement_is_challenged_with_all_its_scopes() {
     let e = env();
-    let door = Authenticator::new()
+    let door = Authenticator::builder()
         .access_tokens(
             e.validator()
                 .require_scopes(ScopeRequirement::all("api:use api:v2").unwrap())
                 .build()
                 .unwrap(),
         )
-        .realm(REALM);
+        .realm(REALM)
+        .build()
+        .unwrap();
     let jwt = e.jwt(&e.builder().scope("api:use"));
     let err = door.authenticate(Some(&bearer(&jwt))).unwrap_err();
     assert_eq!(err.status(), 403);
@@ -716,7 +747,7 @@ fn a_failing_backend_is_a_server_error() {
     let e = env();
     let jwt = e.jwt(&e.builder().scope("profile"));
     let key = e.api_key(NewApiKey::new("svc"));
-    let door = Authenticator::new()
+    let door = Authenticator::builder()
         .access_tokens(
             Validator::builder(e.ring.clone())
                 .danger_accept_any_type()
@@ -731,7 +762,9 @@ fn a_failing_backend_is_a_server_error() {
             ApiKeyVerifier::new(format(), Arc::new(FailingApiKeyStore::new()))
                 .with_clock(e.clock.clone()),
         )
-        .realm(REALM);
+        .realm(REALM)
+        .build()
+        .unwrap();
     for token in [&jwt, &key] {
         for r in [
             door.authenticate(Some(&bearer(token))),
@@ -760,4 +793,80 @@ fn a_failing_backend_is_a_server_error() {
         ErrorKind::Malformed,
         "malformed key with backends down",
     );
+}
+
+// ---------------------------------------------------------------------------
+// Credentials are bound to their format
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_test_key_relabelled_live_is_refused_at_the_front_door() {
+    // A test environment and the live one share the record store.
+    let e = env();
+    let test_format = ApiKeyFormat::new("acme")
+        .unwrap()
+        .environment("test")
+        .unwrap();
+    let test_key = ApiKeyIssuer::new(test_format)
+        .with_clock(e.clock.clone())
+        .issue_into(
+            &*e.key_store,
+            NewApiKey::new("ci").scopes(scopes("orders:write")),
+        )
+        .unwrap();
+    let promoted = tokengate::testing::reseal(&format!(
+        "{LEAD}{}",
+        &test_key.expose_secret()["acme_test_".len()..]
+    ));
+    assert!(format().is_well_formed(&promoted));
+    assert_invalid_token(
+        e.auth(&bearer(&promoted)),
+        ErrorKind::InvalidSecret,
+        "a test key relabelled live",
+    );
+    let live_key = e.api_key(NewApiKey::new("svc"));
+    assert!(e.auth(&bearer(&live_key)).is_ok());
+}
+
+#[test]
+fn the_validators_required_scopes_apply_to_api_keys_too() {
+    let e = env();
+    let door = Authenticator::builder()
+        .access_tokens(
+            e.validator()
+                .require_scopes(ScopeRequirement::all("api:use").unwrap())
+                .build()
+                .unwrap(),
+        )
+        .api_keys(e.verifier.clone())
+        .realm(REALM)
+        .build()
+        .unwrap();
+    let route = ScopeRequirement::all("orders:read").unwrap();
+    for (jwt, key) in [
+        (
+            e.jwt(&e.builder().scope("orders:read")),
+            e.api_key(NewApiKey::new("svc").scopes(scopes("orders:read"))),
+        ),
+        (e.jwt(&e.builder()), e.api_key(NewApiKey::new("svc-bare"))),
+    ] {
+        for token in [&jwt, &key] {
+            // The same requirement refuses both kinds, the same way.
+            let err = door.authenticate(Some(&bearer(token))).unwrap_err();
+            assert_eq!(err.status(), 403, "{token}");
+            assert_eq!(cause_missing(&err), "api:use");
+            assert_eq!(err.www_authenticate(), challenge("api:use"));
+            let err = door
+                .authenticate_for(Some(&bearer(token)), &route)
+                .unwrap_err();
+            assert_eq!(err.status(), 403);
+            assert_eq!(err.www_authenticate(), challenge("api:use orders:read"));
+        }
+    }
+    let jwt = e.jwt(&e.builder().scope("api:use orders:read"));
+    let key = e.api_key(NewApiKey::new("svc-ok").scopes(scopes("api:use orders:read")));
+    for token in [&jwt, &key] {
+        assert!(door.authenticate(Some(&bearer(token))).is_ok());
+        assert!(door.authenticate_for(Some(&bearer(token)), &route).is_ok());
+    }
 }

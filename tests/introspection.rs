@@ -91,12 +91,14 @@ fn env() -> Env {
     .clock(clock.clone())
     .build()
     .unwrap();
-    let door = Introspector::new()
+    let door = Introspector::builder()
         .access_tokens(validator.clone())
         .api_keys(verifier.clone())
         .refresh_tokens(refresh.clone())
         .revocation(list.clone())
-        .clock(clock.clone());
+        .clock(clock.clone())
+        .build()
+        .unwrap();
     Env {
         clock,
         ring,
@@ -415,22 +417,23 @@ fn anything_invalid_is_exactly_inactive() {
 }
 
 #[test]
-fn an_introspector_without_a_kind_answers_inactive_for_it() {
+fn an_introspector_answers_inactive_for_a_kind_it_does_not_know() {
     let e = env();
     let jwt = e.jwt(&e.builder());
     let key = e.api_key(NewApiKey::new("svc"));
     let pair = e.login(Grant::new("carol"));
     let rt = pair.refresh_token.expose_secret();
-    let nothing = Introspector::new();
-    for t in [jwt.as_str(), key.as_str(), rt] {
-        assert_eq!(nothing.introspect(t).to_json(), INACTIVE);
-        nothing.revoke(t, None).unwrap();
-    }
-    let only_keys = Introspector::new().api_keys(e.verifier.clone());
+    let only_keys = Introspector::builder()
+        .api_keys(e.verifier.clone())
+        .build()
+        .unwrap();
     assert_eq!(only_keys.introspect(&jwt).to_json(), INACTIVE);
     assert_eq!(only_keys.introspect(rt).to_json(), INACTIVE);
     assert!(only_keys.introspect(&key).active);
-    let only_jwt = Introspector::new().access_tokens(e.validator.clone());
+    let only_jwt = Introspector::builder()
+        .access_tokens(e.validator.clone())
+        .build()
+        .unwrap();
     assert!(only_jwt.introspect(&jwt).active);
     assert_eq!(only_jwt.introspect(&key).to_json(), INACTIVE);
     assert_eq!(only_jwt.introspect(rt).to_json(), INACTIVE);
@@ -476,7 +479,7 @@ fn revoking_an_access_token() {
 }
 
 #[test]
-fn revoking_an_access_token_without_jti() {
+fn revoking_an_access_token_without_jti_by_session_or_by_subject() {
     let e = env();
     // With `sid`: its session goes.
     let s1 = e.jwt(&e.builder().without_jwt_id().session_id("sess-1"));
@@ -487,12 +490,12 @@ fn revoking_an_access_token_without_jti() {
     e.assert_inactive(&s1_sibling, "same session");
     assert!(e.door.introspect(&s2).active);
 
-    // Neither `jti` nor `sid`: the subject's tokens issued so far go;
-    // later ones pass.
+    // Neither `jti` nor `sid`: only by asking for the subject's every
+    // token, issued so far (this second included); later ones pass.
     let bare = e.jwt(&e.builder().without_jwt_id().subject("dora"));
     let same_second = e.jwt(&e.builder().subject("dora"));
     let other_subject = e.jwt(&e.builder().without_jwt_id().subject("eve"));
-    e.door.revoke(&bare, None).unwrap();
+    e.door.revoke_subject(&bare, None).unwrap();
     e.assert_inactive(&bare, "revoked by subject");
     e.assert_inactive(&same_second, "same subject, issued before");
     assert!(e.door.introspect(&other_subject).active);
@@ -678,12 +681,14 @@ fn a_failing_store_is_an_error_for_try_introspect_and_inactive_for_introspect() 
         Arc::new(FailingApiKeyStore::new()),
     )
     .with_clock(e.clock.clone());
-    let door = Introspector::new()
+    let door = Introspector::builder()
         .access_tokens(down_validator)
         .api_keys(down_keys)
         .refresh_tokens(down_refresh)
         .revocation(e.list.clone())
-        .clock(e.clock.clone());
+        .clock(e.clock.clone())
+        .build()
+        .unwrap();
 
     for (token, what) in [
         (key.as_str(), "API key"),
@@ -724,4 +729,208 @@ fn revocation_refuses_another_clients_token() {
             "{what} revoked by its client"
         );
     }
+}
+
+// ---------------------------------------------------------------------------
+// Routing by format: a parse, not a prefix
+// ---------------------------------------------------------------------------
+
+/// Refresh tokens of `e`'s keys and clock under `prefix`.
+fn refresh_with_prefix(e: &Env, prefix: &str) -> RefreshTokens {
+    RefreshTokens::builder(
+        Arc::new(InMemoryRefreshStore::new()),
+        e.ring.clone(),
+        TokenBuilder::new().issuer(ISS).audience(AUD),
+    )
+    .prefix(prefix)
+    .revocation(e.list.clone())
+    .clock(e.clock.clone())
+    .build()
+    .unwrap()
+}
+
+/// Introspects and revokes an API key and a refresh token through `door`,
+/// whose API key lead starts with the refresh tokens' lead (or equals it).
+fn both_kinds_are_routed(e: &Env, door: &Introspector, keys: &ApiKeyIssuer, rt: &RefreshTokens) {
+    let key = keys
+        .issue_into(&*e.key_store, NewApiKey::new("svc"))
+        .unwrap();
+    let key = key.expose_secret();
+    let pair = rt.login(Grant::new("alice")).unwrap();
+    let token = pair.refresh_token.expose_secret();
+    assert!(token.starts_with(rt.format().lead()));
+    assert!(key.starts_with(rt.format().lead()));
+
+    let introspected = door.introspect(key);
+    assert!(introspected.active, "the API key: {introspected:?}");
+    assert_eq!(introspected.sub.as_deref(), Some("svc"));
+    assert!(door.introspect(token).active, "the refresh token");
+    // RFC 7009: revoking the API key revokes it.
+    door.revoke(key, None).unwrap();
+    assert!(!door.introspect(key).active, "the revoked API key");
+    let keys_verifier =
+        ApiKeyVerifier::new(keys.format().clone(), e.key_store.clone()).with_clock(e.clock.clone());
+    assert_eq!(
+        keys_verifier.verify(key).unwrap_err().kind(),
+        ErrorKind::Revoked
+    );
+    door.revoke(token, None).unwrap();
+    assert!(!door.introspect(token).active, "the revoked refresh token");
+}
+
+#[test]
+fn an_api_key_whose_lead_starts_with_the_refresh_prefix_is_introspected_and_revoked() {
+    let e = env();
+    // Refresh tokens `acme_…`, API keys `acme_live_…`.
+    let rt = refresh_with_prefix(&e, "acme");
+    let door = Introspector::builder()
+        .access_tokens(e.validator.clone())
+        .api_keys(e.verifier.clone())
+        .refresh_tokens(rt.clone())
+        .revocation(e.list.clone())
+        .clock(e.clock.clone())
+        .build()
+        .unwrap();
+    both_kinds_are_routed(&e, &door, &e.keys, &rt);
+}
+
+#[test]
+fn api_keys_and_refresh_tokens_with_the_same_lead_are_told_apart() {
+    let e = env();
+    // Both `rt_…`, of different lengths.
+    let rt = refresh_with_prefix(&e, "rt");
+    let format = ApiKeyFormat::new("rt").unwrap();
+    assert_eq!(format.lead(), rt.format().lead());
+    let keys = ApiKeyIssuer::new(format.clone()).with_clock(e.clock.clone());
+    let verifier = ApiKeyVerifier::new(format, e.key_store.clone()).with_clock(e.clock.clone());
+    let door = Introspector::builder()
+        .access_tokens(e.validator.clone())
+        .api_keys(verifier)
+        .refresh_tokens(rt.clone())
+        .revocation(e.list.clone())
+        .clock(e.clock.clone())
+        .build()
+        .unwrap();
+    both_kinds_are_routed(&e, &door, &keys, &rt);
+}
+
+#[test]
+fn an_introspector_without_any_token_kind_is_refused_when_built() {
+    let e = env();
+    // It would answer every token inactive and "revoke" every one of them
+    // without doing anything.
+    let err = Introspector::builder()
+        .revocation(e.list.clone())
+        .clock(e.clock.clone())
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidConfiguration);
+}
+
+#[test]
+fn overlapping_api_key_and_refresh_token_formats_are_refused_when_built() {
+    let e = env();
+    // Both `rt_` + 64 characters: one string would be both kinds.
+    let rt = refresh_with_prefix(&e, "rt");
+    let same_shape = ApiKeyFormat::new("rt").unwrap().secret_len(43).unwrap();
+    assert!(same_shape.overlaps(rt.format()));
+    let keys = ApiKeyVerifier::new(same_shape, e.key_store.clone());
+    let err = Introspector::builder()
+        .api_keys(keys.clone())
+        .refresh_tokens(rt.clone())
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidConfiguration);
+    // The same lead and length split differently is the same shape.
+    let split = ApiKeyFormat::new("rt")
+        .unwrap()
+        .id_len(20)
+        .unwrap()
+        .secret_len(35)
+        .unwrap();
+    assert_eq!(split.key_len(), rt.format().key_len());
+    let err = Introspector::builder()
+        .api_keys(ApiKeyVerifier::new(split, e.key_store.clone()))
+        .refresh_tokens(rt.clone())
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidConfiguration);
+    // Each on its own is fine.
+    Introspector::builder().api_keys(keys).build().unwrap();
+    Introspector::builder().refresh_tokens(rt).build().unwrap();
+}
+
+// ---------------------------------------------------------------------------
+// Revocation that cannot be done is an error, never a silent Ok
+// ---------------------------------------------------------------------------
+
+#[test]
+fn revoking_an_access_token_without_a_revocation_store_is_refused() {
+    let e = env();
+    let door = Introspector::builder()
+        .access_tokens(e.validator.clone())
+        .api_keys(e.verifier.clone())
+        .refresh_tokens(e.refresh.clone())
+        .clock(e.clock.clone())
+        .build()
+        .unwrap();
+    let token = e.jwt(&e.builder().jwt_id("a-1"));
+    let err = door.revoke(&token, None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidConfiguration);
+    assert!(err.is_configuration());
+    assert!(door.introspect(&token).active, "not revoked");
+    // Whatever the token: the answer does not depend on its validity.
+    for other in ["garbage", &e.jwt(&e.builder().jwt_id("a-2").subject("eve"))] {
+        assert_eq!(
+            door.revoke(other, None).unwrap_err().kind(),
+            ErrorKind::InvalidConfiguration
+        );
+    }
+    assert_eq!(
+        door.revoke_subject(&token, None).unwrap_err().kind(),
+        ErrorKind::InvalidConfiguration
+    );
+    // API keys and refresh tokens have their own stores and still revoke.
+    let key = e.api_key(NewApiKey::new("svc"));
+    door.revoke(&key, None).unwrap();
+    assert!(!door.introspect(&key).active);
+    let pair = e.login(Grant::new("alice"));
+    door.revoke(pair.refresh_token.expose_secret(), None)
+        .unwrap();
+    assert!(!door.introspect(pair.refresh_token.expose_secret()).active);
+}
+
+#[test]
+fn revoking_an_access_token_without_jti_or_sid_is_refused() {
+    let e = env();
+    let bare = e.jwt(&e.builder().without_jwt_id().subject("dora"));
+    let sibling = e.jwt(&e.builder().jwt_id("d-2").subject("dora"));
+    let err = e.door.revoke(&bare, None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::MissingClaim);
+    // Nothing was revoked: no subject-wide entry behind the caller's back.
+    assert_eq!(e.list.subject_count(), 0);
+    assert!(e.door.introspect(&bare).active);
+    assert!(e.door.introspect(&sibling).active);
+    // Taking back every token of the subject is a request of its own.
+    e.door.revoke_subject(&bare, None).unwrap();
+    assert_eq!(e.list.subject_count(), 1);
+    assert!(!e.door.introspect(&bare).active);
+    assert!(!e.door.introspect(&sibling).active);
+    // Not even a subject: still refused, never a silent Ok.
+    let anonymous = e.jwt(
+        &TokenBuilder::new()
+            .issuer(ISS)
+            .audience(AUD)
+            .lifetime(Duration::minutes(10))
+            .clock(e.clock.clone())
+            .without_jwt_id(),
+    );
+    assert_eq!(
+        e.door.revoke(&anonymous, None).unwrap_err().kind(),
+        ErrorKind::MissingClaim
+    );
+    assert_eq!(
+        e.door.revoke_subject(&anonymous, None).unwrap_err().kind(),
+        ErrorKind::MissingClaim
+    );
 }

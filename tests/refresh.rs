@@ -323,7 +323,12 @@ fn the_store_keeps_a_digest_never_the_secret() {
     let token = pair.refresh_token.expose_secret();
     let rec = e.store.get(pair.refresh_token.id()).unwrap().unwrap();
     assert_eq!(rec.id, id_part(token));
-    assert_eq!(rec.secret_digest.as_bytes(), &sha256(secret_part(token)));
+    // SHA-256 of the prefix, id and secret: everything before the checksum.
+    assert_eq!(
+        rec.secret_digest.as_bytes(),
+        &sha256(&token[..TOKEN_LEN - CHECK_LEN])
+    );
+    assert_ne!(rec.secret_digest.as_bytes(), &sha256(secret_part(token)));
     assert_eq!(rec.subject, "alice");
     assert_eq!(rec.parent, None);
     let shown = format!("{rec:?} {}", serde_json::to_string(&*rec).unwrap());
@@ -1204,4 +1209,73 @@ fn the_prefix_is_configurable() {
             "{bad:?}"
         );
     }
+}
+
+// ---------------------------------------------------------------------------
+// A refresh token is bound to its service's format
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_refresh_token_relabelled_with_another_services_prefix_is_refused() {
+    // Two services share one refresh store: different prefixes (of the
+    // same length, so the relabelled token is well formed for the other),
+    // different audiences.
+    let e = env();
+    let admin = RefreshTokens::builder(
+        e.store.clone(),
+        e.ring.clone(),
+        TokenBuilder::new()
+            .issuer(ISS)
+            .audience("https://admin.example.com"),
+    )
+    .prefix("adm")
+    .revocation(e.list.clone())
+    .clock(e.clock.clone())
+    .build()
+    .unwrap();
+    let shop = RefreshTokens::builder(
+        e.store.clone(),
+        e.ring.clone(),
+        TokenBuilder::new()
+            .issuer(ISS)
+            .audience("https://shop.example.com"),
+    )
+    .prefix("shp")
+    .revocation(e.list.clone())
+    .clock(e.clock.clone())
+    .build()
+    .unwrap();
+    let shop_login = shop.login(Grant::new("alice")).unwrap();
+    let token = shop_login.refresh_token.expose_secret();
+    let relabelled = tokengate::testing::reseal(&format!("adm_{}", &token["shp_".len()..]));
+    assert!(admin.format().is_well_formed(&relabelled));
+    let err = admin.refresh(&relabelled, None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidSecret);
+    assert!(admin.inspect(&relabelled).unwrap().is_none());
+    // Logging out with it at the other service changes nothing either.
+    admin.revoke(&relabelled, None).unwrap();
+    // The token still works where it was issued.
+    let next = shop.refresh(token, None).unwrap();
+    assert!(next.refresh_token.expose_secret().starts_with("shp_"));
+}
+
+// ---------------------------------------------------------------------------
+// A clock that cannot tell the time fails closed
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_clock_that_cannot_tell_the_time_refuses_refresh_and_access_tokens() {
+    // `SystemClock` reads a wall clock set before 1970 as `i64::MAX`; any
+    // `Clock` that cannot tell the time does the same. Everything that
+    // expires is then expired, never alive again.
+    let e = env();
+    let pair = e.login("alice");
+    let token = pair.refresh_token.expose_secret();
+    e.clock.set_unix(i64::MAX);
+    assert!(e.tokens.inspect(token).unwrap().is_none(), "inspected live");
+    assert_eq!(e.refresh_verdict(token), "expired");
+    assert_eq!(e.access_verdict(&pair.access_token), "expired");
+    // Nothing was used up: with the clock back, the token still works.
+    e.clock.set_unix(T0 + 1);
+    assert_eq!(e.refresh_verdict(token), "ok");
 }

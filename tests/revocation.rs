@@ -352,6 +352,36 @@ fn by_subject_tokens_issued_before_the_instant_are_revoked() {
 // ---------------------------------------------------------------------------
 
 #[test]
+fn log_out_everywhere_revokes_tokens_issued_in_the_same_second() {
+    // The README's recipe, with the whole-second `now` a `Clock` gives.
+    let env = Env::new();
+    let v = env.validator();
+    let earlier = env.builder().sign(&env.k1).unwrap();
+    env.clock.advance(30);
+    // Issued in the very second of the logout, just before it.
+    let same_second = env.builder().jwt_id("same").sign(&env.k1).unwrap();
+    let other_user = env.builder().subject("bob").sign(&env.k1).unwrap();
+    // `revoke_subject_before` with the same instant is exclusive: it would
+    // leave the same-second token valid. The recipe is inclusive.
+    let exclusive = RevocationList::new();
+    exclusive
+        .revoke_subject_before("alice", env.clock.now())
+        .unwrap();
+    let q = RevocationQuery::for_jti(None).with_subject(Some("alice"), Some(NOW + 30));
+    assert!(!exclusive.is_revoked(&q).unwrap());
+    env.list
+        .revoke_subject_issued_through("alice", env.clock.now())
+        .unwrap();
+    assert_eq!(verdict(&v, &earlier), "revoked");
+    assert_eq!(verdict(&v, &same_second), "revoked");
+    assert_eq!(verdict(&v, &other_user), "ok");
+    // From the next second on, new tokens pass.
+    env.clock.advance(1);
+    let after = env.builder().sign(&env.k1).unwrap();
+    assert_eq!(verdict(&v, &after), "ok");
+}
+
+#[test]
 fn by_key_id_every_token_of_the_compromised_key_is_revoked() {
     let env = Env::new();
     let v = env.validator();
@@ -752,7 +782,10 @@ fn a_failing_revocation_backend_rejects_the_token() {
     assert_eq!(down.calls.load(Ordering::SeqCst), 1);
     // Through validate_for as well.
     let err = v
-        .validate_for::<NoCustomClaims>(&token, &tokengate::ScopeRequirement::all("").unwrap())
+        .validate_for::<NoCustomClaims>(
+            &token,
+            &tokengate::ScopeRequirement::all("orders:read").unwrap(),
+        )
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::StoreFailure);
 }

@@ -360,7 +360,10 @@ fn key_containers_debug_shows_no_hmac_secret() {
     .reuse_grace(tokengate::time::Duration::ZERO)
     .build()
     .unwrap();
-    let door = Authenticator::new().access_tokens(validator.clone());
+    let door = Authenticator::builder()
+        .access_tokens(validator.clone())
+        .build()
+        .unwrap();
     let shown = [
         debug_forms(&ring),
         debug_forms(&single),
@@ -430,6 +433,47 @@ fn issued_api_keys_and_records_debug_show_neither_secret_nor_digest() {
     assert!(shown.contains("SecretDigest([sha-256])"));
     assert_no_window(&shown, &secret, 8, "record secret");
     assert_no_digest(&shown, &digest, "ApiKeyRecord digest");
+}
+
+#[test]
+fn secret_digests_have_no_variable_time_eq() {
+    // A derived `==` on a digest stops at the first differing byte: there
+    // is none to call by mistake.
+    assert_not_impl!(SecretDigest: PartialEq);
+    assert_not_impl!(SecretDigest: Eq);
+    assert_not_impl!(SecretDigest: std::hash::Hash);
+    // Records still compare with `==`, the digest in constant time: equal
+    // records are equal, and records that differ only in their digest (in
+    // its first or its last byte) are not.
+    let (issuer, _, _) = api_key_setup();
+    let (_, record) = issuer.issue(NewApiKey::new("svc")).unwrap();
+    assert_eq!(record, record.clone());
+    for i in [0, 31] {
+        let mut bytes = *record.secret_digest.as_bytes();
+        bytes[i] ^= 1;
+        let mut other = record.clone();
+        other.secret_digest = SecretDigest::from_bytes(bytes);
+        assert_ne!(record, other, "digest byte {i}");
+    }
+    let store = Arc::new(InMemoryRefreshStore::new());
+    let tokens = RefreshTokens::builder(
+        store.clone(),
+        Arc::new(KeyRing::new(
+            SigningKey::generate(Algorithm::EdDSA).unwrap(),
+        )),
+        TokenBuilder::new().issuer(ISS).audience(AUD),
+    )
+    .without_access_token_revocation()
+    .build()
+    .unwrap();
+    let pair = tokens.login(Grant::new("user-1")).unwrap();
+    let record = (*store.get(pair.refresh_token.id()).unwrap().unwrap()).clone();
+    assert_eq!(record, record.clone());
+    let mut bytes = *record.secret_digest.as_bytes();
+    bytes[31] ^= 1;
+    let mut other = record.clone();
+    other.secret_digest = SecretDigest::from_bytes(bytes);
+    assert_ne!(record, other);
 }
 
 #[test]
@@ -749,9 +793,11 @@ fn jwt() -> Jwt {
     };
     let validator = builder().build().unwrap();
     let typed = builder().typ("at+jwt").build().unwrap();
-    let door = Authenticator::new()
+    let door = Authenticator::builder()
         .access_tokens(validator.clone())
-        .realm("realm-1");
+        .realm("realm-1")
+        .build()
+        .unwrap();
     Jwt {
         signer,
         validator,
@@ -1140,9 +1186,11 @@ fn api_key_errors_never_quote_the_secret() {
     let store = Arc::new(InMemoryApiKeyStore::new());
     let issuer = ApiKeyIssuer::new(format.clone()).with_clock(clock.clone());
     let verifier = ApiKeyVerifier::new(format.clone(), store.clone()).with_clock(clock.clone());
-    let door = Authenticator::new()
+    let door = Authenticator::builder()
         .api_keys(verifier.clone())
-        .realm("keys");
+        .realm("keys")
+        .build()
+        .unwrap();
     let live = issuer
         .issue_into(
             &*store,

@@ -1,7 +1,7 @@
 use crate::crypto::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
 
-use super::record::SecretDigest;
+use super::record::{ApiKeyRecord, SecretDigest};
 use crate::error::{Error, Malformed};
 
 /// The base62 alphabet, in the order checksum digits use.
@@ -203,14 +203,11 @@ impl ApiKeyFormat {
             return Err(malformed());
         }
         let id = body.get(..self.id_len).ok_or_else(malformed)?;
-        let secret = body
-            .get(self.id_len..self.id_len.saturating_add(self.secret_len))
-            .ok_or_else(malformed)?;
-        Ok(ParsedKey { id, secret })
+        Ok(ParsedKey { id, checked })
     }
 
     /// Draws a fresh id and secret and assembles the key; returns the id,
-    /// the key and the digest of its secret.
+    /// the key and its [`SecretDigest`] (of the lead, id and secret).
     pub(crate) fn generate(
         &self,
         rng: &SystemRandom,
@@ -221,17 +218,51 @@ impl ApiKeyFormat {
         key.push_str(&self.lead);
         key.push_str(&id);
         key.push_str(&secret);
+        let digest = SecretDigest::of_credential(&key);
         let checksum = encode_checksum(crc32fast::hash(key.as_bytes()));
         key.push_str(&checksum);
-        Ok((id.as_str().to_owned(), key, SecretDigest::of(&secret)))
+        Ok((id.as_str().to_owned(), key, digest))
+    }
+
+    /// `true` when some string is a well-formed key of both `self` and
+    /// `other`, so that the two cannot be told apart by shape.
+    ///
+    /// That happens exactly when both have the same lead and the same key
+    /// length. (With different leads, one would have to be a proper
+    /// prefix of the other, and then the shorter lead's body would hold
+    /// the `_` that ends the longer lead, which no body may contain.)
+    /// Different ways to split the same length into id and secret still
+    /// overlap. [`Introspector`](crate::Introspector) refuses overlapping
+    /// formats when it is built, because it routes a presented token by
+    /// the format it parses as.
+    pub fn overlaps(&self, other: &ApiKeyFormat) -> bool {
+        self.lead == other.lead && self.key_len() == other.key_len()
+    }
+
+    /// `true` when `record` describes a key of this format: an id of this
+    /// format's length, and the display prefix this format gives that id
+    /// (which starts with the lead, so it names the prefix and the
+    /// environment the key was issued under).
+    pub(crate) fn describes(&self, record: &ApiKeyRecord) -> bool {
+        record.id.len() == self.id_len && record.display_prefix == self.display_prefix(&record.id)
     }
 }
 
 /// A key split into its parts by [`ApiKeyFormat::parse`].
 #[derive(Clone, Copy)]
 pub(crate) struct ParsedKey<'a> {
+    /// The public id.
     pub(crate) id: &'a str,
-    pub(crate) secret: &'a str,
+    /// Everything before the checksum: the lead, the id and the secret,
+    /// what the [`SecretDigest`] covers.
+    pub(crate) checked: &'a str,
+}
+
+impl ParsedKey<'_> {
+    /// The digest to compare with the stored one.
+    pub(crate) fn digest(&self) -> SecretDigest {
+        SecretDigest::of_credential(self.checked)
+    }
 }
 
 /// Uniform base62 characters by rejection sampling (bytes 248..=255 are
@@ -313,7 +344,7 @@ mod tests {
         assert!(key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
         let parsed = f.parse(&key).unwrap();
         assert_eq!(parsed.id, id);
-        assert_eq!(parsed.secret.len(), 33);
+        assert_eq!(parsed.checked, &key[..10 + 12 + 33]);
         assert_eq!(f.regex(), r"\bacme_live_[0-9A-Za-z]{51}\b");
         assert_eq!(f.display_prefix(&id), format!("acme_live_{}…", &id[..6]));
     }
@@ -337,6 +368,36 @@ mod tests {
                 assert!(f.parse(&changed).is_err(), "position {i} -> {c}");
             }
         }
+    }
+
+    #[test]
+    fn formats_overlap_exactly_when_one_string_parses_as_both() {
+        let formats = [
+            ApiKeyFormat::new("acme").unwrap(),
+            fmt(),
+            fmt().id_len(16).unwrap().secret_len(29).unwrap(),
+            fmt().secret_len(40).unwrap(),
+            ApiKeyFormat::new("acmelive2").unwrap(),
+            ApiKeyFormat::new("rt").unwrap(),
+            ApiKeyFormat::new("rt").unwrap().secret_len(43).unwrap(),
+        ];
+        let rng = SystemRandom::new();
+        for a in &formats {
+            for b in &formats {
+                assert_eq!(a.overlaps(b), b.overlaps(a));
+                for _ in 0..8 {
+                    let (_, key, _) = a.generate(&rng).unwrap();
+                    assert_eq!(
+                        b.is_well_formed(&key),
+                        a.overlaps(b),
+                        "{a:?} {b:?} {}",
+                        key.as_str()
+                    );
+                }
+            }
+        }
+        assert!(fmt().overlaps(&fmt().id_len(16).unwrap().secret_len(29).unwrap()));
+        assert!(!ApiKeyFormat::new("acme").unwrap().overlaps(&fmt()));
     }
 
     #[test]

@@ -35,11 +35,20 @@
 //!
 //! [`ApiKeyVerifier::verify`] checks, in order: length, lead, alphabet and
 //! checksum (`malformed`, no store lookup); the record by public id
-//! (`unknown_key`); the SHA-256 digest of the secret, compared in constant
-//! time (`invalid_secret`); revocation (`revoked`); expiry (`expired`). The
-//! digest is computed before the lookup, so an unknown id and a wrong
-//! secret cost the same work, and a correct and a wrong secret for a known
-//! id take the same path.
+//! (`unknown_key`); the [`SecretDigest`] of the key's lead, id and secret,
+//! compared in constant time (`invalid_secret`); revocation (`revoked`);
+//! expiry (`expired`). The digest is computed before the lookup, so an
+//! unknown id and a wrong secret cost the same work, and a correct and a
+//! wrong secret for a known id take the same path.
+//!
+//! # A key is bound to its format
+//!
+//! The checksum is public: anyone can relabel a key with another prefix
+//! or environment (`acme_test_…` as `acme_live_…`) and recompute it. The
+//! stored digest covers the lead, so such a key fails as `invalid_secret`
+//! even when both environments share one record store, and
+//! [`ApiKeyIssuer::rotate`] refuses a key whose record is of another
+//! format than the issuer's.
 
 mod format;
 mod record;
@@ -57,7 +66,9 @@ use crate::scope::ScopeSet;
 
 pub use format::{ApiKeyFormat, DEFAULT_ID_LEN, DEFAULT_SECRET_LEN, MIN_SECRET_LEN};
 pub use record::{ApiKeyRecord, IssuedApiKey, SecretDigest};
-pub use store::{ApiKeyStore, DuplicateKeyId, InMemoryApiKeyStore};
+pub use store::{
+    ApiKeyStore, DuplicateKeyId, InMemoryApiKeyStore, KeyRotation, KeyRotationOutcome,
+};
 
 /// What to issue: the owner, and optionally a name, scopes, an expiry and
 /// metadata.
@@ -210,14 +221,20 @@ impl ApiKeyIssuer {
     /// Rotates key `id`: issues its successor with the same owner, name,
     /// scopes, metadata and lifetime, stores it, and lets the old key keep
     /// working until `grace` from now (or its own earlier expiry), after
-    /// which it is rejected as `expired`.
+    /// which it is rejected as `expired`. The store does it in one step
+    /// ([`ApiKeyStore::rotate`]): of concurrent rotations of one key one
+    /// succeeds, and a key revoked before the rotation commits gets no
+    /// successor.
     ///
     /// # Errors
     ///
     /// [`Error::UnknownKey`] for an unknown id; [`Error::Revoked`] for a
     /// revoked key and [`Error::Expired`] for an expired one (neither gets a
     /// successor); [`Error::InvalidConfiguration`] for a key already
-    /// rotated; as [`ApiKeyIssuer::issue`] and the store's errors.
+    /// rotated, or one of another format than this issuer's (another
+    /// prefix, environment or length, read from the record's id and
+    /// display prefix: a test key never gets a live successor); as
+    /// [`ApiKeyIssuer::issue`] and the store's errors.
     pub fn rotate(
         &self,
         store: &dyn ApiKeyStore,
@@ -225,6 +242,12 @@ impl ApiKeyIssuer {
         grace: Duration,
     ) -> Result<IssuedApiKey, Error> {
         let old = store.get(id)?.ok_or(Error::UnknownKey)?;
+        if !self.format.describes(&old) {
+            return Err(Error::config(
+                "this API key is of another format (prefix, environment or length) \
+                 than the issuer's",
+            ));
+        }
         if old.revoked_at.is_some() {
             return Err(Error::Revoked);
         }
@@ -236,7 +259,7 @@ impl ApiKeyIssuer {
             return Err(Error::Expired { exp, now });
         }
         if old.replaced_by.is_some() {
-            return Err(Error::config("this API key was already rotated"));
+            return Err(already_rotated());
         }
         let mut next = NewApiKey::new(old.owner.clone())
             .name(old.name.clone())
@@ -247,13 +270,25 @@ impl ApiKeyIssuer {
             next = next.lifetime(Duration::seconds(lifetime.max(1)));
         }
         let (key, record) = self.issue(next)?;
-        store.insert(record)?;
-        store.retire(
+        // The checks above answer most cases early and clearly; this one
+        // compare-and-set decides, so that two racing rotations never
+        // both make a successor and a key revoked meanwhile makes none.
+        let rotation = KeyRotation::new(
             id,
+            record,
             instant(now.saturating_add(grace.whole_seconds())),
-            Some(key.id()),
-        )?;
-        Ok(key)
+            instant(now),
+        );
+        match store.rotate(&rotation)? {
+            KeyRotationOutcome::Rotated => Ok(key),
+            KeyRotationOutcome::Unknown => Err(Error::UnknownKey),
+            KeyRotationOutcome::Revoked => Err(Error::Revoked),
+            KeyRotationOutcome::AlreadyRotated => Err(already_rotated()),
+            KeyRotationOutcome::Expired(exp) => Err(Error::Expired {
+                exp: exp.unix_timestamp(),
+                now,
+            }),
+        }
     }
 }
 
@@ -340,7 +375,7 @@ impl ApiKeyVerifier {
     /// store fails.
     pub fn verify(&self, presented: &str) -> Result<VerifiedApiKey, Error> {
         let parsed = self.format.parse(presented)?;
-        let digest = SecretDigest::of(parsed.secret);
+        let digest = parsed.digest();
         let record = self.store.get(parsed.id)?.ok_or(Error::UnknownKey)?;
         self.check(&record, &digest)?;
         Ok(VerifiedApiKey { record })
@@ -362,7 +397,7 @@ impl ApiKeyVerifier {
         record: Arc<ApiKeyRecord>,
     ) -> Result<VerifiedApiKey, Error> {
         let parsed = self.format.parse(presented)?;
-        let digest = SecretDigest::of(parsed.secret);
+        let digest = parsed.digest();
         if record.id != parsed.id {
             return Err(Error::UnknownKey);
         }
@@ -371,7 +406,7 @@ impl ApiKeyVerifier {
     }
 
     fn check(&self, record: &ApiKeyRecord, digest: &SecretDigest) -> Result<(), Error> {
-        if !record.secret_digest.ct_eq(digest) {
+        if !record.secret_digest.matches(digest) {
             return Err(Error::InvalidSecret);
         }
         if record.revoked_at.is_some() {
@@ -397,6 +432,10 @@ impl ApiKeyVerifier {
     pub fn revoke(&self, id: &str) -> Result<bool, Error> {
         self.store.revoke(id, instant(self.clock.now_unix()))
     }
+}
+
+fn already_rotated() -> Error {
+    Error::config("this API key was already rotated")
 }
 
 /// The UTC instant `unix` seconds after the epoch, clamped to the range of

@@ -3,20 +3,41 @@ use std::fmt;
 
 use crate::crypto::digest;
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
+use subtle::{Choice, ConstantTimeEq};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::scope::ScopeSet;
 
-/// The SHA-256 digest of an API key's secret: what a store keeps instead of
-/// the secret. Compared in constant time.
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// What a store keeps instead of a credential's secret: the SHA-256 of the
+/// credential without its checksum, that is of its format's lead (prefix
+/// and environment, such as `acme_live_`), its public id and its secret.
+///
+/// Used by API keys and refresh tokens alike. Covering the lead binds the
+/// credential to its format: the same id and secret relabelled with
+/// another prefix or environment (the public checksum recomputed, as
+/// anyone can) has another digest, and fails as `invalid_secret` exactly
+/// as a wrong secret does, compared in constant time, so a `acme_test_`
+/// key is no `acme_live_` key even when both environments share one record
+/// store. Verification still computes one digest per presented credential,
+/// before the store lookup.
+///
+/// **Storage format.** Records written by earlier 0.1 development versions
+/// hold the digest of the secret alone: they no longer verify (their
+/// credentials fail as `invalid_secret`) and must be reissued.
+///
+/// **Compared only in constant time**, through [`subtle::ConstantTimeEq`].
+/// There is deliberately no `PartialEq`: a derived `==` stops at the
+/// first differing byte. The records that hold a digest
+/// ([`ApiKeyRecord`], [`RefreshRecord`](crate::RefreshRecord)) implement
+/// `PartialEq` by hand, comparing the digest with `ConstantTimeEq`.
+#[derive(Clone)]
 pub struct SecretDigest([u8; 32]);
 
 impl SecretDigest {
-    pub(crate) fn of(secret: &str) -> Self {
-        let d = digest::digest(&digest::SHA256, secret.as_bytes());
+    /// The digest of `checked`: a credential without its checksum.
+    pub(crate) fn of_credential(checked: &str) -> Self {
+        let d = digest::digest(&digest::SHA256, checked.as_bytes());
         let mut out = [0u8; 32];
         out.copy_from_slice(d.as_ref());
         Self(out)
@@ -32,9 +53,15 @@ impl SecretDigest {
         &self.0
     }
 
-    /// Constant-time equality.
-    pub(crate) fn ct_eq(&self, other: &SecretDigest) -> bool {
-        self.0.ct_eq(&other.0).into()
+    /// Constant-time equality, as a `bool`.
+    pub(crate) fn matches(&self, other: &SecretDigest) -> bool {
+        self.ct_eq(other).into()
+    }
+}
+
+impl ConstantTimeEq for SecretDigest {
+    fn ct_eq(&self, other: &Self) -> Choice {
+        self.0.ct_eq(&other.0)
     }
 }
 
@@ -91,11 +118,14 @@ impl<'de> Deserialize<'de> for SecretDigest {
 /// records stay readable by other tools and across versions. Deserializing
 /// fails for an instant outside the years -9999 to 9999, and drops any
 /// fraction of a second an application put in a record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// `==` compares every field, the digest in constant time
+/// ([`SecretDigest`] has no `==` of its own).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ApiKeyRecord {
     /// The public key id, embedded in the key; the store's lookup key.
     pub id: String,
-    /// SHA-256 of the key's secret.
+    /// SHA-256 of the key's lead, id and secret (see [`SecretDigest`]).
     pub secret_digest: SecretDigest,
     /// The subject the key acts for (a user, a service account...).
     pub owner: String,
@@ -116,10 +146,46 @@ pub struct ApiKeyRecord {
     /// The id of the key that replaced this one in a rotation.
     pub replaced_by: Option<String>,
     /// The part of the key safe to display, such as `acme_live_3xK9aQ…`.
+    /// It starts with the format's lead, so it also records the prefix and
+    /// environment the key was issued under:
+    /// [`ApiKeyIssuer::rotate`](super::ApiKeyIssuer::rotate) refuses a key
+    /// whose display prefix is not the one its own format gives the id.
     pub display_prefix: String,
     /// Free-form application data.
     pub metadata: BTreeMap<String, String>,
 }
+
+impl PartialEq for ApiKeyRecord {
+    fn eq(&self, other: &Self) -> bool {
+        // Destructured, so that a field added later cannot be left out.
+        let Self {
+            id,
+            secret_digest,
+            owner,
+            name,
+            scopes,
+            created_at,
+            expires_at,
+            revoked_at,
+            replaced_by,
+            display_prefix,
+            metadata,
+        } = self;
+        secret_digest.matches(&other.secret_digest)
+            && *id == other.id
+            && *owner == other.owner
+            && *name == other.name
+            && *scopes == other.scopes
+            && *created_at == other.created_at
+            && *expires_at == other.expires_at
+            && *revoked_at == other.revoked_at
+            && *replaced_by == other.replaced_by
+            && *display_prefix == other.display_prefix
+            && *metadata == other.metadata
+    }
+}
+
+impl Eq for ApiKeyRecord {}
 
 /// A freshly issued API key in plaintext. Shown once: hand it to its owner
 /// and drop it. Zeroized on drop; `Debug` shows only the display prefix;
@@ -162,17 +228,26 @@ mod tests {
 
     #[test]
     fn digest_serializes_as_hex_and_back() {
-        let d = SecretDigest::of("abc");
+        let d = SecretDigest::of_credential("abc");
         let json = serde_json::to_string(&d).unwrap();
         assert_eq!(
             json,
             "\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\""
         );
-        assert_eq!(serde_json::from_str::<SecretDigest>(&json).unwrap(), d);
+        assert!(
+            serde_json::from_str::<SecretDigest>(&json)
+                .unwrap()
+                .matches(&d)
+        );
         assert!(serde_json::from_str::<SecretDigest>("\"zz\"").is_err());
         assert!(serde_json::from_str::<SecretDigest>(&format!("\"{}\"", "G".repeat(64))).is_err());
         assert_eq!(format!("{d:?}"), "SecretDigest([sha-256])");
-        assert!(d.ct_eq(&SecretDigest::of("abc")) && !d.ct_eq(&SecretDigest::of("abd")));
+        assert!(
+            d.matches(&SecretDigest::of_credential("abc"))
+                && !d.matches(&SecretDigest::of_credential("abd"))
+        );
+        assert!(bool::from(d.ct_eq(&SecretDigest::of_credential("abc"))));
+        assert!(!bool::from(d.ct_eq(&SecretDigest::of_credential("abd"))));
     }
 
     fn at(unix: i64) -> OffsetDateTime {
@@ -182,7 +257,7 @@ mod tests {
     fn record() -> ApiKeyRecord {
         ApiKeyRecord {
             id: "AbCdEfGh1234".to_owned(),
-            secret_digest: SecretDigest::of("abc"),
+            secret_digest: SecretDigest::of_credential("abc"),
             owner: "svc".to_owned(),
             name: "ci".to_owned(),
             scopes: ScopeSet::parse("a:read").unwrap(),

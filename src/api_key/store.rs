@@ -1,12 +1,66 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::fmt::Debug;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock, RwLockWriteGuard};
 
 use time::OffsetDateTime;
 
 use super::record::ApiKeyRecord;
 use crate::error::Error;
+
+/// One atomic API key rotation: what [`ApiKeyStore::rotate`] must do as a
+/// single compare-and-set.
+#[non_exhaustive]
+#[derive(Debug, Clone)]
+pub struct KeyRotation {
+    /// The id of the key being rotated.
+    pub old_id: String,
+    /// The successor's record, to insert.
+    pub successor: ApiKeyRecord,
+    /// The end of the old key's grace period: its new expiry, unless it
+    /// already expires earlier.
+    pub old_expires_at: OffsetDateTime,
+    /// The instant of the rotation: the old key must not be expired then.
+    pub at: OffsetDateTime,
+}
+
+impl KeyRotation {
+    /// A rotation of key `old_id` into `successor` at `at`, the old key
+    /// expiring at `old_expires_at` (or earlier, if it already does).
+    pub fn new(
+        old_id: impl Into<String>,
+        successor: ApiKeyRecord,
+        old_expires_at: OffsetDateTime,
+        at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            old_id: old_id.into(),
+            successor,
+            old_expires_at,
+            at,
+        }
+    }
+}
+
+/// What [`ApiKeyStore::rotate`] found.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyRotationOutcome {
+    /// Done, in one step: the successor is stored, the old key names it in
+    /// `replaced_by`, and the old key expires at the earlier of its expiry
+    /// and [`KeyRotation::old_expires_at`].
+    Rotated,
+    /// No key with this id. Nothing changed.
+    Unknown,
+    /// The old key is revoked. Nothing changed.
+    Revoked,
+    /// The old key was already rotated (it has a successor). Nothing
+    /// changed.
+    AlreadyRotated,
+    /// The old key expired at this instant, not after
+    /// [`KeyRotation::at`]. Nothing changed.
+    Expired(OffsetDateTime),
+}
 
 /// Where API key records live.
 ///
@@ -25,6 +79,12 @@ use crate::error::Error;
 /// - [`revoke`](Self::revoke) keeps the first revocation instant;
 ///   [`retire`](Self::retire) only ever brings an expiry closer. Both are
 ///   idempotent.
+/// - [`rotate`](Self::rotate) is one compare-and-set (a transaction, or a
+///   Lua script on Redis), never a read followed by writes: of concurrent
+///   rotations of one key at most one sees
+///   [`KeyRotationOutcome::Rotated`], so a key never has two successors; a
+///   key revoked (or expired) before the rotation commits gets none; every
+///   other outcome and every `Err` leave the store unchanged.
 /// - An `Err` rejects the key (fail closed) and reaches the caller as
 ///   [`Error::Store`].
 pub trait ApiKeyStore: Debug + Send + Sync {
@@ -65,6 +125,21 @@ pub trait ApiKeyStore: Debug + Send + Sync {
         replaced_by: Option<&str>,
     ) -> Result<bool, Error>;
 
+    /// Rotates a key as one compare-and-set: if key
+    /// [`old_id`](KeyRotation::old_id) is live (not revoked, not rotated
+    /// already, not expired at [`at`](KeyRotation::at)), inserts the
+    /// successor, records it as the old key's `replaced_by` and brings the
+    /// old key's expiry to [`old_expires_at`](KeyRotation::old_expires_at)
+    /// (unless it expires earlier), all at once; otherwise changes nothing
+    /// and says why. Used by
+    /// [`ApiKeyIssuer::rotate`](super::ApiKeyIssuer::rotate).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the backend fails or a record with the
+    /// successor's id exists; nothing is changed then.
+    fn rotate(&self, rotation: &KeyRotation) -> Result<KeyRotationOutcome, Error>;
+
     /// Every record of `owner`.
     ///
     /// # Errors
@@ -91,6 +166,9 @@ impl<S: ApiKeyStore + ?Sized> ApiKeyStore for Arc<S> {
     ) -> Result<bool, Error> {
         (**self).retire(id, expires_at, replaced_by)
     }
+    fn rotate(&self, rotation: &KeyRotation) -> Result<KeyRotationOutcome, Error> {
+        (**self).rotate(rotation)
+    }
     fn list_by_owner(&self, owner: &str) -> Result<Vec<Arc<ApiKeyRecord>>, Error> {
         (**self).list_by_owner(owner)
     }
@@ -103,7 +181,8 @@ pub struct DuplicateKeyId;
 
 const SHARDS: usize = 32;
 
-type Shard = RwLock<HashMap<Box<str>, Arc<ApiKeyRecord>>>;
+type Records = HashMap<Box<str>, Arc<ApiKeyRecord>>;
+type Shard = RwLock<Records>;
 
 /// The in-memory [`ApiKeyStore`]: the embedded default.
 ///
@@ -145,13 +224,18 @@ impl InMemoryApiKeyStore {
         self.len() == 0
     }
 
-    /// The shard of an id: its last byte. Issued ids are uniformly random
-    /// base62, so shards fill evenly; an attacker who picks ids can only
-    /// crowd one shard's lock, never the SipHash map inside it. One hash
-    /// per lookup instead of two.
+    /// The shard of an id (see [`shard_index`]).
     fn shard(&self, id: &str) -> Option<&Shard> {
-        let last = id.as_bytes().last().copied().unwrap_or(0);
-        self.shards.get(usize::from(last) % SHARDS)
+        self.shards.get(shard_index(id))
+    }
+
+    /// The write lock of shard `index`.
+    fn lock(&self, index: usize) -> Result<RwLockWriteGuard<'_, Records>, Error> {
+        let shard = self
+            .shards
+            .get(index)
+            .ok_or_else(|| Error::store(MissingShard))?;
+        Ok(shard.write().unwrap_or_else(PoisonError::into_inner))
     }
 
     fn update(&self, id: &str, f: impl FnOnce(&mut ApiKeyRecord)) -> bool {
@@ -224,6 +308,35 @@ impl ApiKeyStore for InMemoryApiKeyStore {
         }))
     }
 
+    fn rotate(&self, rotation: &KeyRotation) -> Result<KeyRotationOutcome, Error> {
+        let old = shard_index(&rotation.old_id);
+        let new = shard_index(&rotation.successor.id);
+        let outcome = if old == new {
+            rotate_in(&mut *self.lock(old)?, None, rotation)?
+        } else {
+            // Both shards stay locked for the whole compare-and-set, taken
+            // in shard order so that two rotations never wait on each other
+            // in a cycle.
+            let mut first = self.lock(old.min(new))?;
+            let mut second = self.lock(old.max(new))?;
+            let (old_map, new_map) = if old < new {
+                (&mut *first, &mut *second)
+            } else {
+                (&mut *second, &mut *first)
+            };
+            rotate_in(old_map, Some(new_map), rotation)?
+        };
+        if outcome == KeyRotationOutcome::Rotated {
+            self.by_owner
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(rotation.successor.owner.clone())
+                .or_default()
+                .push(rotation.successor.id.as_str().into());
+        }
+        Ok(outcome)
+    }
+
     fn list_by_owner(&self, owner: &str) -> Result<Vec<Arc<ApiKeyRecord>>, Error> {
         let ids = self
             .by_owner
@@ -241,3 +354,61 @@ impl ApiKeyStore for InMemoryApiKeyStore {
         Ok(out)
     }
 }
+
+/// The shard of an id: its last byte. Issued ids are uniformly random
+/// base62, so shards fill evenly; an attacker who picks ids can only crowd
+/// one shard's lock, never the SipHash map inside it. One hash per lookup
+/// instead of two.
+fn shard_index(id: &str) -> usize {
+    usize::from(id.as_bytes().last().copied().unwrap_or(0)) % SHARDS
+}
+
+/// The compare-and-set of [`InMemoryApiKeyStore::rotate`], under the locks
+/// of the old key's shard and (when it is another one) the successor's.
+fn rotate_in(
+    old_map: &mut Records,
+    new_map: Option<&mut Records>,
+    rotation: &KeyRotation,
+) -> Result<KeyRotationOutcome, Error> {
+    let Some(old) = old_map.get(rotation.old_id.as_str()) else {
+        return Ok(KeyRotationOutcome::Unknown);
+    };
+    if old.revoked_at.is_some() {
+        return Ok(KeyRotationOutcome::Revoked);
+    }
+    if old.replaced_by.is_some() {
+        return Ok(KeyRotationOutcome::AlreadyRotated);
+    }
+    if let Some(exp) = old.expires_at
+        && exp <= rotation.at
+    {
+        return Ok(KeyRotationOutcome::Expired(exp));
+    }
+    let successor_id = rotation.successor.id.as_str();
+    let taken = match &new_map {
+        Some(map) => map.contains_key(successor_id),
+        None => old_map.contains_key(successor_id),
+    };
+    if taken {
+        return Err(Error::store(DuplicateKeyId));
+    }
+    // Every check passed: both changes under the locks.
+    let successor = Arc::new(rotation.successor.clone());
+    match new_map {
+        Some(map) => map.insert(successor_id.into(), successor),
+        None => old_map.insert(successor_id.into(), successor),
+    };
+    if let Some(old) = old_map.get_mut(rotation.old_id.as_str()) {
+        let old = Arc::make_mut(old);
+        let until = rotation.old_expires_at;
+        old.expires_at = Some(old.expires_at.map_or(until, |e| e.min(until)));
+        old.replaced_by = Some(rotation.successor.id.clone());
+    }
+    Ok(KeyRotationOutcome::Rotated)
+}
+
+/// A shard index out of range: cannot happen, the index is taken modulo
+/// the number of shards.
+#[derive(Debug, thiserror::Error)]
+#[error("API key store shard out of range")]
+struct MissingShard;

@@ -200,7 +200,7 @@ impl RefreshTokens {
         let parsed = self.format.parse(presented)?;
         Ok(RefreshAttempt {
             id: parsed.id.to_owned(),
-            digest: SecretDigest::of(parsed.secret),
+            digest: parsed.digest(),
             client_id: client_id.map(str::to_owned),
         })
     }
@@ -222,7 +222,7 @@ impl RefreshTokens {
         record: Option<Arc<RefreshRecord>>,
     ) -> Result<RefreshStep, Error> {
         let record = record.ok_or(Error::UnknownKey)?;
-        if record.id != attempt.id || !record.secret_digest.ct_eq(&attempt.digest) {
+        if record.id != attempt.id || !record.secret_digest.matches(&attempt.digest) {
             return Err(Error::InvalidSecret);
         }
         if record.client_id != attempt.client_id {

@@ -11,8 +11,14 @@
 //!
 //! Refresh tokens use the API key format with the `rt` prefix and a
 //! 43-character secret (256 bits): `rt_` + 12-character id + secret +
-//! checksum. Stores keep a SHA-256 digest of the secret, compared in
-//! constant time; lookups are by the public id.
+//! checksum. Stores keep a [`SecretDigest`](crate::api_key::SecretDigest)
+//! (SHA-256 of the prefix, id and secret), compared in constant time;
+//! lookups are by the public id. Because the digest covers the prefix, two
+//! services that share a [`RefreshStore`] under different prefixes (set
+//! with [`RefreshTokensBuilder::prefix`]) never redeem each other's
+//! tokens, even relabelled with a recomputed checksum. Services that share
+//! a store must use different prefixes: with the same one, their tokens
+//! cannot be told apart.
 //!
 //! # Rotation is one atomic step
 //!

@@ -14,12 +14,15 @@ use crate::scope::ScopeSet;
 
 /// What a store keeps about one refresh token: no secret, only its digest.
 ///
-/// Instants serialize as Unix seconds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Instants serialize as Unix seconds. `==` compares every field, the
+/// digest in constant time ([`SecretDigest`] has no `==` of its own).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RefreshRecord {
     /// The public id embedded in the token; the lookup key.
     pub id: String,
-    /// SHA-256 of the token's secret.
+    /// SHA-256 of the token's lead (the service's prefix), id and secret
+    /// (see [`SecretDigest`]): a token relabelled with another service's
+    /// prefix fails as `invalid_secret` there.
     pub secret_digest: SecretDigest,
     /// The family (login session); also the `sid` of its access tokens.
     pub family_id: String,
@@ -49,6 +52,40 @@ pub struct RefreshRecord {
     #[serde(default)]
     pub successor: Option<String>,
 }
+
+impl PartialEq for RefreshRecord {
+    fn eq(&self, other: &Self) -> bool {
+        // Destructured, so that a field added later cannot be left out.
+        let Self {
+            id,
+            secret_digest,
+            family_id,
+            parent,
+            subject,
+            client_id,
+            scopes,
+            claims,
+            issued_at,
+            family_started_at,
+            used_at,
+            successor,
+        } = self;
+        secret_digest.matches(&other.secret_digest)
+            && *id == other.id
+            && *family_id == other.family_id
+            && *parent == other.parent
+            && *subject == other.subject
+            && *client_id == other.client_id
+            && *scopes == other.scopes
+            && *claims == other.claims
+            && *issued_at == other.issued_at
+            && *family_started_at == other.family_started_at
+            && *used_at == other.used_at
+            && *successor == other.successor
+    }
+}
+
+impl Eq for RefreshRecord {}
 
 /// A plaintext refresh token, shown once. Zeroized on drop; `Debug` shows
 /// only its public id; no `Display`, `Clone` or `Serialize`.

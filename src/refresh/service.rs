@@ -11,7 +11,7 @@ use super::{
     DEFAULT_ABSOLUTE_LIFETIME, DEFAULT_ACCESS_LIFETIME, DEFAULT_IDLE_TIMEOUT, DEFAULT_REUSE_GRACE,
     FamilyRevocation,
 };
-use crate::api_key::{ApiKeyFormat, SecretDigest};
+use crate::api_key::ApiKeyFormat;
 use crate::clock::{Clock, SystemClock};
 use crate::crypto::rand::SystemRandom;
 use crate::error::Error;
@@ -239,9 +239,9 @@ impl RefreshTokens {
     /// logout and introspection.
     fn check(&self, presented: &str) -> Result<Arc<RefreshRecord>, Error> {
         let parsed = self.format.parse(presented)?;
-        let digest = SecretDigest::of(parsed.secret);
+        let digest = parsed.digest();
         let record = self.store.get(parsed.id)?.ok_or(Error::UnknownKey)?;
-        if !record.secret_digest.ct_eq(&digest) {
+        if !record.secret_digest.matches(&digest) {
             return Err(Error::InvalidSecret);
         }
         if self.store.is_family_revoked(&record.family_id)? {
@@ -349,7 +349,10 @@ impl RefreshTokensBuilder {
         self
     }
 
-    /// Sets the token prefix (lowercase letters and digits).
+    /// Sets the token prefix (lowercase letters and digits). The stored
+    /// digest covers it, so services that share a [`RefreshStore`] with
+    /// different prefixes never redeem each other's tokens; give each such
+    /// service its own prefix.
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
         self

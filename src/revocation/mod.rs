@@ -7,7 +7,8 @@
 //!   and claims are verified (forged tokens never cost a lookup). It is
 //!   synchronous and must answer from memory.
 //! - [`RevocationStore`] is the write side: revoke a token, every token of a
-//!   subject issued before an instant, every token of a signing key, every
+//!   subject issued up to an instant ("log out everywhere",
+//!   [`RevocationStore::revoke_subject_issued_through`]), every token of a signing key, every
 //!   token of a session; plus a change feed ([`RevocationStore::changes_since`],
 //!   [`RevocationStore::snapshot`]) from which replicas catch up. The
 //!   services that revoke ([`RefreshTokens`](crate::RefreshTokens) on reuse
@@ -274,14 +275,38 @@ pub trait RevocationStore: Revocation {
     /// known to be revoked.
     fn revoke_token(&self, jti: &str, expires_at: OffsetDateTime) -> Result<(), Error>;
 
-    /// Revokes every token of `subject` issued before `before` ("log out
-    /// everywhere", a password change). A token of that subject without
-    /// `iat` is treated as revoked.
+    /// Revokes every token of `subject` issued before `before`: an `iat`
+    /// strictly earlier (a fractional `before` rounds up). A token of that
+    /// subject without `iat` is treated as revoked. For "log out
+    /// everywhere" at now, use
+    /// [`revoke_subject_issued_through`](Self::revoke_subject_issued_through):
+    /// with a whole-second `before` such as a [`Clock`](crate::Clock)'s
+    /// now, this call leaves tokens issued earlier in that same second
+    /// valid.
     ///
     /// # Errors
     ///
     /// [`Error::Store`] when the backend fails.
     fn revoke_subject_before(&self, subject: &str, before: OffsetDateTime) -> Result<(), Error>;
+
+    /// Revokes every token of `subject` issued up to `at`, the whole second
+    /// of `at` included: "log out everywhere", a password change. Tokens
+    /// carry `iat` in whole seconds, so a token issued in the same second
+    /// as the logout, before or after it, cannot be told apart and is
+    /// revoked; tokens from the next second on pass. The same as
+    /// `revoke_subject_before(subject, ⌊at⌋ + 1 s)`, and recorded as that
+    /// change.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the backend fails.
+    fn revoke_subject_issued_through(
+        &self,
+        subject: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), Error> {
+        self.revoke_subject_before(subject, instant(unix(at).saturating_add(1)))
+    }
 
     /// Revokes every token signed by the key with this id (a compromised
     /// key). Permanent: whoever holds the key can mint tokens with any
@@ -338,6 +363,13 @@ impl<S: RevocationStore + ?Sized> RevocationStore for std::sync::Arc<S> {
     }
     fn revoke_subject_before(&self, subject: &str, before: OffsetDateTime) -> Result<(), Error> {
         (**self).revoke_subject_before(subject, before)
+    }
+    fn revoke_subject_issued_through(
+        &self,
+        subject: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), Error> {
+        (**self).revoke_subject_issued_through(subject, at)
     }
     fn revoke_key(&self, kid: &str) -> Result<(), Error> {
         (**self).revoke_key(kid)

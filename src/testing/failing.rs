@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::api_key::{ApiKeyRecord, ApiKeyStore};
+use crate::api_key::{ApiKeyRecord, ApiKeyStore, KeyRotation, KeyRotationOutcome};
 use crate::error::Error;
 use crate::revocation::{Revocation, RevocationQuery};
 
@@ -56,6 +56,10 @@ impl ApiKeyStore for FailingApiKeyStore {
         _expires_at: time::OffsetDateTime,
         _replaced_by: Option<&str>,
     ) -> Result<bool, Error> {
+        Err(down())
+    }
+
+    fn rotate(&self, _rotation: &KeyRotation) -> Result<KeyRotationOutcome, Error> {
         Err(down())
     }
 

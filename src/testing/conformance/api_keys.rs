@@ -1,13 +1,14 @@
 //! The [`ApiKeyStore`] suite.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Barrier};
 
 use time::{Duration, OffsetDateTime};
 
 use super::{ok, same};
 use crate::api_key::{
-    ApiKeyFormat, ApiKeyIssuer, ApiKeyRecord, ApiKeyStore, ApiKeyVerifier, NewApiKey, SecretDigest,
+    ApiKeyFormat, ApiKeyIssuer, ApiKeyRecord, ApiKeyStore, ApiKeyVerifier, KeyRotation,
+    KeyRotationOutcome, NewApiKey, SecretDigest,
 };
 use crate::clock::FixedClock;
 use crate::error::{Error, ErrorKind};
@@ -42,8 +43,11 @@ fn get(store: &dyn ApiKeyStore, id: &str) -> Option<Arc<ApiKeyRecord>> {
 /// Checks every rule of the [`ApiKeyStore`] contract on stores made by
 /// `make`, each empty: the record round trip, duplicate ids, revocation and
 /// retirement (idempotent, never extended), listing by owner, concurrent
-/// inserts, and, through [`ApiKeyIssuer`] and [`ApiKeyVerifier`] on an
-/// injected clock, expiry and rotation grace at their exact boundaries.
+/// inserts, the atomic rotation and its every outcome (a revoked, expired
+/// or already rotated key is not rotated, and nothing changes), racing
+/// rotations of one key (exactly one successor), and, through
+/// [`ApiKeyIssuer`] and [`ApiKeyVerifier`] on an injected clock, expiry and
+/// rotation grace at their exact boundaries.
 ///
 /// # Panics
 ///
@@ -55,7 +59,206 @@ where
 {
     records(&make());
     concurrent_inserts(Arc::new(make()));
+    rotation_outcomes(&make());
+    concurrent_rotations(Arc::new(make()));
     through_the_verifier(Arc::new(make()));
+}
+
+fn rotation(old: &str, successor: &str) -> KeyRotation {
+    KeyRotation::new(old, record(successor, "alice"), at(T0 + 3_600), at(T0))
+}
+
+fn rotate(store: &dyn ApiKeyStore, rotation: &KeyRotation) -> KeyRotationOutcome {
+    ok("rotate", store.rotate(rotation))
+}
+
+fn rotation_outcomes(store: &dyn ApiKeyStore) {
+    same(
+        "rotate: an unknown key",
+        rotate(store, &rotation("nope", "n1")),
+        KeyRotationOutcome::Unknown,
+    );
+    assert!(
+        get(store, "n1").is_none(),
+        "rotate: Unknown inserts nothing"
+    );
+
+    // The ordinary rotation: one step, three effects.
+    let k1 = record("k1", "alice");
+    ok("insert", store.insert(k1.clone()));
+    same(
+        "rotate: a live key",
+        rotate(store, &rotation("k1", "s1")),
+        KeyRotationOutcome::Rotated,
+    );
+    same(
+        "rotate: the successor is stored",
+        get(store, "s1").as_deref(),
+        Some(&record("s1", "alice")),
+    );
+    let old = get(store, "k1").expect("the old record");
+    same(
+        "rotate: the old key names its successor",
+        old.replaced_by.as_deref(),
+        Some("s1"),
+    );
+    same(
+        "rotate: the old key expires at the end of the grace period",
+        old.expires_at,
+        Some(at(T0 + 3_600)),
+    );
+    same(
+        "rotate: the old key is otherwise unchanged",
+        (old.revoked_at, &old.owner, &old.scopes),
+        (None, &k1.owner, &k1.scopes),
+    );
+    same(
+        "list_by_owner: lists the successor",
+        ok("list_by_owner", store.list_by_owner("alice")).len(),
+        2,
+    );
+
+    // A key rotates once.
+    same(
+        "rotate: an already rotated key",
+        rotate(store, &rotation("k1", "s2")),
+        KeyRotationOutcome::AlreadyRotated,
+    );
+    assert!(
+        get(store, "s2").is_none(),
+        "rotate: AlreadyRotated inserts nothing"
+    );
+    same(
+        "rotate: AlreadyRotated leaves the first successor",
+        get(store, "k1")
+            .and_then(|r| r.replaced_by.clone())
+            .as_deref(),
+        Some("s1"),
+    );
+
+    // A revoked key is not rotated.
+    ok("insert", store.insert(record("k2", "alice")));
+    ok("revoke", store.revoke("k2", at(T0 - 1)));
+    same(
+        "rotate: a revoked key",
+        rotate(store, &rotation("k2", "s3")),
+        KeyRotationOutcome::Revoked,
+    );
+    assert!(
+        get(store, "s3").is_none(),
+        "rotate: Revoked inserts nothing"
+    );
+    same(
+        "rotate: Revoked leaves the key unrotated",
+        get(store, "k2").map(|r| (r.replaced_by.clone(), r.expires_at)),
+        Some((None, None)),
+    );
+
+    // An expired key is not rotated; one expiring before the grace period
+    // ends keeps its own expiry.
+    let mut k3 = record("k3", "alice");
+    k3.expires_at = Some(at(T0));
+    ok("insert", store.insert(k3));
+    same(
+        "rotate: a key expired at the rotation instant",
+        rotate(store, &rotation("k3", "s4")),
+        KeyRotationOutcome::Expired(at(T0)),
+    );
+    assert!(
+        get(store, "s4").is_none(),
+        "rotate: Expired inserts nothing"
+    );
+    let mut k4 = record("k4", "alice");
+    k4.expires_at = Some(at(T0 + 60));
+    ok("insert", store.insert(k4));
+    same(
+        "rotate: a key expiring later",
+        rotate(store, &rotation("k4", "s5")),
+        KeyRotationOutcome::Rotated,
+    );
+    same(
+        "rotate: never extends the old key's expiry",
+        get(store, "k4").and_then(|r| r.expires_at),
+        Some(at(T0 + 60)),
+    );
+
+    // A successor id that exists: an error, and nothing changes.
+    ok("insert", store.insert(record("k5", "alice")));
+    assert!(
+        matches!(store.rotate(&rotation("k5", "s1")), Err(Error::Store(_))),
+        "rotate: an existing successor id must be refused with Error::Store"
+    );
+    same(
+        "rotate: a refused successor leaves the old key unrotated",
+        get(store, "k5").map(|r| (r.replaced_by.clone(), r.expires_at)),
+        Some((None, None)),
+    );
+    same(
+        "rotate: a refused successor leaves the existing record",
+        get(store, "s1").map(|r| r.replaced_by.is_none()),
+        Some(true),
+    );
+}
+
+fn concurrent_rotations(store: Arc<dyn ApiKeyStore>) {
+    let threads = 8;
+    ok("insert", store.insert(record("race", "frank")));
+    let barrier = Arc::new(Barrier::new(threads));
+    let outcomes: Vec<KeyRotationOutcome> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let store = Arc::clone(&store);
+                let barrier = Arc::clone(&barrier);
+                scope.spawn(move || {
+                    let mut successor = record(&format!("race-next-{t}"), "frank");
+                    successor.name = format!("successor {t}");
+                    barrier.wait();
+                    ok(
+                        "concurrent rotate",
+                        store.rotate(&KeyRotation::new("race", successor, at(T0 + 60), at(T0))),
+                    )
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a rotating thread"))
+            .collect()
+    });
+    let winners: Vec<usize> = outcomes
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| **o == KeyRotationOutcome::Rotated)
+        .map(|(t, _)| t)
+        .collect();
+    same("concurrent rotate: exactly one wins", winners.len(), 1);
+    for o in &outcomes {
+        assert!(
+            matches!(
+                o,
+                KeyRotationOutcome::Rotated | KeyRotationOutcome::AlreadyRotated
+            ),
+            "concurrent rotate: the losers see AlreadyRotated, got {o:?}"
+        );
+    }
+    let stored: Vec<usize> = (0..threads)
+        .filter(|t| get(&*store, &format!("race-next-{t}")).is_some())
+        .collect();
+    same(
+        "concurrent rotate: exactly one successor is stored",
+        stored,
+        winners.clone(),
+    );
+    same(
+        "concurrent rotate: the old key names the winner",
+        get(&*store, "race").and_then(|r| r.replaced_by.clone()),
+        winners.first().map(|t| format!("race-next-{t}")),
+    );
+    same(
+        "concurrent rotate: the owner has the old key and one successor",
+        ok("list_by_owner", store.list_by_owner("frank")).len(),
+        2,
+    );
 }
 
 fn records(store: &dyn ApiKeyStore) {
@@ -242,6 +445,23 @@ fn through_the_verifier(store: Arc<dyn ApiKeyStore>) {
         Err(ErrorKind::Expired),
     );
     same("the new key", verdict(new.expose_secret()), Ok(()));
+
+    // A revoked key gets no successor through the issuer either.
+    let revoked = ok("issue", issuer.issue_into(&*store, NewApiKey::new("gail")));
+    assert!(ok("revoke", verifier.revoke(revoked.id())), "revoke");
+    same(
+        "rotating a revoked key",
+        issuer
+            .rotate(&*store, revoked.id(), Duration::seconds(60))
+            .map(|_| ())
+            .map_err(|e| e.kind()),
+        Err(ErrorKind::Revoked),
+    );
+    same(
+        "rotating a revoked key stores no successor",
+        ok("list_by_owner", store.list_by_owner("gail")).len(),
+        1,
+    );
 
     // Revocation through the verifier.
     assert!(

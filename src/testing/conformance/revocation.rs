@@ -177,6 +177,19 @@ where
         !subject(&store, "bob", Some(before - 1)),
         "revoke_subject_before: another subject stays valid"
     );
+    // Issued through an instant: its whole second included.
+    ok(
+        "revoke_subject_issued_through",
+        store.revoke_subject_issued_through("carol", now),
+    );
+    assert!(
+        subject(&store, "carol", Some(before)),
+        "revoke_subject_issued_through: a token issued in the same second is revoked"
+    );
+    assert!(
+        !subject(&store, "carol", Some(before + 1)),
+        "revoke_subject_issued_through: a token of the next second is valid"
+    );
 
     // By key id and by session.
     ok("revoke_key", store.revoke_key("k1"));
