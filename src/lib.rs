@@ -124,7 +124,9 @@
 //! - Size, shape and strict base64url are checked before any key lookup;
 //!   the payload is parsed only after the signature verifies.
 //! - Claims are strictly typed: a string `exp` is an error, not "absent";
-//!   duplicate JSON members are rejected.
+//!   duplicate JSON members are rejected in every object of the header and
+//!   claims, nested ones included, and a number beyond the f64 range
+//!   anywhere rejects the token.
 //! - Secret keys are not `Clone`, print `[redacted]`, and their decoded
 //!   bytes are zeroized; HMAC tags are compared in constant time by the
 //!   crypto library, API key and refresh token digests with `subtle`.

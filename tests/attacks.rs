@@ -574,7 +574,7 @@ impl Case {
 }
 
 /// Every data file, by name.
-const DATA_FILES: [(&str, &str); 6] = [
+const DATA_FILES: [(&str, &str); 7] = [
     ("alg.json", include_str!("data/attacks/alg.json")),
     ("kid.json", include_str!("data/attacks/kid.json")),
     ("crit.json", include_str!("data/attacks/crit.json")),
@@ -584,6 +584,7 @@ const DATA_FILES: [(&str, &str); 6] = [
     ),
     ("claims.json", include_str!("data/attacks/claims.json")),
     ("shape.json", include_str!("data/attacks/shape.json")),
+    ("json.json", include_str!("data/attacks/json.json")),
 ];
 
 /// The cases of a data file, checked for unique names and a source.
@@ -680,6 +681,55 @@ fn data_claims() {
 #[test]
 fn data_shape() {
     assert!(run_data("shape.json", false) >= 70);
+}
+
+/// JSON below the top level: repeated member names at any depth of the
+/// header and claims (CVE-2017-12635's `roles` among them) and numbers
+/// beyond the f64 range. The cases run as [`NoCustomClaims`], then again
+/// as two custom claims types (a typed struct and a JSON map), which serde
+/// would otherwise fill with the last of two repeated members.
+#[test]
+fn data_json_duplicates_at_every_depth_and_numbers_beyond_f64() {
+    assert!(run_data("json.json", false) >= 20);
+
+    #[derive(Debug, Deserialize)]
+    struct Roles {
+        #[serde(default)]
+        #[allow(dead_code)]
+        roles: std::collections::HashMap<String, bool>,
+    }
+    let v = default_validator();
+    let mut failures = Vec::new();
+    for case in data("json.json") {
+        let token = case.token();
+        let outcomes = [
+            (
+                "struct",
+                v.validate::<Roles>(&token)
+                    .map(|_| ())
+                    .map_err(|e| e.kind()),
+            ),
+            (
+                "map",
+                v.validate::<serde_json::Map<String, serde_json::Value>>(&token)
+                    .map(|_| ())
+                    .map_err(|e| e.kind()),
+            ),
+        ];
+        for (as_type, outcome) in outcomes {
+            let got = match outcome {
+                Ok(()) => "ok",
+                Err(kind) => kind.as_str(),
+            };
+            if got != case.expect_kind {
+                failures.push(format!(
+                    "json.json/{} as {as_type}: got {got}, expected {}",
+                    case.name, case.expect_kind
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 /// A data case whose expected kind the crate does not give is marked with
