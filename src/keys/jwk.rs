@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 use zeroize::Zeroizing;
 
-use super::{Curve, SigningKey, VerifyingKey, coordinate_len, curve_of};
+use super::{Curve, Public, SigningKey, VerifyingKey, coordinate_len, curve_of};
 use crate::encoding::{b64_decode, b64_encode};
 use crate::error::{Error, KeyError};
 use crate::jws::{Algorithm, Family};
@@ -20,7 +20,7 @@ use crate::jws::{Algorithm, Family};
 /// `alg`, `kid` and the key type's public members.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Jwk {
-    kty: &'static str,
+    kty: Kty,
     #[serde(rename = "use")]
     use_: &'static str,
     alg: Algorithm,
@@ -35,6 +35,17 @@ pub struct Jwk {
     x: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     y: Option<String>,
+}
+
+/// The key types a public JWK can have (`oct` is never exported).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+enum Kty {
+    #[serde(rename = "RSA")]
+    Rsa,
+    #[serde(rename = "EC")]
+    Ec,
+    #[serde(rename = "OKP")]
+    Okp,
 }
 
 impl Jwk {
@@ -52,18 +63,18 @@ impl Jwk {
     /// lexicographic order, base64url.
     pub fn thumbprint(&self) -> String {
         let canonical = match self.kty {
-            "RSA" => format!(
+            Kty::Rsa => format!(
                 r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
                 self.e.as_deref().unwrap_or(""),
                 self.n.as_deref().unwrap_or("")
             ),
-            "EC" => format!(
+            Kty::Ec => format!(
                 r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
                 self.crv.unwrap_or(""),
                 self.x.as_deref().unwrap_or(""),
                 self.y.as_deref().unwrap_or("")
             ),
-            _ => format!(
+            Kty::Okp => format!(
                 r#"{{"crv":"{}","kty":"OKP","x":"{}"}}"#,
                 self.crv.unwrap_or(""),
                 self.x.as_deref().unwrap_or("")
@@ -115,7 +126,7 @@ pub(super) fn thumbprint_oct(secret: &[u8]) -> String {
 
 pub(super) fn export(key: &VerifyingKey) -> Option<Jwk> {
     let mut jwk = Jwk {
-        kty: "",
+        kty: Kty::Okp,
         use_: "sig",
         alg: key.alg,
         kid: key.kid.clone(),
@@ -125,30 +136,33 @@ pub(super) fn export(key: &VerifyingKey) -> Option<Jwk> {
         x: None,
         y: None,
     };
-    if let Some((n, e)) = key.rsa_components() {
-        jwk.kty = "RSA";
-        jwk.n = Some(b64_encode(n));
-        jwk.e = Some(b64_encode(e));
-    } else if let Some((curve, point)) = key.ec_point() {
-        let len = coordinate_len(curve);
-        let name = match curve {
-            Curve::P256 => "P-256",
-            Curve::P384 => "P-384",
-            #[cfg(feature = "aws-lc-rs")]
-            Curve::P521 => "P-521",
-        };
-        let x = point.get(1..len.saturating_add(1))?;
-        let y = point.get(len.saturating_add(1)..)?;
-        jwk.kty = "EC";
-        jwk.crv = Some(name);
-        jwk.x = Some(b64_encode(x));
-        jwk.y = Some(b64_encode(y));
-    } else if let Some(bytes) = key.ed25519_bytes() {
-        jwk.kty = "OKP";
-        jwk.crv = Some("Ed25519");
-        jwk.x = Some(b64_encode(bytes));
-    } else {
-        return None;
+    match &key.key {
+        Public::Hmac(_) => return None,
+        Public::Rsa { n, e, .. } => {
+            jwk.kty = Kty::Rsa;
+            jwk.n = Some(b64_encode(n));
+            jwk.e = Some(b64_encode(e));
+        }
+        Public::Ec { curve, point } => {
+            let len = coordinate_len(*curve);
+            let name = match curve {
+                Curve::P256 => "P-256",
+                Curve::P384 => "P-384",
+                #[cfg(feature = "aws-lc-rs")]
+                Curve::P521 => "P-521",
+            };
+            let x = point.get(1..len.saturating_add(1))?;
+            let y = point.get(len.saturating_add(1)..)?;
+            jwk.kty = Kty::Ec;
+            jwk.crv = Some(name);
+            jwk.x = Some(b64_encode(x));
+            jwk.y = Some(b64_encode(y));
+        }
+        Public::Ed25519(bytes) => {
+            jwk.kty = Kty::Okp;
+            jwk.crv = Some("Ed25519");
+            jwk.x = Some(b64_encode(bytes));
+        }
     }
     Some(jwk)
 }
@@ -237,10 +251,10 @@ impl JwkInput {
                 "JWK without `alg`: the algorithm must be given",
             ))?,
         };
-        let family_ok = match (alg.family(), self.kty.as_str()) {
-            (Family::Hmac, "oct") | (Family::Rsa, "RSA") => true,
-            (Family::Ec | Family::Ed25519, _) => inferred == Some(alg),
-            _ => false,
+        let family_ok = match alg.family() {
+            Family::Hmac => self.kty == "oct",
+            Family::Rsa => self.kty == "RSA",
+            Family::Ec | Family::Ed25519 => inferred == Some(alg),
         };
         if !family_ok {
             return Err(KeyError::AlgorithmMismatch.into());

@@ -47,6 +47,8 @@ pub(crate) use der::Curve;
 enum Public {
     Hmac(Box<hmac::Key>),
     Rsa {
+        /// The verification parameters of the key's one algorithm.
+        params: &'static signature::RsaParameters,
         /// PKCS#1 RSAPublicKey DER, as ring's verifier takes it.
         pkcs1: Box<[u8]>,
         n: Box<[u8]>,
@@ -83,62 +85,109 @@ impl fmt::Debug for VerifyingKey {
     }
 }
 
-/// The signing and verification parameters ring uses for an algorithm.
-fn rsa_verify_params(alg: Algorithm) -> &'static signature::RsaParameters {
+// The maps from an algorithm to its parameters list every algorithm, with
+// no `_ =>` arm: an algorithm added to `Algorithm` fails to compile here
+// until it is given its parameters (or `None`), instead of silently getting
+// those of the last arm. Each answers `None` for another family.
+
+/// The RSA verification parameters of an RSA algorithm.
+fn rsa_verify_params(alg: Algorithm) -> Option<&'static signature::RsaParameters> {
     match alg {
-        Algorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
-        Algorithm::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
-        Algorithm::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
-        Algorithm::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
-        Algorithm::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
-        _ => &signature::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::RS256 => Some(&signature::RSA_PKCS1_2048_8192_SHA256),
+        Algorithm::RS384 => Some(&signature::RSA_PKCS1_2048_8192_SHA384),
+        Algorithm::RS512 => Some(&signature::RSA_PKCS1_2048_8192_SHA512),
+        Algorithm::PS256 => Some(&signature::RSA_PSS_2048_8192_SHA256),
+        Algorithm::PS384 => Some(&signature::RSA_PSS_2048_8192_SHA384),
+        Algorithm::PS512 => Some(&signature::RSA_PSS_2048_8192_SHA512),
+        Algorithm::HS256
+        | Algorithm::HS384
+        | Algorithm::HS512
+        | Algorithm::ES256
+        | Algorithm::ES384
+        | Algorithm::EdDSA => None,
+        #[cfg(feature = "aws-lc-rs")]
+        Algorithm::ES512 => None,
     }
 }
 
-fn rsa_sign_padding(alg: Algorithm) -> &'static dyn signature::RsaEncoding {
+/// The RSA signature padding of an RSA algorithm.
+fn rsa_sign_padding(alg: Algorithm) -> Option<&'static dyn signature::RsaEncoding> {
     match alg {
-        Algorithm::RS384 => &signature::RSA_PKCS1_SHA384,
-        Algorithm::RS512 => &signature::RSA_PKCS1_SHA512,
-        Algorithm::PS256 => &signature::RSA_PSS_SHA256,
-        Algorithm::PS384 => &signature::RSA_PSS_SHA384,
-        Algorithm::PS512 => &signature::RSA_PSS_SHA512,
-        _ => &signature::RSA_PKCS1_SHA256,
+        Algorithm::RS256 => Some(&signature::RSA_PKCS1_SHA256),
+        Algorithm::RS384 => Some(&signature::RSA_PKCS1_SHA384),
+        Algorithm::RS512 => Some(&signature::RSA_PKCS1_SHA512),
+        Algorithm::PS256 => Some(&signature::RSA_PSS_SHA256),
+        Algorithm::PS384 => Some(&signature::RSA_PSS_SHA384),
+        Algorithm::PS512 => Some(&signature::RSA_PSS_SHA512),
+        Algorithm::HS256
+        | Algorithm::HS384
+        | Algorithm::HS512
+        | Algorithm::ES256
+        | Algorithm::ES384
+        | Algorithm::EdDSA => None,
+        #[cfg(feature = "aws-lc-rs")]
+        Algorithm::ES512 => None,
     }
 }
 
-fn hmac_algorithm(alg: Algorithm) -> hmac::Algorithm {
+/// The HMAC algorithm of an HMAC algorithm and its minimum secret length:
+/// the hash output size (RFC 7518 §3.2).
+fn hmac_params(alg: Algorithm) -> Option<(hmac::Algorithm, usize)> {
     match alg {
-        Algorithm::HS384 => hmac::HMAC_SHA384,
-        Algorithm::HS512 => hmac::HMAC_SHA512,
-        _ => hmac::HMAC_SHA256,
+        Algorithm::HS256 => Some((hmac::HMAC_SHA256, 32)),
+        Algorithm::HS384 => Some((hmac::HMAC_SHA384, 48)),
+        Algorithm::HS512 => Some((hmac::HMAC_SHA512, 64)),
+        Algorithm::RS256
+        | Algorithm::RS384
+        | Algorithm::RS512
+        | Algorithm::PS256
+        | Algorithm::PS384
+        | Algorithm::PS512
+        | Algorithm::ES256
+        | Algorithm::ES384
+        | Algorithm::EdDSA => None,
+        #[cfg(feature = "aws-lc-rs")]
+        Algorithm::ES512 => None,
     }
 }
 
-/// Minimum HMAC secret length: the hash output size (RFC 7518 §3.2).
-fn hmac_min_len(alg: Algorithm) -> usize {
-    match alg {
-        Algorithm::HS384 => 48,
-        Algorithm::HS512 => 64,
-        _ => 32,
-    }
-}
-
+/// The curve of an ECDSA algorithm.
 fn curve_of(alg: Algorithm) -> Option<Curve> {
     match alg {
         Algorithm::ES256 => Some(Curve::P256),
         Algorithm::ES384 => Some(Curve::P384),
         #[cfg(feature = "aws-lc-rs")]
         Algorithm::ES512 => Some(Curve::P521),
-        _ => None,
+        Algorithm::HS256
+        | Algorithm::HS384
+        | Algorithm::HS512
+        | Algorithm::RS256
+        | Algorithm::RS384
+        | Algorithm::RS512
+        | Algorithm::PS256
+        | Algorithm::PS384
+        | Algorithm::PS512
+        | Algorithm::EdDSA => None,
     }
 }
 
-fn ecdsa_signing(alg: Algorithm) -> &'static signature::EcdsaSigningAlgorithm {
-    match alg {
-        Algorithm::ES384 => &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
+/// The ECDSA signing parameters of an ECDSA algorithm.
+fn ecdsa_signing(alg: Algorithm) -> Option<&'static signature::EcdsaSigningAlgorithm> {
+    curve_of(alg).map(|curve| match curve {
+        Curve::P256 => &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        Curve::P384 => &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
         #[cfg(feature = "aws-lc-rs")]
-        Algorithm::ES512 => &signature::ECDSA_P521_SHA512_FIXED_SIGNING,
-        _ => &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        Curve::P521 => &signature::ECDSA_P521_SHA512_FIXED_SIGNING,
+    })
+}
+
+/// The ECDSA verification parameters of a curve.
+fn ecdsa_verify_params(curve: Curve) -> &'static signature::EcdsaVerificationAlgorithm {
+    match curve {
+        Curve::P256 => &signature::ECDSA_P256_SHA256_FIXED,
+        Curve::P384 => &signature::ECDSA_P384_SHA384_FIXED,
+        #[cfg(feature = "aws-lc-rs")]
+        Curve::P521 => &signature::ECDSA_P521_SHA512_FIXED,
     }
 }
 
@@ -239,10 +288,12 @@ impl VerifyingKey {
         if e.is_empty() || e.len() > 5 || e.last().is_none_or(|b| b & 1 == 0) || e == [1] {
             return Err(KeyError::Rejected("RSA public exponent").into());
         }
+        let params = rsa_verify_params(alg).ok_or(KeyError::AlgorithmMismatch)?;
         let pkcs1 = rsa_public_der(n, e);
         Ok(Self::build(
             alg,
             Public::Rsa {
+                params,
                 pkcs1: pkcs1.into(),
                 n: n.into(),
                 e: e.into(),
@@ -385,18 +436,12 @@ impl VerifyingKey {
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), Error> {
         let ok = match &self.key {
             Public::Hmac(key) => hmac::verify(key, message, signature),
-            Public::Rsa { pkcs1, .. } => {
-                signature::UnparsedPublicKey::new(rsa_verify_params(self.alg), pkcs1)
-                    .verify(message, signature)
+            Public::Rsa { params, pkcs1, .. } => {
+                signature::UnparsedPublicKey::new(*params, pkcs1).verify(message, signature)
             }
             Public::Ec { curve, point } => {
-                let alg = match curve {
-                    Curve::P256 => &signature::ECDSA_P256_SHA256_FIXED,
-                    Curve::P384 => &signature::ECDSA_P384_SHA384_FIXED,
-                    #[cfg(feature = "aws-lc-rs")]
-                    Curve::P521 => &signature::ECDSA_P521_SHA512_FIXED,
-                };
-                signature::UnparsedPublicKey::new(alg, point).verify(message, signature)
+                signature::UnparsedPublicKey::new(ecdsa_verify_params(*curve), point)
+                    .verify(message, signature)
             }
             Public::Ed25519(public) => {
                 signature::UnparsedPublicKey::new(&signature::ED25519, public)
@@ -409,21 +454,15 @@ impl VerifyingKey {
     pub(crate) fn rsa_components(&self) -> Option<(&[u8], &[u8])> {
         match &self.key {
             Public::Rsa { n, e, .. } => Some((n, e)),
-            _ => None,
+            Public::Hmac(_) | Public::Ec { .. } | Public::Ed25519(_) => None,
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn ec_point(&self) -> Option<(Curve, &[u8])> {
         match &self.key {
             Public::Ec { curve, point } => Some((*curve, point)),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn ed25519_bytes(&self) -> Option<&[u8; 32]> {
-        match &self.key {
-            Public::Ed25519(b) => Some(b),
-            _ => None,
+            Public::Hmac(_) | Public::Rsa { .. } | Public::Ed25519(_) => None,
         }
     }
 
@@ -491,8 +530,7 @@ fn rsa_public_der(n: &[u8], e: &[u8]) -> Vec<u8> {
 }
 
 fn hmac_key(alg: Algorithm, secret: &[u8]) -> Result<(hmac::Key, String), KeyError> {
-    require_family(alg, Family::Hmac)?;
-    let min = hmac_min_len(alg);
+    let (algorithm, min) = hmac_params(alg).ok_or(KeyError::AlgorithmMismatch)?;
     if secret.len() < min {
         return Err(KeyError::SecretTooShort {
             min,
@@ -500,14 +538,18 @@ fn hmac_key(alg: Algorithm, secret: &[u8]) -> Result<(hmac::Key, String), KeyErr
         });
     }
     Ok((
-        hmac::Key::new(hmac_algorithm(alg), secret),
+        hmac::Key::new(algorithm, secret),
         jwk::thumbprint_oct(secret),
     ))
 }
 
 enum Private {
     Hmac(Box<hmac::Key>),
-    Rsa(RsaKeyPair),
+    Rsa {
+        pair: RsaKeyPair,
+        /// The signature padding of the key's one algorithm.
+        padding: &'static dyn signature::RsaEncoding,
+    },
     Ec(EcdsaKeyPair),
     Ed25519(Ed25519KeyPair),
 }
@@ -575,7 +617,8 @@ impl SigningKey {
     pub fn generate(alg: Algorithm) -> Result<Self, Error> {
         match alg.family() {
             Family::Hmac => {
-                let mut secret = Zeroizing::new(vec![0u8; hmac_min_len(alg)]);
+                let (_, len) = hmac_params(alg).ok_or(KeyError::AlgorithmMismatch)?;
+                let mut secret = Zeroizing::new(vec![0u8; len]);
                 SystemRandom::new()
                     .fill(&mut secret)
                     .map_err(|_| Error::SigningFailed)?;
@@ -600,9 +643,14 @@ impl SigningKey {
     pub fn generate_pkcs8_der(alg: Algorithm) -> Result<Zeroizing<Vec<u8>>, Error> {
         let rng = SystemRandom::new();
         let doc = match alg.family() {
-            Family::Ec => EcdsaKeyPair::generate_pkcs8(ecdsa_signing(alg), &rng),
+            Family::Ec => EcdsaKeyPair::generate_pkcs8(
+                ecdsa_signing(alg).ok_or(KeyError::AlgorithmMismatch)?,
+                &rng,
+            ),
             Family::Ed25519 => Ed25519KeyPair::generate_pkcs8(&rng),
-            _ => return Err(KeyError::Unsupported("PKCS#8 generation for this algorithm").into()),
+            Family::Hmac | Family::Rsa => {
+                return Err(KeyError::Unsupported("PKCS#8 generation for this algorithm").into());
+            }
         }
         .map_err(|_| Error::SigningFailed)?;
         Ok(Zeroizing::new(doc.as_ref().to_vec()))
@@ -622,8 +670,8 @@ impl SigningKey {
             Family::Hmac => Err(KeyError::AlgorithmMismatch.into()),
             Family::Rsa => Self::from_rsa(alg, RsaKeyPair::from_pkcs8(der).map_err(ring_rejected)?),
             Family::Ec => {
-                let pair =
-                    crypto::ecdsa_from_pkcs8(ecdsa_signing(alg), der).map_err(ring_rejected)?;
+                let params = ecdsa_signing(alg).ok_or(KeyError::AlgorithmMismatch)?;
+                let pair = crypto::ecdsa_from_pkcs8(params, der).map_err(ring_rejected)?;
                 let public = VerifyingKey::from_ec_point(alg, pair.public_key().as_ref())?;
                 Ok(Self::with_public(alg, Private::Ec(pair), public))
             }
@@ -665,13 +713,18 @@ impl SigningKey {
     }
 
     fn from_rsa(alg: Algorithm, pair: RsaKeyPair) -> Result<Self, Error> {
-        require_family(alg, Family::Rsa)?;
+        let padding = rsa_sign_padding(alg).ok_or(KeyError::AlgorithmMismatch)?;
         let public = VerifyingKey::from_pkcs1_der(alg, pair.public_key().as_ref())?;
-        Ok(Self::with_public(alg, Private::Rsa(pair), public))
+        Ok(Self::with_public(
+            alg,
+            Private::Rsa { pair, padding },
+            public,
+        ))
     }
 
     pub(crate) fn from_parts_ec(alg: Algorithm, d: &[u8], point: &[u8]) -> Result<Self, Error> {
-        let pair = crypto::ecdsa_from_parts(ecdsa_signing(alg), d, point).map_err(ring_rejected)?;
+        let params = ecdsa_signing(alg).ok_or(KeyError::AlgorithmMismatch)?;
+        let pair = crypto::ecdsa_from_parts(params, d, point).map_err(ring_rejected)?;
         let public = VerifyingKey::from_ec_point(alg, pair.public_key().as_ref())?;
         Ok(Self::with_public(alg, Private::Ec(pair), public))
     }
@@ -730,11 +783,11 @@ impl SigningKey {
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
         match &self.key {
             Private::Hmac(key) => Ok(hmac::sign(key, message).as_ref().to_vec()),
-            Private::Rsa(pair) => {
+            Private::Rsa { pair, padding } => {
                 // The signature is as long as the modulus in bytes.
                 let len = self.public.rsa_components().map_or(0, |(n, _)| n.len());
                 let mut sig = vec![0; len];
-                pair.sign(rsa_sign_padding(self.alg), &self.rng, message, &mut sig)
+                pair.sign(*padding, &self.rng, message, &mut sig)
                     .map_err(|_| Error::SigningFailed)?;
                 Ok(sig)
             }
@@ -828,6 +881,64 @@ mod tests {
         let mut zero = vec![4u8];
         zero.extend([0u8; 64]);
         assert!(VerifyingKey::from_ec_point(Algorithm::ES256, &zero).is_err());
+    }
+
+    /// Each algorithm → parameter map answers only for its own family: an
+    /// algorithm of another family (or one added later) gets no P-256,
+    /// SHA-256 or PKCS#1 parameters by default.
+    #[test]
+    fn algorithm_maps_answer_only_for_their_own_family() {
+        for alg in Algorithm::ALL {
+            let family = alg.family();
+            assert_eq!(ecdsa_signing(alg).is_some(), family == Family::Ec, "{alg}");
+            assert_eq!(curve_of(alg).is_some(), family == Family::Ec, "{alg}");
+            assert_eq!(
+                rsa_verify_params(alg).is_some(),
+                family == Family::Rsa,
+                "{alg}"
+            );
+            assert_eq!(
+                rsa_sign_padding(alg).is_some(),
+                family == Family::Rsa,
+                "{alg}"
+            );
+            assert_eq!(hmac_params(alg).is_some(), family == Family::Hmac, "{alg}");
+        }
+        // And the ones they do answer are the algorithm's own (compared by
+        // their `Debug` form: aws-lc-rs declares them as constants, so two
+        // references to one need not be equal).
+        let hmac = |alg| hmac_params(alg).unwrap();
+        assert_eq!(hmac(Algorithm::HS256), (hmac::HMAC_SHA256, 32));
+        assert_eq!(hmac(Algorithm::HS384), (hmac::HMAC_SHA384, 48));
+        assert_eq!(hmac(Algorithm::HS512), (hmac::HMAC_SHA512, 64));
+        let same =
+            |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| format!("{a:?}") == format!("{b:?}");
+        let rsa = [
+            (Algorithm::RS256, &signature::RSA_PKCS1_2048_8192_SHA256),
+            (Algorithm::RS384, &signature::RSA_PKCS1_2048_8192_SHA384),
+            (Algorithm::RS512, &signature::RSA_PKCS1_2048_8192_SHA512),
+            (Algorithm::PS256, &signature::RSA_PSS_2048_8192_SHA256),
+            (Algorithm::PS384, &signature::RSA_PSS_2048_8192_SHA384),
+            (Algorithm::PS512, &signature::RSA_PSS_2048_8192_SHA512),
+        ];
+        for (alg, params) in rsa {
+            assert!(same(rsa_verify_params(alg).unwrap(), params), "{alg}");
+            for (other, _) in rsa.iter().filter(|(o, _)| *o != alg) {
+                assert!(!same(rsa_verify_params(*other).unwrap(), params), "{alg}");
+            }
+        }
+        assert!(same(
+            ecdsa_signing(Algorithm::ES256).unwrap(),
+            &signature::ECDSA_P256_SHA256_FIXED_SIGNING
+        ));
+        assert!(same(
+            ecdsa_signing(Algorithm::ES384).unwrap(),
+            &signature::ECDSA_P384_SHA384_FIXED_SIGNING
+        ));
+        assert!(!same(
+            ecdsa_signing(Algorithm::ES384).unwrap(),
+            &signature::ECDSA_P256_SHA256_FIXED_SIGNING
+        ));
     }
 
     #[test]
