@@ -69,6 +69,6 @@
 //! | leeway 30 s | small clock skew tolerated, no more |
 //! | allow-list = the store's algorithms | never wider than the keys |
 //! | maximum token size 8 KiB | garbage is refused before decoding |
-//! | HMAC secrets at least the hash length; RSA at least 2048 bits | weak keys fail when built |
+//! | HMAC secrets at least the hash length; RSA at least 2048 bits, with an odd modulus and an odd exponent from 3 to 2^33 - 1 | weak keys, and keys the crypto library would refuse at every verification, fail when built (`tests/keys.rs`: `rsa_public_keys_the_backends_refuse_are_refused_when_built`) |
 //! | tokens without `kid` need a single candidate key | no trial verification against many keys |
 //! | API key secret 196 bits; refresh token secret 256 bits | |

@@ -562,6 +562,74 @@ fn rsa_under_2048_bits_is_refused() {
     assert!(VerifyingKey::from_rsa_components(Algorithm::RS256, &n, &[1, 0, 1]).is_ok());
 }
 
+/// RSA public keys from `tests/data/keys/rsa_public_exponents.json`: an
+/// exponent from 3 to 2^33 - 1 and an odd modulus are what ring and
+/// aws-lc-rs verify with; any other key they refuse at every verification.
+/// Such a key is refused when it is built, so it cannot sit in a store
+/// failing every token as `invalid_signature`.
+#[test]
+fn rsa_public_keys_the_backends_refuse_are_refused_when_built() {
+    let cases: Vec<Value> =
+        serde_json::from_str(include_str!("data/keys/rsa_public_exponents.json")).unwrap();
+    assert_eq!(cases.len(), 4);
+    for case in &cases {
+        let jwk = case["jwk"].to_string();
+        let token = case["token"].as_str().unwrap();
+        let e = case["e"].as_u64().unwrap();
+        match case["must"].as_str().unwrap() {
+            "load" => {
+                let key = VerifyingKey::from_jwk(&jwk, None).unwrap();
+                tokengate::jws::verify(token, &key).unwrap();
+                let forged = format!("{}A", &token[..token.len() - 1]);
+                assert!(tokengate::jws::verify(&forged, &key).is_err(), "e = {e}");
+            }
+            "be refused" => {
+                let err = key_error(VerifyingKey::from_jwk(&jwk, None), "refused exponent");
+                assert!(matches!(err, KeyError::Rejected(_)), "e = {e}: {err:?}");
+                assert!(err.to_string().contains("exponent"), "{err}");
+            }
+            other => panic!("unknown expectation {other}"),
+        }
+    }
+
+    let n = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(member(RSA_PUBLIC_JWK, "n"))
+        .unwrap();
+    let with_e = |e: &[u8]| VerifyingKey::from_rsa_components(Algorithm::RS256, &n, e);
+    // Accepted: 3, 65537, 2^33 - 1, and leading zero bytes (stripped).
+    for e in [
+        &[3u8][..],
+        &[1, 0, 1],
+        &[1, 0xff, 0xff, 0xff, 0xff],
+        &[0, 0, 1, 0, 1],
+    ] {
+        assert!(with_e(e).is_ok(), "{e:?}");
+    }
+    // Refused: 1, even, 2^33 + 1 and every larger exponent up to 5 and more
+    // bytes, zero and empty.
+    for e in [
+        &[1u8][..],
+        &[2],
+        &[1, 0, 0],
+        &[2, 0, 0, 0, 1],
+        &[0xff, 0xff, 0xff, 0xff, 0xff],
+        &[1, 0, 0, 0, 0, 1],
+        &[0],
+        &[],
+    ] {
+        let err = key_error(with_e(e), "exponent");
+        assert!(matches!(err, KeyError::Rejected(_)), "{e:?}: {err:?}");
+    }
+    // An even modulus is no RSA modulus: both backends refuse it.
+    let mut even = n.clone();
+    *even.last_mut().unwrap() &= 0xfe;
+    let err = key_error(
+        VerifyingKey::from_rsa_components(Algorithm::RS256, &even, &[1, 0, 1]),
+        "even modulus",
+    );
+    assert!(matches!(err, KeyError::Rejected(_)), "{err:?}");
+}
+
 #[test]
 fn sec1_ec_private_key_pem_is_a_format_error() {
     let e = key_error(

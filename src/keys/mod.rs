@@ -272,7 +272,10 @@ impl VerifyingKey {
     ///
     /// [`KeyError::AlgorithmMismatch`] for a non-RSA `alg`;
     /// [`KeyError::RsaTooSmall`] for a modulus under 2048 bits;
-    /// [`KeyError::Rejected`] for one over 8192 bits or an invalid exponent.
+    /// [`KeyError::Rejected`] for one over 8192 bits, an even modulus, or an
+    /// exponent outside what both crypto backends verify with: odd, from 3
+    /// to 2^33 - 1 (ring and aws-lc-rs refuse any other at every
+    /// verification, so such a key would fail every token).
     pub fn from_rsa_components(alg: Algorithm, n: &[u8], e: &[u8]) -> Result<Self, Error> {
         require_family(alg, Family::Rsa)?;
         let n = strip_zeros(n);
@@ -284,9 +287,17 @@ impl VerifyingKey {
         if bits > RSA_MAX_BITS {
             return Err(KeyError::Rejected("RSA modulus over 8192 bits").into());
         }
-        // ring accepts exponents from 3 up to 2^33 - 1 for verification.
-        if e.is_empty() || e.len() > 5 || e.last().is_none_or(|b| b & 1 == 0) || e == [1] {
-            return Err(KeyError::Rejected("RSA public exponent").into());
+        // ring and aws-lc-rs verify only with an odd modulus and an odd
+        // exponent from 3 to 2^33 - 1, and refuse any other key at every
+        // verification: refuse it now instead.
+        if !rsa_exponent_is_usable(e) {
+            return Err(KeyError::Rejected(
+                "RSA public exponent: the crypto library takes an odd exponent from 3 to 2^33 - 1",
+            )
+            .into());
+        }
+        if n.last().is_none_or(|b| b & 1 == 0) {
+            return Err(KeyError::Rejected("RSA modulus is even").into());
         }
         let params = rsa_verify_params(alg).ok_or(KeyError::AlgorithmMismatch)?;
         let pkcs1 = rsa_public_der(n, e);
@@ -492,6 +503,25 @@ fn check_on_curve(curve: Curve, point: &[u8]) -> Result<(), KeyError> {
     crypto::agree_ephemeral_ok(ephemeral, alg, point)
         .then_some(())
         .ok_or(KeyError::Rejected("EC point is not on the curve"))
+}
+
+/// The largest RSA public exponent ring and aws-lc-rs verify with (both
+/// bound it to 33 bits against denial of service).
+const RSA_MAX_EXPONENT: u64 = (1 << 33) - 1;
+
+/// `true` for an exponent (big-endian, without leading zeros) that both
+/// backends verify with: odd, from 3 to [`RSA_MAX_EXPONENT`].
+fn rsa_exponent_is_usable(e: &[u8]) -> bool {
+    let mut buf = [0u8; 8];
+    let Some(slot) = 8usize
+        .checked_sub(e.len())
+        .and_then(|start| buf.get_mut(start..))
+    else {
+        return false;
+    };
+    slot.copy_from_slice(e);
+    let value = u64::from_be_bytes(buf);
+    value & 1 == 1 && (3..=RSA_MAX_EXPONENT).contains(&value)
 }
 
 fn strip_zeros(be: &[u8]) -> &[u8] {
@@ -938,6 +968,42 @@ mod tests {
         assert!(!same(
             ecdsa_signing(Algorithm::ES384).unwrap(),
             &signature::ECDSA_P256_SHA256_FIXED_SIGNING
+        ));
+    }
+
+    /// The bound the build-time check uses is the backend's own: the genuine
+    /// signature of a key whose exponent is 2^33 - 1 verifies in the crypto
+    /// library, that of a key whose exponent is 2^33 + 1 does not (ring and
+    /// aws-lc-rs alike; `tests/data/keys/rsa_public_exponents.json`).
+    #[test]
+    fn backend_verifies_with_exactly_the_exponents_the_build_check_accepts() {
+        let cases: Vec<serde_json::Value> = serde_json::from_str(include_str!(
+            "../../tests/data/keys/rsa_public_exponents.json"
+        ))
+        .unwrap();
+        let mut refused = 0;
+        for case in cases {
+            let member = |name: &str| {
+                crate::encoding::b64_decode(case["jwk"][name].as_str().unwrap().as_bytes()).unwrap()
+            };
+            let (n, e) = (member("n"), member("e"));
+            let token = case["token"].as_str().unwrap();
+            let (input, sig) = token.rsplit_once('.').unwrap();
+            let sig = crate::encoding::b64_decode(sig.as_bytes()).unwrap();
+            let der = rsa_public_der(&n, &e);
+            let verified =
+                signature::UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, &der)
+                    .verify(input.as_bytes(), &sig)
+                    .is_ok();
+            let must_load = case["must"] == "load";
+            assert_eq!(verified, must_load, "e = {}", case["e"]);
+            assert_eq!(rsa_exponent_is_usable(&e), must_load, "e = {}", case["e"]);
+            refused += usize::from(!must_load);
+        }
+        assert_eq!(refused, 1);
+        assert!(rsa_exponent_is_usable(&RSA_MAX_EXPONENT.to_be_bytes()[3..]));
+        assert!(!rsa_exponent_is_usable(
+            &(RSA_MAX_EXPONENT + 2).to_be_bytes()[3..]
         ));
     }
 
