@@ -37,6 +37,7 @@ const RSA_PKCS1_PUB_DER: &[u8] = include_bytes!("data/keys/rsa2048_pkcs1_pub.der
 const RSA_PRIVATE_JWK: &str = include_str!("data/keys/rsa2048_private.jwk.json");
 const RSA_PUBLIC_JWK: &str = include_str!("data/keys/rsa2048_public.jwk.json");
 const RSA1024_PKCS8_PEM: &str = include_str!("data/keys/rsa1024_pkcs8.pem");
+const RSA1024_PKCS1_DER: &[u8] = include_bytes!("data/keys/rsa1024_pkcs1.der");
 
 const P256_PKCS8_PEM: &str = include_str!("data/keys/ec_p256_pkcs8.pem");
 const P256_SPKI_PEM: &str = include_str!("data/keys/ec_p256_spki.pem");
@@ -628,6 +629,141 @@ fn rsa_public_keys_the_backends_refuse_are_refused_when_built() {
         "even modulus",
     );
     assert!(matches!(err, KeyError::Rejected(_)), "{err:?}");
+}
+
+/// Why a private key was refused is decided from the key's own structure
+/// (its PKCS#8 algorithm identifier, its modulus), never from the crypto
+/// library's error strings, so each case below gives the same typed error
+/// with ring and with aws-lc-rs (run the file under both:
+/// `cargo test --test keys` and `cargo test --features aws-lc-rs --test
+/// keys`).
+#[test]
+fn key_rejections_are_typed_and_the_same_on_every_backend() {
+    let garbage = b"\x30\x03\x02\x01\x00";
+    let der = |pem: &str| pem_body(pem);
+    let cases: Vec<(&str, Result<SigningKey, Error>, KeyError)> = vec![
+        // Too small, with the size read from the key.
+        (
+            "RSA 1024 PKCS#8 PEM",
+            SigningKey::from_pem(Algorithm::RS256, RSA1024_PKCS8_PEM),
+            KeyError::RsaTooSmall { bits: Some(1024) },
+        ),
+        (
+            "RSA 1024 PKCS#8 DER",
+            SigningKey::from_pkcs8_der(Algorithm::PS512, &der(RSA1024_PKCS8_PEM)),
+            KeyError::RsaTooSmall { bits: Some(1024) },
+        ),
+        (
+            "RSA 1024 PKCS#1 DER",
+            SigningKey::from_pkcs1_der(Algorithm::RS384, RSA1024_PKCS1_DER),
+            KeyError::RsaTooSmall { bits: Some(1024) },
+        ),
+        // The wrong type or curve for the algorithm.
+        (
+            "P-256 as ES384",
+            SigningKey::from_pem(Algorithm::ES384, P256_PKCS8_PEM),
+            KeyError::AlgorithmMismatch,
+        ),
+        (
+            "P-384 as ES256",
+            SigningKey::from_pem(Algorithm::ES256, P384_PKCS8_PEM),
+            KeyError::AlgorithmMismatch,
+        ),
+        (
+            "Ed25519 as ES256",
+            SigningKey::from_pem(Algorithm::ES256, ED25519_PKCS8_PEM),
+            KeyError::AlgorithmMismatch,
+        ),
+        (
+            "RSA as ES256",
+            SigningKey::from_pem(Algorithm::ES256, RSA_PKCS8_PEM),
+            KeyError::AlgorithmMismatch,
+        ),
+        (
+            "P-256 as RS256",
+            SigningKey::from_pem(Algorithm::RS256, P256_PKCS8_PEM),
+            KeyError::AlgorithmMismatch,
+        ),
+        (
+            "RSA as EdDSA",
+            SigningKey::from_pkcs8_der(Algorithm::EdDSA, RSA_PKCS8_DER),
+            KeyError::AlgorithmMismatch,
+        ),
+        (
+            "RSA 1024 as ES256",
+            SigningKey::from_pem(Algorithm::ES256, RSA1024_PKCS8_PEM),
+            KeyError::AlgorithmMismatch,
+        ),
+        // Not the format asked for.
+        (
+            "garbage as PKCS#8 for RSA",
+            SigningKey::from_pkcs8_der(Algorithm::RS256, garbage),
+            KeyError::Format("PKCS#8 DER"),
+        ),
+        (
+            "garbage as PKCS#8 for EC",
+            SigningKey::from_pkcs8_der(Algorithm::ES256, garbage),
+            KeyError::Format("PKCS#8 DER"),
+        ),
+        (
+            "garbage as PKCS#8 for Ed25519",
+            SigningKey::from_pkcs8_der(Algorithm::EdDSA, garbage),
+            KeyError::Format("PKCS#8 DER"),
+        ),
+        (
+            "garbage as PKCS#1",
+            SigningKey::from_pkcs1_der(Algorithm::RS256, garbage),
+            KeyError::Format("PKCS#1 RSAPrivateKey DER"),
+        ),
+        (
+            "PKCS#1 as PKCS#8",
+            SigningKey::from_pkcs8_der(Algorithm::RS256, RSA_PKCS1_DER),
+            KeyError::Format("PKCS#8 DER"),
+        ),
+        (
+            "PKCS#8 as PKCS#1",
+            SigningKey::from_pkcs1_der(Algorithm::RS256, RSA_PKCS8_DER),
+            KeyError::Format("PKCS#1 RSAPrivateKey DER"),
+        ),
+    ];
+    for (what, result, expected) in cases {
+        assert_eq!(key_error(result, what), expected, "{what}");
+    }
+
+    // Parts that the structure cannot judge but the crypto library refuses:
+    // a private scalar or seed that does not belong to the public key.
+    let other_p256: Value = serde_json::from_str(
+        &SigningKey::generate(Algorithm::ES256)
+            .map(|k| k.verifying_key().to_jwk().unwrap().to_json())
+            .unwrap(),
+    )
+    .unwrap();
+    let mismatched_ec = jwk_with(
+        P256_PRIVATE_JWK,
+        &json!({"x": other_p256["x"], "y": other_p256["y"]}),
+    );
+    let other_ed: Value = serde_json::from_str(
+        &SigningKey::generate(Algorithm::EdDSA)
+            .unwrap()
+            .verifying_key()
+            .to_jwk()
+            .unwrap()
+            .to_json(),
+    )
+    .unwrap();
+    let mismatched_ed = jwk_with(ED25519_PRIVATE_JWK, &json!({"x": other_ed["x"]}));
+    let mismatched_rsa = jwk_with(
+        RSA_PRIVATE_JWK,
+        &json!({"alg": "RS256", "d": member(RSA_PRIVATE_JWK, "dp")}),
+    );
+    for (what, jwk) in [
+        ("EC d of another key", mismatched_ec),
+        ("Ed25519 seed of another key", mismatched_ed),
+        ("RSA d that is not the private exponent", mismatched_rsa),
+    ] {
+        let err = key_error(SigningKey::from_jwk(&jwk, None), what);
+        assert!(matches!(err, KeyError::Rejected(_)), "{what}: {err:?}");
+    }
 }
 
 #[test]

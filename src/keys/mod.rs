@@ -9,7 +9,10 @@
 //! Keys are parsed once, at construction, into ring's ready forms; a
 //! configuration mistake (an HMAC secret shorter than the hash output, an
 //! RSA modulus under 2048 bits, a JWK whose `alg` disagrees) fails here, not
-//! when the first token arrives.
+//! when the first token arrives. Why a key is refused is read from the key
+//! itself (its PKCS#8 algorithm identifier, curve, modulus and exponent),
+//! never from the crypto library's error text, so a [`KeyError`] is the
+//! same with ring and with aws-lc-rs.
 //!
 //! Every key has a key id: the one given (`with_key_id`, or a JWK's `kid`),
 //! or by default the key's RFC 7638 JWK thumbprint.
@@ -217,15 +220,24 @@ fn require_family(alg: Algorithm, family: Family) -> Result<(), KeyError> {
     }
 }
 
-fn ring_rejected(e: crate::crypto::error::KeyRejected) -> KeyError {
-    match e.to_string().as_str() {
-        "TooSmall" => KeyError::RsaTooSmall { bits: None },
-        "WrongAlgorithm" => KeyError::AlgorithmMismatch,
-        "InvalidEncoding" => KeyError::Format("key encoding"),
-        "InconsistentComponents" => KeyError::Rejected("inconsistent key components"),
-        "PublicKeyIsMissing" => KeyError::Rejected("PKCS#8 without its public key"),
-        "TooLarge" => KeyError::Rejected("key too large"),
-        _ => KeyError::Rejected("key rejected by the crypto library"),
+/// Maps a refusal by the crypto library to [`KeyError::Rejected`] with a
+/// fixed reason. The library's own reason is not looked at: its wording is
+/// no API and differs between ring and aws-lc-rs. What can be judged from
+/// the key's structure (format, key type and curve, RSA modulus size) is
+/// checked before the library sees the key, so a refusal here is one of
+/// the library's own consistency checks.
+fn refused(why: &'static str) -> impl Fn(crypto::error::KeyRejected) -> KeyError {
+    move |_| KeyError::Rejected(why)
+}
+
+/// The RSA modulus sizes this crate (and both crypto backends) accept.
+fn check_rsa_bits(bits: usize) -> Result<(), KeyError> {
+    if bits < RSA_MIN_BITS {
+        Err(KeyError::RsaTooSmall { bits: Some(bits) })
+    } else if bits > RSA_MAX_BITS {
+        Err(KeyError::Rejected("RSA modulus over 8192 bits"))
+    } else {
+        Ok(())
     }
 }
 
@@ -280,13 +292,7 @@ impl VerifyingKey {
         require_family(alg, Family::Rsa)?;
         let n = strip_zeros(n);
         let e = strip_zeros(e);
-        let bits = der::bit_len(n);
-        if bits < RSA_MIN_BITS {
-            return Err(KeyError::RsaTooSmall { bits: Some(bits) }.into());
-        }
-        if bits > RSA_MAX_BITS {
-            return Err(KeyError::Rejected("RSA modulus over 8192 bits").into());
-        }
+        check_rsa_bits(der::bit_len(n))?;
         // ring and aws-lc-rs verify only with an odd modulus and an odd
         // exponent from 3 to 2^33 - 1, and refuse any other key at every
         // verification: refuse it now instead.
@@ -691,25 +697,45 @@ impl SigningKey {
     ///
     /// # Errors
     ///
-    /// [`KeyError::AlgorithmMismatch`] when the key's type or curve does not
-    /// fit `alg`; [`KeyError::RsaTooSmall`] for RSA under 2048 bits;
-    /// [`KeyError::Rejected`] for anything else ring refuses; HMAC
-    /// algorithms take no PKCS#8.
+    /// [`KeyError::Format`] for DER that is not PKCS#8;
+    /// [`KeyError::Unsupported`] for a key type or curve this build does
+    /// not implement; [`KeyError::AlgorithmMismatch`] when the key's type or
+    /// curve does not fit `alg` (HMAC algorithms take no PKCS#8);
+    /// [`KeyError::RsaTooSmall`] for RSA under 2048 bits; these are read
+    /// from the document and are the same with either crypto backend.
+    /// [`KeyError::Rejected`] for anything else the crypto library refuses
+    /// (inconsistent parts; ring also signs with RSA keys of at most 4096
+    /// bits only).
     pub fn from_pkcs8_der(alg: Algorithm, der: &[u8]) -> Result<Self, Error> {
-        match alg.family() {
-            Family::Hmac => Err(KeyError::AlgorithmMismatch.into()),
-            Family::Rsa => Self::from_rsa(alg, RsaKeyPair::from_pkcs8(der).map_err(ring_rejected)?),
-            Family::Ec => {
+        if alg.family() == Family::Hmac {
+            return Err(KeyError::AlgorithmMismatch.into());
+        }
+        // The key type, curve and RSA size come from the document itself,
+        // so these errors do not depend on the crypto library's wording.
+        match (alg.family(), der::pkcs8_key_type(der)?) {
+            (Family::Rsa, der::PrivateKeyType::Rsa { bits }) => {
+                check_rsa_bits(bits)?;
+                let pair = RsaKeyPair::from_pkcs8(der)
+                    .map_err(refused("the crypto library refused the RSA private key"))?;
+                Self::from_rsa(alg, pair)
+            }
+            (Family::Ec, der::PrivateKeyType::Ec(curve)) if curve_of(alg) == Some(curve) => {
                 let params = ecdsa_signing(alg).ok_or(KeyError::AlgorithmMismatch)?;
-                let pair = crypto::ecdsa_from_pkcs8(params, der).map_err(ring_rejected)?;
+                let pair = crypto::ecdsa_from_pkcs8(params, der)
+                    .map_err(refused("the crypto library refused the EC private key"))?;
                 let public = VerifyingKey::from_ec_point(alg, pair.public_key().as_ref())?;
                 Ok(Self::with_public(alg, Private::Ec(pair), public))
             }
-            Family::Ed25519 => {
-                let pair =
-                    Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(ring_rejected)?;
+            (Family::Ed25519, der::PrivateKeyType::Ed25519) => {
+                let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(refused(
+                    "the crypto library refused the Ed25519 private key",
+                ))?;
                 let public = VerifyingKey::from_ed25519(pair.public_key().as_ref())?;
                 Ok(Self::with_public(alg, Private::Ed25519(pair), public))
+            }
+            // Another key type, or an EC key on another curve.
+            (Family::Hmac | Family::Rsa | Family::Ec | Family::Ed25519, _) => {
+                Err(KeyError::AlgorithmMismatch.into())
             }
         }
     }
@@ -722,7 +748,11 @@ impl SigningKey {
     /// [`SigningKey::from_pkcs8_der`] otherwise.
     pub fn from_pkcs1_der(alg: Algorithm, der: &[u8]) -> Result<Self, Error> {
         require_family(alg, Family::Rsa)?;
-        Self::from_rsa(alg, RsaKeyPair::from_der(der).map_err(ring_rejected)?)
+        let (n, _) = der::parse_rsa_private(der)?;
+        check_rsa_bits(der::bit_len(n))?;
+        let pair = RsaKeyPair::from_der(der)
+            .map_err(refused("the crypto library refused the RSA private key"))?;
+        Self::from_rsa(alg, pair)
     }
 
     /// A private key from PEM: `PRIVATE KEY` (PKCS#8) or `RSA PRIVATE KEY`
@@ -754,13 +784,23 @@ impl SigningKey {
 
     pub(crate) fn from_parts_ec(alg: Algorithm, d: &[u8], point: &[u8]) -> Result<Self, Error> {
         let params = ecdsa_signing(alg).ok_or(KeyError::AlgorithmMismatch)?;
-        let pair = crypto::ecdsa_from_parts(params, d, point).map_err(ring_rejected)?;
+        let pair = crypto::ecdsa_from_parts(params, d, point).map_err(refused(
+            "EC private key: `d` does not belong to the public point",
+        ))?;
         let public = VerifyingKey::from_ec_point(alg, pair.public_key().as_ref())?;
         Ok(Self::with_public(alg, Private::Ec(pair), public))
     }
 
     pub(crate) fn from_parts_ed25519(seed: &[u8], public: &[u8]) -> Result<Self, Error> {
-        let pair = Ed25519KeyPair::from_seed_and_public_key(seed, public).map_err(ring_rejected)?;
+        if seed.len() != 32 {
+            return Err(KeyError::Format("32-byte Ed25519 seed").into());
+        }
+        if public.len() != 32 {
+            return Err(KeyError::Format("32-byte Ed25519 public key").into());
+        }
+        let pair = Ed25519KeyPair::from_seed_and_public_key(seed, public).map_err(refused(
+            "Ed25519 private key: the seed does not belong to the public key",
+        ))?;
         let public = VerifyingKey::from_ed25519(pair.public_key().as_ref())?;
         Ok(Self::with_public(
             Algorithm::EdDSA,
@@ -775,7 +815,9 @@ impl SigningKey {
     ) -> Result<Self, Error> {
         Self::from_rsa(
             alg,
-            RsaKeyPair::from_components(parts).map_err(ring_rejected)?,
+            RsaKeyPair::from_components(parts).map_err(refused(
+                "RSA private key: inconsistent components, or refused by the crypto library",
+            ))?,
         )
     }
 
