@@ -226,6 +226,15 @@ pub enum KeyError {
     /// The operation needs a key type this algorithm does not have (for
     /// example generating an RSA key, or exporting a secret key).
     Unsupported(&'static str),
+    /// An HMAC secret that is a key document rather than random bytes: a
+    /// PEM document, a DER public key or certificate, a JWK or JWK Set, or
+    /// an EC public point. A public key is public: anyone who has it could
+    /// sign tokens this HMAC key accepts (the key confusion of
+    /// CVE-2016-10555, from the configuration side).
+    PublicKeyAsHmacSecret {
+        /// What the secret is, such as `"PEM document"`.
+        form: &'static str,
+    },
 }
 
 impl fmt::Display for KeyError {
@@ -242,6 +251,11 @@ impl fmt::Display for KeyError {
             Self::RsaTooSmall { bits: None } => f.write_str("RSA modulus is under 2048 bits"),
             Self::Rejected(why) => write!(f, "key rejected: {why}"),
             Self::Unsupported(what) => write!(f, "unsupported: {what}"),
+            Self::PublicKeyAsHmacSecret { form } => write!(
+                f,
+                "an HMAC secret must be random bytes, not a public key: this secret is a \
+                 {form}, and anyone who has that key could sign tokens with it"
+            ),
         }
     }
 }

@@ -33,12 +33,12 @@ use base64::Engine as _;
 use serde::Deserialize;
 use tokengate::RevocationStore;
 use tokengate::encoding::{b64_decode, b64_encode};
-use tokengate::testing::{BASE62, T0, checksum, clock};
+use tokengate::testing::{BASE62, T0, attacker_hmac_key, checksum, clock};
 use tokengate::{
     Algorithm, ApiKeyFormat, ApiKeyIssuer, ApiKeyVerifier, Authenticator, BearerError, Claim,
-    Error, FixedClock, Grant, InMemoryApiKeyStore, InMemoryRefreshStore, KeyRing, KeySetStore,
-    KeyStore, Malformed, NewApiKey, NoCustomClaims, RefreshTokens, RevocationList, SigningKey,
-    SingleKeyStore, TokenBuilder, Validator, ValidatorBuilder, VerifyingKey, jws,
+    Error, FixedClock, Grant, InMemoryApiKeyStore, InMemoryRefreshStore, KeyError, KeyRing,
+    KeySetStore, KeyStore, Malformed, NewApiKey, NoCustomClaims, RefreshTokens, RevocationList,
+    SigningKey, SingleKeyStore, TokenBuilder, Validator, ValidatorBuilder, VerifyingKey, jws,
 };
 
 // ---------------------------------------------------------------------------
@@ -59,6 +59,7 @@ const ED25519_PUBLIC_JWK: &str = include_str!("data/keys/ed25519_public.jwk.json
 const ED25519_PRIVATE_JWK: &str = include_str!("data/keys/ed25519_private.jwk.json");
 const EC_P256_PKCS8: &str = include_str!("data/keys/ec_p256_pkcs8.pem");
 const EC_P256_SPKI_PEM: &str = include_str!("data/keys/ec_p256_spki.pem");
+const EC_P256_CERT_DER: &[u8] = include_bytes!("data/keys/ec_p256_cert.der");
 const EC_P256_PUBLIC_JWK: &str = include_str!("data/keys/ec_p256_public.jwk.json");
 const EC_P256_PRIVATE_JWK: &str = include_str!("data/keys/ec_p256_private.jwk.json");
 const EC_P384_PKCS8: &str = include_str!("data/keys/ec_p384_pkcs8.pem");
@@ -796,6 +797,7 @@ fn public_key_forms() -> Vec<PublicForms> {
                     EC_P256_SPKI_PEM.trim().as_bytes().to_vec(),
                 ),
                 ("SPKI DER", pem_der(EC_P256_SPKI_PEM)),
+                ("X.509 certificate DER", EC_P256_CERT_DER.to_vec()),
                 ("JWK file text", EC_P256_PUBLIC_JWK.as_bytes().to_vec()),
                 ("exported JWK JSON", exported(&k.es256).into_bytes()),
                 ("SEC1 point", point(EC_P256_PUBLIC_JWK)),
@@ -836,7 +838,7 @@ fn public_key_forms() -> Vec<PublicForms> {
 /// in any published form and uses its bytes as an HMAC secret, then sends
 /// an HS256/384/512 token, hoping the validator feeds "its key" to HMAC.
 ///
-/// Construction: `SigningKey::hmac(HSxxx, public_key_bytes)` signs the
+/// Construction: `attacker_hmac_key(HSxxx, public_key_bytes)` signs the
 /// token; the header names the victim key's `kid`, or none.
 ///
 /// Expected `algorithm_not_allowed`: a validator's algorithms are its
@@ -858,7 +860,7 @@ fn hmac_keyed_with_the_validators_public_key_is_algorithm_not_allowed() {
             for hs in [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512] {
                 // Shorter than the hash output: the key is refused, the
                 // attacker would use a shorter tag instead; covered above.
-                let Ok(hmac) = SigningKey::hmac(hs, secret) else {
+                let Ok(hmac) = attacker_hmac_key(hs, secret) else {
                     assert!(secret.len() < 64, "{family} {form}");
                     continue;
                 };
@@ -919,7 +921,7 @@ fn hmac_keyed_with_a_public_key_in_a_store_with_an_hmac_key_finds_no_key() {
     ] {
         let store = KeySetStore::new([victim.verifying_key(), k.hs256.verifying_key()]).unwrap();
         let v = validator_over(store).build().unwrap();
-        let hmac = SigningKey::hmac(Algorithm::HS256, pem.as_bytes()).unwrap();
+        let hmac = attacker_hmac_key(Algorithm::HS256, pem.as_bytes()).unwrap();
         let forged = |kid: Option<&str>| {
             let header = match kid {
                 Some(kid) => format!(r#"{{"alg":"HS256","typ":"JWT","kid":"{kid}"}}"#),
@@ -942,6 +944,67 @@ fn hmac_keyed_with_a_public_key_in_a_store_with_an_hmac_key_finds_no_key() {
             "ok",
         );
     }
+}
+
+/// The mistake behind CVE-2015-9235 and CVE-2016-10555 on the key side: an
+/// application that configures its "HMAC secret" with a public key's PEM,
+/// DER or JWK text, which anyone can download, so anyone can sign HS256
+/// tokens that its own HMAC key accepts. `SigningKey::hmac` and
+/// `VerifyingKey::hmac` refuse every form of a public key a validator
+/// publishes that has a recognizable structure, with
+/// `KeyError::PublicKeyAsHmacSecret` naming the mistake; the bare numbers
+/// (an RSA modulus, an Ed25519 key, an x coordinate) look like any random
+/// secret and cannot be told apart.
+#[test]
+fn public_keys_are_refused_as_hmac_secrets() {
+    let mut refused = 0;
+    for (family, _, forms) in public_key_forms() {
+        for (form, secret) in &forms {
+            let structured = !matches!(*form, "modulus bytes" | "x coordinate" | "raw public key");
+            for hs in [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512] {
+                if secret.len() < 64 && hs == Algorithm::HS512
+                    || secret.len() < 48 && hs != Algorithm::HS256
+                {
+                    continue;
+                }
+                for (who, result) in [
+                    ("SigningKey", SigningKey::hmac(hs, secret).map(|_| ())),
+                    ("VerifyingKey", VerifyingKey::hmac(hs, secret).map(|_| ())),
+                ] {
+                    match (result, structured) {
+                        (Err(Error::InvalidKey(KeyError::PublicKeyAsHmacSecret { .. })), true) => {
+                            refused += 1;
+                        }
+                        (Ok(()), false) => {}
+                        (other, _) => panic!("{who}::hmac({hs}, {family} {form}): {other:?}"),
+                    }
+                }
+            }
+        }
+    }
+    assert!(refused >= 100, "{refused}");
+    let form = |secret: &[u8]| match SigningKey::hmac(Algorithm::HS256, secret) {
+        Err(Error::InvalidKey(KeyError::PublicKeyAsHmacSecret { form })) => form,
+        other => panic!("{other:?}"),
+    };
+    let jwks = SingleKeyStore::new(keys().es256.verifying_key())
+        .jwks()
+        .to_json();
+    assert_eq!(form(RSA_SPKI_PEM.as_bytes()), "PEM document");
+    assert_eq!(form(RSA_SPKI_DER), "DER SubjectPublicKeyInfo");
+    assert_eq!(form(RSA_PKCS1_PUB_DER), "DER PKCS#1 RSAPublicKey");
+    assert_eq!(form(EC_P256_CERT_DER), "DER X.509 certificate");
+    assert_eq!(form(EC_P256_PUBLIC_JWK.as_bytes()), "JWK");
+    assert_eq!(form(jwks.as_bytes()), "JWK Set");
+    let err = SigningKey::hmac(Algorithm::HS256, RSA_SPKI_PEM.as_bytes()).unwrap_err();
+    let shown = err.to_string();
+    assert!(
+        shown.contains("public key") && shown.contains("HMAC secret"),
+        "{shown}"
+    );
+    assert_eq!(err.kind().as_str(), "invalid_key");
+    // The message names the mistake, not the key.
+    assert!(!shown.contains("MII"), "{shown}");
 }
 
 /// The root cause of CVE-2016-10555 is an API where the token chooses how a

@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokengate::encoding::b64_encode;
-use tokengate::testing::clock_at;
+use tokengate::testing::{attacker_hmac_key, clock_at};
 use tokengate::{Algorithm, JwkSet, SigningKey, TokenBuilder};
 
 /// The instant the test tokens are minted at.
@@ -721,7 +721,7 @@ fn hmac_token_keyed_with_a_public_jwk_is_refused() {
         .with_key_id("ec");
     let jwk_json = ec.verifying_key().to_jwk().unwrap().to_json();
     let file = TempFile::new("ec-public.jwk.json", &jwk_json);
-    let confused = SigningKey::hmac(Algorithm::HS256, jwk_json.as_bytes())
+    let confused = attacker_hmac_key(Algorithm::HS256, jwk_json.as_bytes())
         .unwrap()
         .with_key_id("ec");
     let forged = builder().subject("admin").sign(&confused).unwrap();

@@ -134,6 +134,27 @@ pub(crate) fn parse_rsa_private(der: &[u8]) -> Result<(&[u8], &[u8]), KeyError> 
     Ok((key.modulus.as_bytes(), key.public_exponent.as_bytes()))
 }
 
+/// `true` for a whole DER SubjectPublicKeyInfo, of any key type.
+pub(crate) fn is_spki(der: &[u8]) -> bool {
+    SubjectPublicKeyInfo::<AnyRef<'_>, BitStringRef<'_>>::try_from(der).is_ok()
+}
+
+/// `true` for a whole DER X.509 `Certificate`: a SEQUENCE of a SEQUENCE
+/// (the to-be-signed part), an AlgorithmIdentifier and a BIT STRING.
+pub(crate) fn is_certificate(der: &[u8]) -> bool {
+    let Ok(mut reader) = SliceReader::new(der) else {
+        return false;
+    };
+    let parsed = reader.sequence(|r| {
+        let tbs: AnyRef<'_> = r.decode()?;
+        spki::der::Tagged::tag(&tbs).assert_eq(spki::der::Tag::Sequence)?;
+        let _algorithm: AlgorithmIdentifierRef<'_> = r.decode()?;
+        let _signature: BitStringRef<'_> = r.decode()?;
+        Ok::<_, spki::der::Error>(())
+    });
+    parsed.is_ok() && reader.finish().is_ok()
+}
+
 /// The modulus and exponent of a PKCS#1 RSAPublicKey, big-endian without
 /// leading zeros.
 pub(crate) fn parse_rsa_public(der: &[u8]) -> Result<(&[u8], &[u8]), KeyError> {

@@ -263,13 +263,19 @@ impl VerifyingKey {
 
     /// A verification key for an HMAC algorithm from the shared secret.
     ///
+    /// The secret must be random bytes: a secret that is a key document
+    /// (a PEM document, a DER public key or certificate, a JWK or JWK Set,
+    /// an EC public point) is refused, since a public key used as an HMAC
+    /// secret lets anyone who has it sign tokens (CVE-2016-10555).
+    ///
     /// # Errors
     ///
     /// [`KeyError::AlgorithmMismatch`] for a non-HMAC `alg`;
-    /// [`KeyError::SecretTooShort`] for a secret shorter than the hash output
-    /// (32, 48 or 64 bytes, RFC 7518 §3.2).
+    /// [`KeyError::PublicKeyAsHmacSecret`] for a secret that is a key
+    /// document; [`KeyError::SecretTooShort`] for a secret shorter than the
+    /// hash output (32, 48 or 64 bytes, RFC 7518 §3.2).
     pub fn hmac(alg: Algorithm, secret: &[u8]) -> Result<Self, Error> {
-        let (key, kid) = hmac_key(alg, secret)?;
+        let (key, kid) = hmac_key(alg, secret, true)?;
         Ok(Self {
             alg,
             thumbprint: kid.clone(),
@@ -565,8 +571,15 @@ fn rsa_public_der(n: &[u8], e: &[u8]) -> Vec<u8> {
     out
 }
 
-fn hmac_key(alg: Algorithm, secret: &[u8]) -> Result<(hmac::Key, String), KeyError> {
+fn hmac_key(
+    alg: Algorithm,
+    secret: &[u8],
+    refuse_keys: bool,
+) -> Result<(hmac::Key, String), KeyError> {
     let (algorithm, min) = hmac_params(alg).ok_or(KeyError::AlgorithmMismatch)?;
+    if refuse_keys && let Some(form) = key_document_form(secret) {
+        return Err(KeyError::PublicKeyAsHmacSecret { form });
+    }
     if secret.len() < min {
         return Err(KeyError::SecretTooShort {
             min,
@@ -577,6 +590,55 @@ fn hmac_key(alg: Algorithm, secret: &[u8]) -> Result<(hmac::Key, String), KeyErr
         hmac::Key::new(algorithm, secret),
         jwk::thumbprint_oct(secret),
     ))
+}
+
+/// What an HMAC secret is when it is a key document instead of random
+/// bytes: a PEM document, a DER SubjectPublicKeyInfo, PKCS#1 RSAPublicKey
+/// or X.509 certificate, a JWK or JWK Set, or an uncompressed EC point on a
+/// curve this build implements.
+///
+/// Each check needs a whole well-formed structure (a PEM document that
+/// parses, DER that decodes to the end, a JSON object with `kty` or
+/// `keys`, a point that passes the curve equation), never a leading byte,
+/// so a random secret is taken for a key with a probability far below any
+/// that matters (an EC point: about 2^-256).
+fn key_document_form(secret: &[u8]) -> Option<&'static str> {
+    #[derive(serde::Deserialize)]
+    struct JwkProbe {
+        kty: Option<serde::de::IgnoredAny>,
+        keys: Option<serde::de::IgnoredAny>,
+    }
+    if pem::parse(secret).is_ok() {
+        return Some("PEM document");
+    }
+    if der::is_spki(secret) {
+        return Some("DER SubjectPublicKeyInfo");
+    }
+    if der::parse_rsa_public(secret).is_ok() {
+        return Some("DER PKCS#1 RSAPublicKey");
+    }
+    if der::is_certificate(secret) {
+        return Some("DER X.509 certificate");
+    }
+    if let Ok(probe) = serde_json::from_slice::<JwkProbe>(secret) {
+        if probe.kty.is_some() {
+            return Some("JWK");
+        }
+        if probe.keys.is_some() {
+            return Some("JWK Set");
+        }
+    }
+    let curves = [
+        Curve::P256,
+        Curve::P384,
+        #[cfg(feature = "aws-lc-rs")]
+        Curve::P521,
+    ];
+    let on_a_curve = secret.first() == Some(&4)
+        && curves
+            .into_iter()
+            .any(|c| point_len(c) == secret.len() && check_on_curve(c, secret).is_ok());
+    on_a_curve.then_some("SEC1 EC public point")
 }
 
 enum Private {
@@ -624,15 +686,29 @@ impl SigningKey {
         }
     }
 
-    /// An HMAC signing key from a shared secret.
+    /// An HMAC signing key from a shared secret, which must be random
+    /// bytes, never a key document (see [`VerifyingKey::hmac`]).
     ///
     /// # Errors
     ///
     /// [`KeyError::AlgorithmMismatch`] for a non-HMAC `alg`;
-    /// [`KeyError::SecretTooShort`] for a secret shorter than the hash
-    /// output (32, 48 or 64 bytes, RFC 7518 §3.2).
+    /// [`KeyError::PublicKeyAsHmacSecret`] for a secret that is a PEM
+    /// document, a DER public key or certificate, a JWK or JWK Set, or an
+    /// EC public point; [`KeyError::SecretTooShort`] for a secret shorter
+    /// than the hash output (32, 48 or 64 bytes, RFC 7518 §3.2).
     pub fn hmac(alg: Algorithm, secret: &[u8]) -> Result<Self, Error> {
-        let (key, kid) = hmac_key(alg, secret)?;
+        Self::hmac_with(alg, secret, true)
+    }
+
+    /// As [`SigningKey::hmac`], without refusing a secret that is a public
+    /// key: for `testing::attacker_hmac_key` only.
+    #[cfg(feature = "testing")]
+    pub(crate) fn hmac_accepting_public_keys(alg: Algorithm, secret: &[u8]) -> Result<Self, Error> {
+        Self::hmac_with(alg, secret, false)
+    }
+
+    fn hmac_with(alg: Algorithm, secret: &[u8], refuse_keys: bool) -> Result<Self, Error> {
+        let (key, kid) = hmac_key(alg, secret, refuse_keys)?;
         let public = VerifyingKey {
             alg,
             thumbprint: kid.clone(),
@@ -895,6 +971,49 @@ mod tests {
             SigningKey::hmac(Algorithm::ES256, &[1; 64]),
             Err(Error::InvalidKey(KeyError::AlgorithmMismatch))
         ));
+    }
+
+    /// Random secrets, and random secrets that begin like a key document,
+    /// are never taken for a public key: the checks need a whole
+    /// well-formed structure, not a leading byte.
+    #[test]
+    fn random_secrets_are_never_mistaken_for_public_keys() {
+        let rng = SystemRandom::new();
+        let mut tried = 0;
+        for len in [32, 48, 64, 65, 97, 128] {
+            for first in [None, Some(0x30), Some(0x04), Some(b'{'), Some(b'-')] {
+                for _ in 0..500 {
+                    let mut secret = vec![0u8; len];
+                    rng.fill(&mut secret).unwrap();
+                    if let Some(b) = first {
+                        secret[0] = b;
+                    }
+                    assert_eq!(key_document_form(&secret), None, "{secret:?}");
+                    tried += 1;
+                }
+            }
+        }
+        assert_eq!(tried, 15_000);
+        // Text and bytes that start like a document but are not one.
+        for secret in [
+            &b"-----BEGIN PUBLIC KEY----- is how a PEM file starts, not this"[..],
+            b"{\"kty\": not JSON, a passphrase that mentions kty at length}",
+            b"{\"sub\":\"a JSON object without kty or keys is no JWK\"}",
+            &[0x30; 48],
+            &[0x04; 65],
+            &[
+                0x30, 0x1e, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                0x00, 0x00, 0x00, 0x00,
+            ],
+        ] {
+            assert_eq!(key_document_form(secret), None, "{secret:?}");
+            assert!(VerifyingKey::hmac(Algorithm::HS256, secret).is_ok());
+        }
+        // An uncompressed point that is on the curve is a key.
+        let ec = SigningKey::generate(Algorithm::ES256).unwrap();
+        let point = ec.verifying_key().ec_point().unwrap().1.to_vec();
+        assert_eq!(key_document_form(&point), Some("SEC1 EC public point"));
     }
 
     #[test]
