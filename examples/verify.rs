@@ -268,7 +268,9 @@ fn load_keys(path: &str, algs: &[Algorithm]) -> Result<KeySetStore, Fatal> {
         _ => None,
     };
     let keys = if members.contains_key("keys") {
-        VerifyingKey::from_jwk_set(&text, assume).map_err(|e| fatal(format!("{path}: {e}")))?
+        VerifyingKey::from_jwk_set(&text, assume)
+            .map(|import| import.keys)
+            .map_err(|e| fatal(format!("{path}: {e}")))?
     } else {
         let requested = if members.contains_key("alg") {
             None

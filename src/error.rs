@@ -235,6 +235,12 @@ pub enum KeyError {
         /// What the secret is, such as `"PEM document"`.
         form: &'static str,
     },
+    /// A JWK Set gave no usable signature key: it is empty, or every member
+    /// was left out (each with its reason).
+    NoUsableKey {
+        /// The members and why each was left out, in document order.
+        skipped: Vec<crate::keys::SkippedJwk>,
+    },
 }
 
 impl fmt::Display for KeyError {
@@ -251,6 +257,23 @@ impl fmt::Display for KeyError {
             Self::RsaTooSmall { bits: None } => f.write_str("RSA modulus is under 2048 bits"),
             Self::Rejected(why) => write!(f, "key rejected: {why}"),
             Self::Unsupported(what) => write!(f, "unsupported: {what}"),
+            Self::NoUsableKey { skipped } if skipped.is_empty() => {
+                f.write_str("the JWK Set holds no key")
+            }
+            Self::NoUsableKey { skipped } => {
+                const SHOWN: usize = 4;
+                f.write_str("the JWK Set holds no usable signature key (")?;
+                for (i, member) in skipped.iter().take(SHOWN).enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{member}")?;
+                }
+                if let Some(more) = skipped.len().checked_sub(SHOWN).filter(|n| *n > 0) {
+                    write!(f, "; and {more} more")?;
+                }
+                f.write_str(")")
+            }
             Self::PublicKeyAsHmacSecret { form } => write!(
                 f,
                 "an HMAC secret must be random bytes, not a public key: this secret is a \

@@ -192,7 +192,8 @@ pub use introspection::{IntrospectionResponse, Introspector};
 pub use jws::{Algorithm, AlgorithmSet, Header};
 pub use jwt::{Claim, Claims, NoCustomClaims, TokenBuilder, Validator, ValidatorBuilder, Verified};
 pub use keys::{
-    Jwk, JwkSet, KeyQuery, KeyRing, KeySetStore, KeyStore, SigningKey, SingleKeyStore, VerifyingKey,
+    Jwk, JwkSet, JwkSetImport, JwkSetOptions, KeyQuery, KeyRing, KeySetStore, KeyStore, SigningKey,
+    SingleKeyStore, SkipReason, SkippedJwk, VerifyingKey,
 };
 pub use refresh::{
     Grant, InMemoryRefreshStore, RefreshRecord, RefreshStore, RefreshToken, RefreshTokens,

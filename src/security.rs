@@ -17,6 +17,8 @@
 //! |---|---|---|
 //! | `alg: none`, unknown or non-string `alg`, `alg` spelled with escapes | no `none` in the type system; unknown names are `unsupported_algorithm` | `tests/attacks.rs` (`data_alg`, `tests/data/attacks/alg.json`), `tests/rfc_vectors.rs` (`rfc7515_a5_unsecured_is_rejected`) |
 //! | key-type confusion (HMAC keyed with a public key, CVE-2015-9235, CVE-2016-10555) | a key is bound to one algorithm when built; the header's `alg` must equal the key's and be allowed; an HMAC secret that is a public key's PEM, DER (SPKI, PKCS#1, X.509 certificate), JWK or JWK Set text, or an EC point, is refused when the key is built (`KeyError::PublicKeyAsHmacSecret`), by checks for a whole structure that random secrets never pass | `tests/attacks.rs` (`hmac_keyed_with_the_validators_public_key_is_algorithm_not_allowed`, `public_keys_cannot_be_bound_to_an_hmac_algorithm`, `public_keys_are_refused_as_hmac_secrets`), `src/keys/mod.rs` (`random_secrets_are_never_mistaken_for_public_keys`) |
+//! | secrets in a published JWK Set (an `oct` member anyone can read, which would put HS256 in the default allow-list) | JWK Set import leaves `oct` members out and reports them; only `JwkSetOptions::danger_allow_symmetric_keys()` imports them, for a private document | `tests/attacks.rs` (`hs256_forged_with_an_oct_member_of_a_public_jwk_set_is_refused`, `data_jwks_unusable_members_are_skipped_and_reported`, `tests/data/attacks/jwks.json`) |
+//! | one broken or foreign member of a provider's JWK Set leaving a server without keys; a refresh emptying the store | every member that cannot be used is left out and reported (index, `kid`, reason) while the others are imported; a set with no usable key is an error, and `replace_from_jwks` then keeps the previous keys | `tests/keys.rs` (`one_bad_member_does_not_take_the_jwk_set_down`, `replace_from_jwks_without_a_usable_key_keeps_the_old_keys`), `tests/attacks.rs` (`data_jwks_unusable_members_are_skipped_and_reported`) |
 //! | allow-list checked against one algorithm, verification with another | the key's algorithm is the only source of truth | `tests/attacks.rs` (`allow_list_restricted_to_es256_refuses_genuine_rs256_tokens`) |
 //! | trust brought in the header (`jwk`, `jku`, `x5u`, `x5c`, CVE-2018-0114) | never read; keys come from the application's store | `tests/attacks.rs` (`keys_and_key_urls_in_the_header_are_never_trusted`) |
 //! | broken signature math (ECDSA r = s = 0, CVE-2022-21449; DER where fixed form is required; truncated HMAC tags) | ring / aws-lc verification; exact-length fixed-form signatures | `tests/attacks.rs` (`data_signatures`, `der_encoded_ecdsa_signatures_are_invalid`, `truncated_and_extended_hmac_tags_are_invalid`), `tests/wycheproof.rs` |
@@ -48,7 +50,9 @@
 //!   leeway is 30 seconds).
 //! - **Key distribution.** Fetch an identity provider's JWK Set over
 //!   HTTPS from a configured URL (never from a token header) and refresh it
-//!   with [`KeySetStore::replace_from_jwks`](crate::KeySetStore::replace_from_jwks).
+//!   with [`KeySetStore::replace_from_jwks`](crate::KeySetStore::replace_from_jwks);
+//!   log the members it reports as left out, and alert when a refresh
+//!   fails (the previous keys then stay).
 //! - **Fleet consistency.** [`RevocationList`](crate::RevocationList) and
 //!   the in-memory stores live in one process. A fleet shares a
 //!   [`RevocationStore`](crate::RevocationStore) and validates against a

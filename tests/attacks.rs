@@ -36,9 +36,10 @@ use tokengate::encoding::{b64_decode, b64_encode};
 use tokengate::testing::{BASE62, T0, attacker_hmac_key, checksum, clock};
 use tokengate::{
     Algorithm, ApiKeyFormat, ApiKeyIssuer, ApiKeyVerifier, Authenticator, BearerError, Claim,
-    Error, FixedClock, Grant, InMemoryApiKeyStore, InMemoryRefreshStore, KeyError, KeyRing,
-    KeySetStore, KeyStore, Malformed, NewApiKey, NoCustomClaims, RefreshTokens, RevocationList,
-    SigningKey, SingleKeyStore, TokenBuilder, Validator, ValidatorBuilder, VerifyingKey, jws,
+    Error, FixedClock, Grant, InMemoryApiKeyStore, InMemoryRefreshStore, JwkSetOptions, KeyError,
+    KeyRing, KeySetStore, KeyStore, Malformed, NewApiKey, NoCustomClaims, RefreshTokens,
+    RevocationList, SigningKey, SingleKeyStore, SkipReason, TokenBuilder, Validator,
+    ValidatorBuilder, VerifyingKey, jws,
 };
 
 // ---------------------------------------------------------------------------
@@ -1040,8 +1041,8 @@ fn public_keys_cannot_be_bound_to_an_hmac_algorithm() {
             claimed["alg"] = hs.as_str().into();
             let claimed = claimed.to_string();
             expect_err(VerifyingKey::from_jwk(&claimed, None), "invalid_key", &[]);
-            // In a JWK Set, such a key fails the whole set rather than being
-            // skipped or imported as a secret.
+            // In a JWK Set, such a key is left out, never imported as a
+            // secret; a set of nothing else has no usable key.
             let set = format!(r#"{{"keys":[{claimed}]}}"#);
             expect_err(KeySetStore::from_jwks(&set, None), "invalid_key", &[]);
         }
@@ -1052,6 +1053,198 @@ fn public_keys_cannot_be_bound_to_an_hmac_algorithm() {
         .build()
         .unwrap_err();
     assert_eq!(err.kind().as_str(), "invalid_configuration");
+}
+
+// ---------------------------------------------------------------------------
+// Secrets in public key sets
+// ---------------------------------------------------------------------------
+
+/// A JWK Set is a public document: an `oct` member in it is a secret anyone
+/// can read. Imported, it would put an HMAC key in the validator's store
+/// and HS256 in its default allow-list (the algorithms of the keys), so a
+/// token signed with the published secret would validate.
+///
+/// Construction: the identity provider's set holds its EC key and, by
+/// mistake, an HS256 `oct` member; the attacker signs an HS256 token with
+/// that member's `k`, naming its `kid`, or none.
+///
+/// Expected: the `oct` member is skipped (and reported), the EC key is
+/// imported, and the forged token is `algorithm_not_allowed`.
+#[test]
+fn hs256_forged_with_an_oct_member_of_a_public_jwk_set_is_refused() {
+    let published = b"published-by-mistake-0123456789abcdef";
+    let mut ec: serde_json::Value = serde_json::from_str(EC_P256_PUBLIC_JWK).unwrap();
+    ec["kid"] = "es256-1".into();
+    ec["alg"] = "ES256".into();
+    let oct = serde_json::json!({
+        "kty": "oct", "alg": "HS256", "kid": "hs-leaked", "k": b64_encode(published)
+    });
+    let set = serde_json::json!({ "keys": [ec, oct] }).to_string();
+    let store = KeySetStore::from_jwks(&set, None).unwrap();
+    assert_eq!(store.len(), 1, "{:?}", store.jwks());
+    let skipped = store.skipped();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(
+        (
+            skipped[0].index,
+            skipped[0].kid.as_deref(),
+            &skipped[0].reason
+        ),
+        (1, Some("hs-leaked"), &SkipReason::SymmetricKey)
+    );
+    // The report says what happened without quoting the secret.
+    assert!(!skipped[0].to_string().contains(&b64_encode(published)));
+    let v = validator_over(store).build().unwrap();
+    assert!(!v.algorithms().contains(Algorithm::HS256));
+
+    let forger = attacker_hmac_key(Algorithm::HS256, published).unwrap();
+    for header in [
+        r#"{"alg":"HS256","typ":"JWT","kid":"hs-leaked"}"#,
+        r#"{"alg":"HS256","typ":"JWT"}"#,
+    ] {
+        let forged = compact(header, &good_claims(), &forger);
+        expect(&v, &forged, "algorithm_not_allowed");
+    }
+    // The EC key it published alongside still verifies its tokens.
+    let genuine = &keys().es256;
+    expect(
+        &v,
+        &compact(&default_header(genuine), &good_claims(), genuine),
+        "ok",
+    );
+    // A private document from a trusted source may carry secrets, when the
+    // caller says so: then the HMAC key is imported and verifies.
+    let trusted =
+        KeySetStore::from_jwks_with(&set, JwkSetOptions::new().danger_allow_symmetric_keys())
+            .unwrap();
+    assert_eq!(trusted.len(), 2);
+    assert!(trusted.skipped().is_empty());
+    let signer = attacker_hmac_key(Algorithm::HS256, published)
+        .unwrap()
+        .with_key_id("hs-leaked");
+    let v = validator_over(trusted).build().unwrap();
+    expect(
+        &v,
+        &compact(&default_header(&signer), &good_claims(), &signer),
+        "ok",
+    );
+}
+
+/// One JWK Set case of `tests/data/attacks/jwks.json`; see the data README.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JwksCase {
+    name: String,
+    source: String,
+    jwks: Option<serde_json::Value>,
+    jwks_text: Option<String>,
+    #[serde(default)]
+    keys: Vec<String>,
+    skipped: Option<Vec<(usize, Option<String>, String)>>,
+    keys_aws_lc_rs: Option<Vec<String>>,
+    skipped_aws_lc_rs: Option<Vec<(usize, Option<String>, String)>>,
+    error: Option<String>,
+    forge_hs256_with: Option<String>,
+}
+
+/// Malicious and broken JWK Sets (`tests/data/attacks/jwks.json`): secrets
+/// in a public set, and members that cannot be used (too small, off the
+/// curve, malformed, unknown algorithm or key type, P-521 on ring, missing
+/// members, contradicting `alg`, repeated `kid`). Each is left out and
+/// reported with its index, `kid` and reason while the good members are
+/// imported, by `VerifyingKey::from_jwk_set` and `KeySetStore::from_jwks`
+/// alike; a set with nothing usable is `invalid_key`; and an HS256 token
+/// signed with a published `oct` member is `algorithm_not_allowed`.
+#[test]
+fn data_jwks_unusable_members_are_skipped_and_reported() {
+    let cases: Vec<JwksCase> =
+        serde_json::from_str(include_str!("data/attacks/jwks.json")).unwrap();
+    assert!(cases.len() >= 20);
+    let mut names = HashSet::new();
+    let mut failures = Vec::new();
+    for case in &cases {
+        assert!(names.insert(case.name.as_str()), "duplicate {}", case.name);
+        assert!(!case.source.trim().is_empty(), "{}: no source", case.name);
+        let text = match (&case.jwks, &case.jwks_text) {
+            (Some(v), None) => v.to_string(),
+            (None, Some(t)) => t.clone(),
+            _ => panic!("{}: give exactly one of jwks, jwks_text", case.name),
+        };
+        let aws = cfg!(feature = "aws-lc-rs");
+        let want_keys = match &case.keys_aws_lc_rs {
+            Some(k) if aws => k,
+            _ => &case.keys,
+        };
+        let want_skipped = match &case.skipped_aws_lc_rs {
+            Some(s) if aws => Some(s),
+            _ => case.skipped.as_ref(),
+        };
+        let described =
+            |skipped: &[tokengate::SkippedJwk]| -> Vec<(usize, Option<String>, String)> {
+                skipped
+                    .iter()
+                    .map(|s| (s.index, s.kid.clone(), s.reason.as_str().to_owned()))
+                    .collect()
+            };
+        let result = VerifyingKey::from_jwk_set(&text, None);
+        let outcome = match (&case.error, result) {
+            (Some(kind), Err(err)) if err.kind().as_str() == kind => {
+                if let (Some(want), Error::InvalidKey(KeyError::NoUsableKey { skipped })) =
+                    (want_skipped, &err)
+                {
+                    let got = described(skipped);
+                    (got != *want).then(|| format!("skipped {got:?}, expected {want:?}"))
+                } else {
+                    None
+                }
+            }
+            (Some(kind), other) => Some(format!("got {other:?}, expected {kind}")),
+            (None, Err(err)) => Some(format!("the whole set failed: {err:?}")),
+            (None, Ok(import)) => {
+                let kids: Vec<&str> = import.keys.iter().map(|k| k.key_id()).collect();
+                let got = described(&import.skipped);
+                if kids != *want_keys {
+                    Some(format!("keys {kids:?}, expected {want_keys:?}"))
+                } else if want_skipped.is_some_and(|want| got != *want) {
+                    Some(format!("skipped {got:?}, expected {want_skipped:?}"))
+                } else {
+                    None
+                }
+            }
+        };
+        if let Some(why) = outcome {
+            failures.push(format!("jwks.json/{}: {why}", case.name));
+            continue;
+        }
+        // The store agrees with the import, and reports the same members.
+        match (KeySetStore::from_jwks(&text, None), &case.error) {
+            (Ok(store), None) => {
+                assert_eq!(store.len(), want_keys.len(), "{}", case.name);
+                if let Some(want) = want_skipped {
+                    assert_eq!(described(&store.skipped()), *want, "{}", case.name);
+                }
+                if let Some(k) = &case.forge_hs256_with {
+                    let v = validator_over(store).build().unwrap();
+                    let forger =
+                        attacker_hmac_key(Algorithm::HS256, &b64_decode(k.as_bytes()).unwrap())
+                            .unwrap();
+                    for header in [
+                        r#"{"alg":"HS256","typ":"JWT"}"#,
+                        r#"{"alg":"HS256","typ":"JWT","kid":"hs-leaked"}"#,
+                    ] {
+                        expect(
+                            &v,
+                            &compact(header, &good_claims(), &forger),
+                            "algorithm_not_allowed",
+                        );
+                    }
+                }
+            }
+            (Err(err), Some(kind)) => assert_eq!(err.kind().as_str(), kind, "{}", case.name),
+            (other, _) => panic!("{}: store {other:?}", case.name),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 // ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@ use time::Duration;
 use tokengate::testing::clock;
 use tokengate::{
     Algorithm, Error, FixedClock, KeyError, KeyRing, KeySetStore, NoCustomClaims, SigningKey,
-    SingleKeyStore, TokenBuilder, Validator, VerifyingKey, jws,
+    SingleKeyStore, SkipReason, TokenBuilder, Validator, VerifyingKey, jws,
 };
 
 const ISS: &str = "https://auth.example.com";
@@ -882,6 +882,127 @@ fn jwk_use_enc_is_refused() {
     let store = KeySetStore::from_jwks(&set, None).unwrap();
     assert_eq!(store.len(), 1);
     assert_eq!(store.jwks().keys()[0].key_id(), "sig");
+}
+
+/// One member that fails to build (too small, off the curve, malformed, of
+/// an unknown algorithm or type) is left out of a JWK Set import instead of
+/// failing it, so a server starting up with its provider's set still has
+/// the provider's good keys.
+#[test]
+fn one_bad_member_does_not_take_the_jwk_set_down() {
+    let good = jwk_with(P256_PUBLIC_JWK, &json!({"kid": "good", "alg": "ES256"}));
+    let n = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(member(RSA_PUBLIC_JWK, "n"))
+        .unwrap();
+    let small_n = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&n[..128]);
+    let mut off_curve = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(member(P256_PUBLIC_JWK, "y"))
+        .unwrap();
+    off_curve[31] ^= 1;
+    let off_curve = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(off_curve);
+    let cases = [
+        (
+            json!({"kty": "RSA", "alg": "RS256", "kid": "small", "n": small_n, "e": "AQAB"}),
+            Some("small"),
+            SkipReason::Invalid(KeyError::RsaTooSmall { bits: Some(1024) }),
+        ),
+        (
+            jwk_with(P256_PUBLIC_JWK, &json!({"kid": "off", "y": off_curve}))
+                .parse::<Value>()
+                .unwrap(),
+            Some("off"),
+            SkipReason::Invalid(KeyError::Rejected("EC point is not on the curve")),
+        ),
+        (
+            json!({"kty": "EC", "crv": "P-256", "kid": "short", "x": "AA", "y": "AA"}),
+            Some("short"),
+            SkipReason::Invalid(KeyError::Format("EC JWK coordinate length")),
+        ),
+        (
+            json!({"kty": "OKP", "crv": "Ed448", "alg": "Ed448", "kid": "ed448", "x": "AA"}),
+            Some("ed448"),
+            SkipReason::Unsupported("JWK `alg`"),
+        ),
+        (
+            json!({"kty": "foo", "alg": "RS256", "kid": "foo"}),
+            Some("foo"),
+            SkipReason::Unsupported("JWK key type or curve"),
+        ),
+        (
+            json!({"kty": "RSA", "alg": "RS256", "kid": "no-e", "n": member(RSA_PUBLIC_JWK, "n")}),
+            Some("no-e"),
+            SkipReason::Invalid(KeyError::Format("RSA JWK `e`")),
+        ),
+        (
+            json!({"kty": "EC", "crv": "P-256", "alg": "ES384", "kid": "mismatch",
+                   "x": member(P256_PUBLIC_JWK, "x"), "y": member(P256_PUBLIC_JWK, "y")}),
+            Some("mismatch"),
+            SkipReason::Invalid(KeyError::AlgorithmMismatch),
+        ),
+        (
+            json!(["not", "an", "object"]),
+            None,
+            SkipReason::Invalid(KeyError::Format("JWK JSON")),
+        ),
+        (
+            json!({"kty": 7}),
+            None,
+            SkipReason::Invalid(KeyError::Format("JWK JSON")),
+        ),
+    ];
+    for (bad, kid, reason) in cases {
+        let set = format!(r#"{{"keys":[{bad},{good}]}}"#);
+        let store = KeySetStore::from_jwks(&set, None)
+            .unwrap_or_else(|e| panic!("{bad}: the whole set failed: {e:?}"));
+        assert_eq!(store.len(), 1, "{bad}");
+        assert_eq!(store.jwks().keys()[0].key_id(), "good", "{bad}");
+        // The member left out is reported: where, which, why.
+        let skipped = store.skipped();
+        assert_eq!(skipped.len(), 1, "{bad}");
+        assert_eq!(skipped[0].index, 0, "{bad}");
+        assert_eq!(skipped[0].kid.as_deref(), kid, "{bad}");
+        assert_eq!(skipped[0].reason, reason, "{bad}");
+        // The same from the import and from a refresh.
+        let import = VerifyingKey::from_jwk_set(&set, None).unwrap();
+        assert_eq!(import.keys.len(), 1);
+        assert_eq!(import.skipped, skipped);
+        assert_eq!(store.replace_from_jwks(&set, None).unwrap(), skipped);
+    }
+}
+
+/// A refresh whose document yields no usable key keeps the keys the store
+/// had and says so, instead of emptying the store.
+#[test]
+fn replace_from_jwks_without_a_usable_key_keeps_the_old_keys() {
+    let good = jwk_with(P256_PUBLIC_JWK, &json!({"kid": "good", "alg": "ES256"}));
+    let store = KeySetStore::from_jwks(&format!(r#"{{"keys":[{good}]}}"#), None).unwrap();
+    let leaked = json!({"kty": "oct", "alg": "HS256", "kid": "hs", "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA"});
+    for empty in [
+        r#"{"keys":[]}"#.to_owned(),
+        format!(
+            r#"{{"keys":[{}]}}"#,
+            jwk_with(P256_PUBLIC_JWK, &json!({"kid": "enc", "use": "enc"}))
+        ),
+        format!(r#"{{"keys":[{leaked}]}}"#),
+        r#"{"keys":{}}"#.to_owned(),
+        "not json".to_owned(),
+    ] {
+        let err = store.replace_from_jwks(&empty, None).unwrap_err();
+        assert_eq!(err.kind().as_str(), "invalid_key", "{empty}: {err:?}");
+        assert_eq!(store.len(), 1, "{empty}");
+        assert_eq!(store.jwks().keys()[0].key_id(), "good");
+        assert!(KeySetStore::from_jwks(&empty, None).is_err(), "{empty}");
+    }
+    // A document with keys replaces them, and says what it left out.
+    let next = jwk_with(ED25519_PUBLIC_JWK, &json!({"kid": "next"}));
+    let skipped = store
+        .replace_from_jwks(&format!(r#"{{"keys":[{leaked},{next}]}}"#), None)
+        .unwrap();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0].reason, SkipReason::SymmetricKey);
+    assert_eq!(store.len(), 1);
+    assert_eq!(store.jwks().keys()[0].key_id(), "next");
+    assert_eq!(store.skipped(), skipped);
 }
 
 #[test]

@@ -40,7 +40,7 @@ use crate::crypto;
 use crate::error::{Error, KeyError};
 use crate::jws::{Algorithm, Family};
 
-pub use jwk::{Jwk, JwkSet};
+pub use jwk::{Jwk, JwkSet, JwkSetImport, JwkSetOptions, SkipReason, SkippedJwk};
 pub use store::{KeyQuery, KeyRing, KeySetStore, KeyStore, SingleKeyStore};
 
 pub(crate) use der::Curve;
