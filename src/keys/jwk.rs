@@ -247,9 +247,16 @@ impl JwkInput {
         let alg = match (declared, requested) {
             (Some(d), Some(r)) if d != r => return Err(KeyError::AlgorithmMismatch.into()),
             (Some(a), _) | (None, Some(a)) => a,
-            (None, None) => inferred.ok_or(KeyError::Format(
-                "JWK without `alg`: the algorithm must be given",
-            ))?,
+            (None, None) => match (inferred, self.kty.as_str()) {
+                (Some(alg), _) => alg,
+                // A curve this build does not implement (P-521 with ring).
+                (None, "EC" | "OKP") => return Err(KeyError::Unsupported("JWK curve").into()),
+                (None, _) => {
+                    return Err(
+                        KeyError::Format("JWK without `alg`: the algorithm must be given").into(),
+                    );
+                }
+            },
         };
         let family_ok = match alg.family() {
             Family::Hmac => self.kty == "oct",
