@@ -9,9 +9,10 @@
 //!   PS256/384/512, ES256, ES384 and EdDSA (Ed25519) through ring (ES512
 //!   too with the `aws-lc-rs` feature, see [`crypto`]). There is no `none`.
 //! - **Keys** ([`keys`]): one key, one algorithm; PEM, DER and JWK import;
-//!   JWK Set export for `/.well-known/jwks.json`; RFC 7638 thumbprints as
-//!   key ids; stores for one key, a replaceable key set, and a rotating
-//!   issuer key ring.
+//!   JWK Set import that leaves out, and reports, the members it cannot use
+//!   (and any secret in a public set); JWK Set export for
+//!   `/.well-known/jwks.json`; RFC 7638 thumbprints as key ids; stores for
+//!   one key, a replaceable key set, and a rotating issuer key ring.
 //! - **Validation** ([`Validator`]): issuer and audience policies you must
 //!   choose, `exp` required, strict claim types, `typ` checks, the RFC 9068
 //!   access token profile, revocation and scope requirements, an

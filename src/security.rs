@@ -75,4 +75,6 @@
 //! | maximum token size 8 KiB | garbage is refused before decoding |
 //! | HMAC secrets at least the hash length; RSA at least 2048 bits, with an odd modulus and an odd exponent from 3 to 2^33 - 1 | weak keys, and keys the crypto library would refuse at every verification, fail when built (`tests/keys.rs`: `rsa_public_keys_the_backends_refuse_are_refused_when_built`) |
 //! | tokens without `kid` need a single candidate key | no trial verification against many keys |
+//! | JWK Set import skips `oct` members and leaves out, with a reported reason, every member it cannot use | a public document never supplies a secret; one bad member never leaves a server without keys, and a refresh without usable keys keeps the old ones |
+//! | HMAC secrets are never a public key's PEM, DER or JWK text | a configuration cannot make a downloadable key the secret |
 //! | API key secret 196 bits; refresh token secret 256 bits | |

@@ -17,6 +17,12 @@
 //! Every key has a key id: the one given (`with_key_id`, or a JWK's `kid`),
 //! or by default the key's RFC 7638 JWK thumbprint.
 //!
+//! A JWK Set ([`VerifyingKey::from_jwk_set`], [`KeySetStore::from_jwks`])
+//! is a public document: its `oct` members are left out unless
+//! [`JwkSetOptions::danger_allow_symmetric_keys`] says the document is
+//! private, and every member that cannot be used is left out and reported
+//! ([`SkippedJwk`]) instead of failing the whole set.
+//!
 //! | algorithm | signing key from | verification key from |
 //! |---|---|---|
 //! | HS256/384/512 | bytes, generated, `oct` JWK | the same secret |
