@@ -179,42 +179,35 @@ impl<'de> NestedNames<'de> {
 }
 
 /// The names of the top-level object that the caller does not map to a
-/// bit: up to [`LINEAR_SCAN_MAX`] on the stack, then a hash set.
+/// bit: up to [`LINEAR_SCAN_MAX`] borrowed names on the stack (nothing to
+/// drop), then, or from the first name that had to be unescaped, a hash
+/// set.
 struct TopNames<'de> {
-    few: [Cow<'de, str>; LINEAR_SCAN_MAX],
+    few: [&'de str; LINEAR_SCAN_MAX],
     count: usize,
     many: Option<HashSet<Cow<'de, str>>>,
 }
 
 impl<'de> TopNames<'de> {
-    fn new() -> Self {
-        Self {
-            few: Default::default(),
-            count: 0,
-            many: None,
-        }
-    }
-
     /// `true` when `name` was seen before; records it otherwise.
     fn repeat(&mut self, name: Cow<'de, str>) -> bool {
         if let Some(set) = self.many.as_mut() {
             return !set.insert(name);
         }
-        if self
-            .few
-            .get(..self.count)
-            .unwrap_or_default()
-            .contains(&name)
-        {
+        let seen = self.few.get(..self.count).unwrap_or_default();
+        if seen.contains(&name.as_ref()) {
             return true;
         }
-        match self.few.get_mut(self.count) {
-            Some(slot) => {
-                *slot = name;
-                self.count = self.count.saturating_add(1);
+        let count = self.count;
+        match (name, self.few.get_mut(count)) {
+            (Cow::Borrowed(borrowed), Some(slot)) => {
+                *slot = borrowed;
+                self.count = count.saturating_add(1);
             }
-            None => {
-                let mut set: HashSet<Cow<'de, str>> = self.few.iter().cloned().collect();
+            (name, _) => {
+                let seen = self.few.get(..count).unwrap_or_default();
+                let mut set: HashSet<Cow<'de, str>> =
+                    seen.iter().map(|n| Cow::Borrowed(*n)).collect();
                 set.insert(name);
                 self.many = Some(set);
             }
@@ -246,7 +239,11 @@ where
         // order of the members.
         let mut pending: Option<Error> = None;
         let mut seen_known: u64 = 0;
-        let mut others = TopNames::new();
+        let mut others = TopNames {
+            few: [""; LINEAR_SCAN_MAX],
+            count: 0,
+            many: None,
+        };
         while let Some(JsonStr(key)) = map.next_key::<JsonStr<'de>>()? {
             let Some(index) = (self.known)(&key) else {
                 if others.repeat(key) {
@@ -572,6 +569,8 @@ mod tests {
             br#"{"alg":"HS256","\u0061lg":"none"}"#,
             br#"{"skip":1,"skip":2}"#,
             br#"{"skip":1,"\u0073kip":2}"#,
+            br#"{"\u0073kip":1,"skip":2}"#,
+            br#"{"\u0073kip":1,"x":0,"\u0073kip":2}"#,
         ] {
             assert!(matches!(
                 collect(json),
