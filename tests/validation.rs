@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use tokengate::encoding::b64_encode;
 use tokengate::jwt::DEFAULT_LEEWAY;
-use tokengate::testing::{T0, clock};
+use tokengate::testing::{T0, attacker_hmac_key, clock};
 use tokengate::{
     Algorithm, AlgorithmSet, Claim, Error, ErrorKind, FixedClock, KeyRing, KeySetStore, Malformed,
     NoCustomClaims, SigningKey, SingleKeyStore, TokenBuilder, Validator, ValidatorBuilder,
@@ -760,7 +760,9 @@ fn hmac_signed_with_an_rsa_public_key_is_not_allowed() {
         .build()
         .unwrap();
     for secret in [RSA_SPKI_PEM.as_bytes(), RSA_SPKI_PEM.trim().as_bytes()] {
-        let forger = SigningKey::hmac(Algorithm::HS256, secret)
+        // `SigningKey::hmac` refuses a public key as the secret; the
+        // attacker's own code does not.
+        let forger = attacker_hmac_key(Algorithm::HS256, secret)
             .unwrap()
             .with_key_id(kid.clone());
         let forged = env.tokens().sign(&forger).unwrap();
