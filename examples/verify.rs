@@ -4,12 +4,16 @@
 //! cargo run --example verify -- --jwk FILE [--alg ALG]... [--iss ISS]... [--aud AUD]...
 //!         [--typ TYP] [--leeway SECONDS] [--now UNIX_SECONDS] [--no-exp] TOKEN
 //!
-//!   --jwk FILE          a JWK or a JWK Set (`{"keys":[...]}`); private members
-//!                       are ignored except an `oct` key's `k`
+//!   --jwk FILE          a JWK, a JWK Set (`{"keys":[...]}`) or a PEM public
+//!                       key; private members are ignored except a single
+//!                       `oct` JWK's `k` (a set's `oct` members are secrets
+//!                       in a public document and are left out)
 //!   --alg ALG           accept only this algorithm (repeatable; default: the
-//!                       algorithms of the keys). An RSA or oct JWK without
-//!                       "alg" needs exactly one --alg. Naming an algorithm no
-//!                       key has is a configuration error (exit 2).
+//!                       algorithms of the keys). A PEM key, and an RSA or
+//!                       oct JWK without "alg", need exactly one --alg, which
+//!                       they are bound to (a PEM key's id is its RFC 7638
+//!                       thumbprint). Naming an algorithm no key has leaves
+//!                       no usable key (`error: invalid_key`).
 //!   --iss ISS           accept this issuer (repeatable; default: any issuer)
 //!   --aud AUD           accept this audience (repeatable; default: the token
 //!                       must carry no "aud")
@@ -22,9 +26,15 @@
 //!
 //! Exit status: 0 and the verified claims as one line of JSON on stdout;
 //! 1 and `error: KIND: detail` on stderr when the token is rejected (KIND is
-//! the stable `ErrorKind` name, such as `expired` or `invalid_signature`);
-//! 2 for usage errors, unreadable or unusable key files and inconsistent
-//! options.
+//! the stable `ErrorKind` name, such as `expired` or `invalid_signature`),
+//! and `error: invalid_key: FILE: detail` when the key file reads fine but
+//! gives no key usable with the options (not a JWK, a JWK Set or a PEM key;
+//! a key too short, off its curve or missing members; an empty set; a key
+//! whose `use` or `key_ops` forbid verification; an algorithm this build
+//! does not implement, such as P-521 with ring; an `--alg` the key cannot
+//! have); 2 for usage errors (unknown or malformed options, a missing or
+//! ambiguous `--alg` for a key without "alg") and key files that cannot be
+//! read.
 //! ```
 //!
 //! Only what the library itself checks is trusted: the algorithm comes from
@@ -37,18 +47,22 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use time::Duration;
-use tokengate::{Algorithm, FixedClock, KeySetStore, KeyStore, Validator, Verified, VerifyingKey};
+use tokengate::{
+    Algorithm, Error, ErrorKind, FixedClock, KeyError, KeySetStore, KeyStore, SkipReason,
+    Validator, Verified, VerifyingKey,
+};
 
 const USAGE: &str = "\
 usage: verify --jwk FILE [--alg ALG]... [--iss ISS]... [--aud AUD]...
               [--typ TYP] [--leeway SECONDS] [--now UNIX_SECONDS] [--no-exp] TOKEN
 
-  --jwk FILE          a JWK or a JWK Set ({\"keys\":[...]}); private members
-                      are ignored except an oct key's \"k\"
+  --jwk FILE          a JWK, a JWK Set ({\"keys\":[...]}) or a PEM public key;
+                      private members are ignored except a single oct JWK's
+                      \"k\" (a set's oct members are left out)
   --alg ALG           accept only this algorithm (repeatable; default: the
-                      algorithms of the keys). An RSA or oct JWK without
-                      \"alg\" needs exactly one --alg. Naming an algorithm no
-                      key has is a configuration error (exit 2).
+                      algorithms of the keys). A PEM key, and an RSA or oct
+                      JWK without \"alg\", need exactly one --alg. Naming an
+                      algorithm no key has leaves no usable key.
   --iss ISS           accept this issuer (repeatable; default: any issuer)
   --aud AUD           accept this audience (repeatable; default: the token
                       must carry no \"aud\")
@@ -60,21 +74,45 @@ usage: verify --jwk FILE [--alg ALG]... [--iss ISS]... [--aud AUD]...
   TOKEN               the compact JWT, or - to read it from standard input
 
 exit status: 0 verified (claims as one JSON line on stdout),
-             1 rejected (\"error: KIND: detail\" on stderr),
-             2 usage or key file error";
+             1 rejected (\"error: KIND: detail\" on stderr), or no usable
+               key in the file (\"error: invalid_key: FILE: detail\"),
+             2 usage error, or a key file that cannot be read";
 
-/// A failure that ends the program before any token is judged: exit 2.
+/// A failure that ends the program before the token is judged.
 #[derive(Debug)]
-struct Fatal(String);
+enum Fatal {
+    /// The command line is wrong or the key file cannot be read: exit 2.
+    Usage(String),
+    /// The key file reads fine but gives no key usable with the options:
+    /// `error: invalid_key: FILE: detail`, exit 1, like a rejection.
+    InvalidKey(String),
+}
 
 impl fmt::Display for Fatal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            Self::Usage(msg) | Self::InvalidKey(msg) => f.write_str(msg),
+        }
     }
 }
 
+/// A usage error (exit 2).
 fn fatal(msg: impl Into<String>) -> Fatal {
-    Fatal(msg.into())
+    Fatal::Usage(msg.into())
+}
+
+/// A key file that gives no usable key (exit 1, `error: invalid_key`).
+fn unusable(path: &str, detail: impl fmt::Display) -> Fatal {
+    Fatal::InvalidKey(format!("{path}: {detail}"))
+}
+
+/// A key import error as the detail of `error: invalid_key: FILE: ...`,
+/// without repeating "invalid key".
+fn key_unusable(path: &str, err: &Error) -> Fatal {
+    match err {
+        Error::InvalidKey(why) => unusable(path, why),
+        other => unusable(path, other),
+    }
 }
 
 /// The parsed command line.
@@ -111,6 +149,10 @@ fn main() -> ExitCode {
     };
     let (validator, token) = match prepare(&opts) {
         Ok(ready) => ready,
+        Err(Fatal::InvalidKey(detail)) => {
+            eprintln!("error: {}: {detail}", ErrorKind::InvalidKey.as_str());
+            return ExitCode::from(1);
+        }
         Err(e) => {
             eprintln!("verify: {e}");
             return ExitCode::from(2);
@@ -212,10 +254,13 @@ fn prepare(opts: &Options) -> Result<(Validator, String), Fatal> {
     let in_file = store.algorithms();
     if let Some(alg) = opts.algs.iter().find(|a| !in_file.contains(**a)) {
         let names: Vec<&str> = in_file.iter().map(Algorithm::as_str).collect();
-        return Err(fatal(format!(
-            "{path}: --alg {alg}: no key in the file has this algorithm (its keys: {})",
-            names.join(", ")
-        )));
+        return Err(unusable(
+            path,
+            format!(
+                "--alg {alg}: no key in the file has this algorithm (its keys: {})",
+                names.join(", ")
+            ),
+        ));
     }
 
     let mut builder = Validator::builder(store).danger_accept_any_type();
@@ -254,44 +299,67 @@ fn prepare(opts: &Options) -> Result<(Validator, String), Fatal> {
     Ok((validator, token))
 }
 
-/// Reads a JWK or a JWK Set from `path` into a key store.
+/// Reads a JWK, a JWK Set or a PEM public key from `path` into a key
+/// store. A file that cannot be read is a usage error; one that reads but
+/// gives no usable key is [`Fatal::InvalidKey`].
 fn load_keys(path: &str, algs: &[Algorithm]) -> Result<KeySetStore, Fatal> {
-    let text = std::fs::read_to_string(path).map_err(|e| fatal(format!("{path}: {e}")))?;
-    let json: Value =
-        serde_json::from_str(&text).map_err(|e| fatal(format!("{path}: not JSON: {e}")))?;
-    let Value::Object(members) = &json else {
-        return Err(fatal(format!("{path}: not a JWK or a JWK Set")));
+    let bytes = std::fs::read(path).map_err(|e| fatal(format!("{path}: {e}")))?;
+    let Ok(text) = String::from_utf8(bytes) else {
+        return Err(unusable(
+            path,
+            "not a JWK, a JWK Set or a PEM key (not UTF-8 text)",
+        ));
     };
     // With exactly one --alg, a key without "alg" is bound to it.
-    let assume = match algs {
+    let one_alg = match algs {
         [one] => Some(*one),
         _ => None,
     };
-    let keys = if members.contains_key("keys") {
-        VerifyingKey::from_jwk_set(&text, assume).map_err(|e| fatal(format!("{path}: {e}")))?
-    } else {
-        let requested = if members.contains_key("alg") {
-            None
-        } else {
-            assume
+    if text.trim_start().starts_with("-----BEGIN") {
+        let Some(alg) = one_alg else {
+            return Err(fatal(format!(
+                "{path}: a PEM key needs exactly one --alg (the algorithm to bind it to)"
+            )));
         };
-        let key = VerifyingKey::from_jwk(&text, requested).map_err(|e| {
-            if requested.is_none() && !members.contains_key("alg") {
-                fatal(format!(
-                    "{path}: {e} (a JWK without \"alg\" needs exactly one --alg)"
-                ))
-            } else {
-                fatal(format!("{path}: {e}"))
-            }
-        })?;
-        vec![key]
+        let key = VerifyingKey::from_pem(alg, &text).map_err(|e| key_unusable(path, &e))?;
+        return KeySetStore::new([key]).map_err(|e| key_unusable(path, &e));
+    }
+    let json: Value = serde_json::from_str(&text)
+        .map_err(|e| unusable(path, format!("not JSON, nor a PEM key: {e}")))?;
+    let Value::Object(members) = &json else {
+        return Err(unusable(path, "not a JWK or a JWK Set"));
     };
-    if keys.is_empty() {
+    if members.contains_key("keys") {
+        return KeySetStore::from_jwks(&text, one_alg).map_err(|e| match &e {
+            Error::InvalidKey(why @ KeyError::NoUsableKey { skipped })
+                if skipped
+                    .iter()
+                    .any(|s| s.reason == SkipReason::MissingAlgorithm) =>
+            {
+                unusable(
+                    path,
+                    format!("{why} (one --alg binds the keys without \"alg\")"),
+                )
+            }
+            _ => key_unusable(path, &e),
+        });
+    }
+    // RSA and oct keys carry no curve to tell their algorithm: without
+    // "alg", the command line must name exactly one.
+    let kty = members.get("kty").and_then(Value::as_str);
+    let needs_alg = !members.contains_key("alg") && matches!(kty, Some("RSA" | "oct"));
+    if needs_alg && one_alg.is_none() {
         return Err(fatal(format!(
-            "{path}: the JWK Set holds no usable signature key"
+            "{path}: a JWK without \"alg\" needs exactly one --alg"
         )));
     }
-    KeySetStore::new(keys).map_err(|e| fatal(format!("{path}: {e}")))
+    let requested = if members.contains_key("alg") {
+        None
+    } else {
+        one_alg
+    };
+    let key = VerifyingKey::from_jwk(&text, requested).map_err(|e| key_unusable(path, &e))?;
+    KeySetStore::new([key]).map_err(|e| key_unusable(path, &e))
 }
 
 fn read_stdin() -> Result<String, Fatal> {

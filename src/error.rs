@@ -226,6 +226,21 @@ pub enum KeyError {
     /// The operation needs a key type this algorithm does not have (for
     /// example generating an RSA key, or exporting a secret key).
     Unsupported(&'static str),
+    /// An HMAC secret that is a key document rather than random bytes: a
+    /// PEM document, a DER public key or certificate, a JWK or JWK Set, or
+    /// an EC public point. A public key is public: anyone who has it could
+    /// sign tokens this HMAC key accepts (the key confusion of
+    /// CVE-2016-10555, from the configuration side).
+    PublicKeyAsHmacSecret {
+        /// What the secret is, such as `"PEM document"`.
+        form: &'static str,
+    },
+    /// A JWK Set gave no usable signature key: it is empty, or every member
+    /// was left out (each with its reason).
+    NoUsableKey {
+        /// The members and why each was left out, in document order.
+        skipped: Vec<crate::keys::SkippedJwk>,
+    },
 }
 
 impl fmt::Display for KeyError {
@@ -242,6 +257,28 @@ impl fmt::Display for KeyError {
             Self::RsaTooSmall { bits: None } => f.write_str("RSA modulus is under 2048 bits"),
             Self::Rejected(why) => write!(f, "key rejected: {why}"),
             Self::Unsupported(what) => write!(f, "unsupported: {what}"),
+            Self::NoUsableKey { skipped } if skipped.is_empty() => {
+                f.write_str("the JWK Set holds no key")
+            }
+            Self::NoUsableKey { skipped } => {
+                const SHOWN: usize = 4;
+                f.write_str("the JWK Set holds no usable signature key (")?;
+                for (i, member) in skipped.iter().take(SHOWN).enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{member}")?;
+                }
+                if let Some(more) = skipped.len().checked_sub(SHOWN).filter(|n| *n > 0) {
+                    write!(f, "; and {more} more")?;
+                }
+                f.write_str(")")
+            }
+            Self::PublicKeyAsHmacSecret { form } => write!(
+                f,
+                "an HMAC secret must be random bytes, not a public key: this secret is a \
+                 {form}, and anyone who has that key could sign tokens with it"
+            ),
         }
     }
 }

@@ -1,19 +1,42 @@
-//! Strict, single-pass reading of the top-level members of a JSON object,
-//! shared by header and claims parsing.
+//! Strict, single-pass reading of a JSON object, shared by header and
+//! claims parsing.
 //!
-//! The object is read once: each member the caller wants comes back as a
-//! [`Scalar`] (strings borrowed from the input unless they hold escapes),
-//! every other value is skipped without being built. Repeated member names
-//! are rejected (RFC 7515 §5.2, RFC 7519 §4): a parser that kept the first
-//! or the last of two `alg` or `exp` members would let two implementations
-//! disagree about the same token.
+//! The object is read once: each top-level member the caller wants comes
+//! back as a [`Scalar`] (strings borrowed from the input unless they hold
+//! escapes), every other value is skipped without being built. What the
+//! walk refuses, in the whole document and not only at the top level:
+//!
+//! - **Repeated member names, in every object at every depth** (RFC 7515
+//!   §5.2, RFC 7519 §4, RFC 7493 §2.3): a parser that kept the first or the
+//!   last of two `alg`, `exp` or `roles.admin` members would let two
+//!   implementations disagree about the same token. The application's
+//!   claims type is deserialized by serde (which keeps the last of two
+//!   members) from the same bytes only after this walk accepted them, so
+//!   it never sees a repeat; for `NoCustomClaims` the payload is not parsed
+//!   a second time at all. Names are compared after unescaping.
+//! - **Numbers outside the f64 range, anywhere** (`1e400`, `-1e309`, an
+//!   integer literal of 400 digits; RFC 7493 §2.2): serde_json refuses
+//!   them, and skipped values are read with `deserialize_any`, which parses
+//!   every number, never with `deserialize_ignored_any`, which would let
+//!   them through unread. Such a header or claims object is
+//!   [`Malformed::Json`], so no later parser can round the number to
+//!   infinity or drop it.
+//! - Nesting deeper than [`MAX_DEPTH`] inside a member, anything but one
+//!   UTF-8 JSON object, and trailing data.
+//!
+//! Each object's names are kept while it is open: up to
+//! [`LINEAR_SCAN_MAX`] per object are scanned linearly, more go to a hash
+//! set, so a hostile object cannot cost quadratic time. The top level keeps
+//! its names on the stack and the caller's members in a bit mask; nested
+//! objects share one buffer, allocated only when a nested object has
+//! members.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::error::{Error, Malformed};
 
@@ -55,46 +78,151 @@ impl<'de> Scalar<'de> {
     }
 }
 
-/// Reads one JSON object from `bytes`. For each member, in document order,
-/// `known(name)` gives the index (below 64) of a member the caller wants;
-/// its value is read as a [`Scalar`] and handed to `on(index, value)`.
-/// Other members are skipped. The first error `on` returns stops the walk
-/// and is returned as is. Known members are checked for repeats with a
-/// bit mask, the others by name.
+/// Reads one JSON object from `bytes`. For each top-level member, in
+/// document order, `known(name)` gives the index of a member the caller
+/// wants; its value is read as a [`Scalar`] and handed to
+/// `on(index, value)`. Other members are skipped, but still read in full:
+/// the rules of the module docs hold at every depth. The first error `on`
+/// returns is returned once the whole object has been read (a repeated
+/// member or malformed JSON later in the object wins over it). Known
+/// members are checked for repeats with a bit mask (by name for an index
+/// past 63), the others by name.
 ///
 /// # Errors
 ///
 /// [`Malformed::Json`] for anything but exactly one well-formed JSON object
-/// (invalid UTF-8, a byte-order mark and trailing data included);
-/// [`Malformed::DuplicateMember`] for a repeated member name, however it is
-/// escaped; the errors of `on`.
+/// (invalid UTF-8, a byte-order mark, trailing data and numbers beyond the
+/// f64 range included);
+/// [`Malformed::DuplicateMember`] for a repeated member name in any object
+/// of the document, however it is escaped; the errors of `on`.
 pub(crate) fn walk_object<'de, W, F>(bytes: &'de [u8], known: W, on: F) -> Result<(), Error>
 where
     W: Fn(&str) -> Option<u8>,
     F: FnMut(u8, Scalar<'de>) -> Result<(), Error>,
 {
-    let mut failure: Option<Error> = None;
+    let mut walk = Walk {
+        names: Vec::new(),
+        failure: None,
+    };
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let walked = de.deserialize_map(ObjectVisitor {
         known,
         on,
-        failure: &mut failure,
+        walk: &mut walk,
     });
     let result = walked.and_then(|()| de.end());
-    match (failure, result) {
+    match (walk.failure, result) {
         (Some(e), _) => Err(e),
         (None, Ok(())) => Ok(()),
         (None, Err(_)) => Err(Error::Malformed(Malformed::Json)),
     }
 }
 
-struct ObjectVisitor<'f, W, F> {
-    known: W,
-    on: F,
-    failure: &'f mut Option<Error>,
+/// The state one walk shares between its levels.
+struct Walk<'de> {
+    /// The member names of the nested objects open now, outermost first:
+    /// each object's names follow those of the object around it, and are
+    /// dropped when it closes.
+    names: Vec<Cow<'de, str>>,
+    /// Why the walk stopped, when it was not serde_json's own error.
+    failure: Option<Error>,
 }
 
-impl<'de, W, F> Visitor<'de> for ObjectVisitor<'_, W, F>
+impl Walk<'_> {
+    /// Records `e` as the reason and returns the error that stops serde.
+    fn fail<E: de::Error>(&mut self, e: Error) -> E {
+        self.failure = Some(e);
+        E::custom("rejected")
+    }
+}
+
+/// The names of one nested object, kept in [`Walk::names`] from `start`
+/// while there are few, in a hash set once there are many.
+struct NestedNames<'de> {
+    start: usize,
+    many: Option<HashSet<Cow<'de, str>>>,
+}
+
+impl<'de> NestedNames<'de> {
+    fn open(names: &[Cow<'de, str>]) -> Self {
+        Self {
+            start: names.len(),
+            many: None,
+        }
+    }
+
+    /// `true` when this object already has a member `name`; records it
+    /// otherwise.
+    fn repeat(&mut self, names: &mut Vec<Cow<'de, str>>, name: Cow<'de, str>) -> bool {
+        if let Some(set) = self.many.as_mut() {
+            return !set.insert(name);
+        }
+        let mine = names.get(self.start..).unwrap_or_default();
+        if mine.contains(&name) {
+            return true;
+        }
+        if mine.len() < LINEAR_SCAN_MAX {
+            names.push(name);
+        } else {
+            // Nested objects opened later start where this one's names
+            // end, which is now `start` again.
+            let mut set: HashSet<Cow<'de, str>> = names.drain(self.start..).collect();
+            set.insert(name);
+            self.many = Some(set);
+        }
+        false
+    }
+
+    fn close(self, names: &mut Vec<Cow<'de, str>>) {
+        names.truncate(self.start);
+    }
+}
+
+/// The names of the top-level object that the caller does not map to a
+/// bit: up to [`LINEAR_SCAN_MAX`] borrowed names on the stack (nothing to
+/// drop), then, or from the first name that had to be unescaped, a hash
+/// set.
+struct TopNames<'de> {
+    few: [&'de str; LINEAR_SCAN_MAX],
+    count: usize,
+    many: Option<HashSet<Cow<'de, str>>>,
+}
+
+impl<'de> TopNames<'de> {
+    /// `true` when `name` was seen before; records it otherwise.
+    fn repeat(&mut self, name: Cow<'de, str>) -> bool {
+        if let Some(set) = self.many.as_mut() {
+            return !set.insert(name);
+        }
+        let seen = self.few.get(..self.count).unwrap_or_default();
+        if seen.contains(&name.as_ref()) {
+            return true;
+        }
+        let count = self.count;
+        match (name, self.few.get_mut(count)) {
+            (Cow::Borrowed(borrowed), Some(slot)) => {
+                *slot = borrowed;
+                self.count = count.saturating_add(1);
+            }
+            (name, _) => {
+                let seen = self.few.get(..count).unwrap_or_default();
+                let mut set: HashSet<Cow<'de, str>> =
+                    seen.iter().map(|n| Cow::Borrowed(*n)).collect();
+                set.insert(name);
+                self.many = Some(set);
+            }
+        }
+        false
+    }
+}
+
+struct ObjectVisitor<'w, 'de, W, F> {
+    known: W,
+    on: F,
+    walk: &'w mut Walk<'de>,
+}
+
+impl<'de, W, F> Visitor<'de> for ObjectVisitor<'_, 'de, W, F>
 where
     W: Fn(&str) -> Option<u8>,
     F: FnMut(u8, Scalar<'de>) -> Result<(), Error>,
@@ -111,56 +239,49 @@ where
         // order of the members.
         let mut pending: Option<Error> = None;
         let mut seen_known: u64 = 0;
-        // Up to LINEAR_SCAN_MAX other names on the stack, then a hash set.
-        let mut seen: [Cow<'de, str>; LINEAR_SCAN_MAX] = Default::default();
-        let mut count = 0usize;
-        let mut many: Option<HashSet<Cow<'de, str>>> = None;
+        let mut others = TopNames {
+            few: [""; LINEAR_SCAN_MAX],
+            count: 0,
+            many: None,
+        };
         while let Some(JsonStr(key)) = map.next_key::<JsonStr<'de>>()? {
-            if let Some(index) = (self.known)(&key) {
-                let bit = 1u64.checked_shl(u32::from(index)).unwrap_or(0);
-                if seen_known & bit != 0 {
-                    return Err(self.fail(Error::Malformed(Malformed::DuplicateMember)));
+            let Some(index) = (self.known)(&key) else {
+                if others.repeat(key) {
+                    return Err(self.walk.fail(Error::Malformed(Malformed::DuplicateMember)));
                 }
-                seen_known |= bit;
-                if pending.is_some() {
-                    map.next_value_seed(Skip(1))?;
-                    continue;
+                map.next_value_seed(Skip {
+                    depth: 1,
+                    walk: &mut *self.walk,
+                })?;
+                continue;
+            };
+            let repeat = match 1u64.checked_shl(u32::from(index)) {
+                Some(bit) => {
+                    let repeat = seen_known & bit != 0;
+                    seen_known |= bit;
+                    repeat
                 }
-                let value = map.next_value::<Scalar<'de>>()?;
-                if let Err(e) = (self.on)(index, value) {
-                    pending = Some(e);
-                }
+                // No room in the mask past index 63: remember the name.
+                // Known and other names never collide, so they can share.
+                None => others.repeat(key),
+            };
+            if repeat {
+                return Err(self.walk.fail(Error::Malformed(Malformed::DuplicateMember)));
+            }
+            if pending.is_some() {
+                map.next_value_seed(Skip {
+                    depth: 1,
+                    walk: &mut *self.walk,
+                })?;
                 continue;
             }
-            let duplicate = match many.as_mut() {
-                Some(set) => !set.insert(key.clone()),
-                None => {
-                    let earlier = seen.get(..count).unwrap_or_default();
-                    let dup = earlier.contains(&key);
-                    if !dup {
-                        match seen.get_mut(count) {
-                            Some(slot) => {
-                                *slot = key;
-                                count = count.saturating_add(1);
-                            }
-                            None => {
-                                let mut set: HashSet<Cow<'de, str>> =
-                                    seen.iter().cloned().collect();
-                                set.insert(key);
-                                many = Some(set);
-                            }
-                        }
-                    }
-                    dup
-                }
-            };
-            if duplicate {
-                return Err(self.fail(Error::Malformed(Malformed::DuplicateMember)));
+            let value = map.next_value_seed(ScalarSeed(&mut *self.walk))?;
+            if let Err(e) = (self.on)(index, value) {
+                pending = Some(e);
             }
-            map.next_value_seed(Skip(1))?;
         }
         match pending {
-            Some(e) => Err(self.fail(e)),
+            Some(e) => Err(self.walk.fail(e)),
             None => Ok(()),
         }
     }
@@ -171,19 +292,50 @@ where
 /// them.
 const MAX_DEPTH: usize = 128;
 
-/// Skips one value without building it, refusing nesting past
-/// [`MAX_DEPTH`].
-#[derive(Clone, Copy)]
-struct Skip(usize);
+/// The level below `depth`, or an error past [`MAX_DEPTH`].
+fn deeper<E: de::Error>(depth: usize) -> Result<usize, E> {
+    if depth >= MAX_DEPTH {
+        Err(E::custom("nested too deeply"))
+    } else {
+        Ok(depth.saturating_add(1))
+    }
+}
 
-impl<'de> DeserializeSeed<'de> for Skip {
+/// Reads the members of a nested object whose values sit at `depth + 1`,
+/// skipping the values and refusing a repeated name.
+fn skip_object<'de, A: MapAccess<'de>>(
+    walk: &mut Walk<'de>,
+    depth: usize,
+    mut map: A,
+) -> Result<(), A::Error> {
+    let inner = deeper::<A::Error>(depth)?;
+    let mut names = NestedNames::open(&walk.names);
+    while let Some(JsonStr(key)) = map.next_key::<JsonStr<'de>>()? {
+        if names.repeat(&mut walk.names, key) {
+            return Err(walk.fail(Error::Malformed(Malformed::DuplicateMember)));
+        }
+        map.next_value_seed(Skip { depth: inner, walk })?;
+    }
+    names.close(&mut walk.names);
+    Ok(())
+}
+
+/// Skips one value at `depth` without building it, refusing nesting past
+/// [`MAX_DEPTH`] and repeated names in its objects. Numbers are parsed
+/// (`deserialize_any`), so one beyond the f64 range is an error here too.
+struct Skip<'w, 'de> {
+    depth: usize,
+    walk: &'w mut Walk<'de>,
+}
+
+impl<'de> DeserializeSeed<'de> for Skip<'_, 'de> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for Skip {
+impl<'de> Visitor<'de> for Skip<'_, 'de> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
@@ -207,45 +359,34 @@ impl<'de> Visitor<'de> for Skip {
         Ok(())
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let inner = self.deeper::<A::Error>()?;
-        while seq.next_element_seed(inner)?.is_some() {}
+        let inner = deeper::<A::Error>(self.depth)?;
+        while seq
+            .next_element_seed(Skip {
+                depth: inner,
+                walk: &mut *self.walk,
+            })?
+            .is_some()
+        {}
         Ok(())
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let inner = self.deeper::<A::Error>()?;
-        while map.next_key::<IgnoredAny>()?.is_some() {
-            map.next_value_seed(inner)?;
-        }
-        Ok(())
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        skip_object(self.walk, self.depth, map)
     }
 }
 
-impl Skip {
-    fn deeper<E: de::Error>(self) -> Result<Skip, E> {
-        if self.0 >= MAX_DEPTH {
-            Err(E::custom("nested too deeply"))
-        } else {
-            Ok(Skip(self.0.saturating_add(1)))
-        }
+/// Reads a known member's value as a [`Scalar`].
+struct ScalarSeed<'w, 'de>(&'w mut Walk<'de>);
+
+impl<'de> DeserializeSeed<'de> for ScalarSeed<'_, 'de> {
+    type Value = Scalar<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(ScalarVisitor(self.0))
     }
 }
 
-impl<W, F> ObjectVisitor<'_, W, F> {
-    fn fail<E: de::Error>(&mut self, e: Error) -> E {
-        *self.failure = Some(e);
-        E::custom("rejected")
-    }
-}
+struct ScalarVisitor<'w, 'de>(&'w mut Walk<'de>);
 
-impl<'de> Deserialize<'de> for Scalar<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ScalarVisitor)
-    }
-}
-
-struct ScalarVisitor;
-
-impl<'de> Visitor<'de> for ScalarVisitor {
+impl<'de> Visitor<'de> for ScalarVisitor<'_, 'de> {
     type Value = Scalar<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -281,7 +422,7 @@ impl<'de> Visitor<'de> for ScalarVisitor {
         // Elements are one level down from the member.
         let mut strings = Vec::new();
         let mut all_strings = true;
-        while let Some(item) = seq.next_element_seed(ElementSeed)? {
+        while let Some(item) = seq.next_element_seed(ElementSeed(&mut *self.0))? {
             match (item, all_strings) {
                 (Some(s), true) => strings.push(s),
                 (None, _) => all_strings = false,
@@ -294,28 +435,26 @@ impl<'de> Visitor<'de> for ScalarVisitor {
             Scalar::Other
         })
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_key::<IgnoredAny>()?.is_some() {
-            map.next_value_seed(Skip(2))?;
-        }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        skip_object(self.0, 1, map)?;
         Ok(Scalar::Other)
     }
 }
 
 /// An array element: `Some` string, or `None` for any other value (which
 /// is skipped without being built).
-struct ElementSeed;
+struct ElementSeed<'w, 'de>(&'w mut Walk<'de>);
 
-impl<'de> DeserializeSeed<'de> for ElementSeed {
+impl<'de> DeserializeSeed<'de> for ElementSeed<'_, 'de> {
     type Value = Option<Cow<'de, str>>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(ElementVisitor)
+        d.deserialize_any(ElementVisitor(self.0))
     }
 }
 
-struct ElementVisitor;
+struct ElementVisitor<'w, 'de>(&'w mut Walk<'de>);
 
-impl<'de> Visitor<'de> for ElementVisitor {
+impl<'de> Visitor<'de> for ElementVisitor<'_, 'de> {
     type Value = Option<Cow<'de, str>>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
@@ -345,13 +484,17 @@ impl<'de> Visitor<'de> for ElementVisitor {
         Ok(None)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element_seed(Skip(3))?.is_some() {}
+        while seq
+            .next_element_seed(Skip {
+                depth: 3,
+                walk: &mut *self.0,
+            })?
+            .is_some()
+        {}
         Ok(None)
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_key::<IgnoredAny>()?.is_some() {
-            map.next_value_seed(Skip(3))?;
-        }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        skip_object(self.0, 2, map)?;
         Ok(None)
     }
 }
@@ -426,6 +569,8 @@ mod tests {
             br#"{"alg":"HS256","\u0061lg":"none"}"#,
             br#"{"skip":1,"skip":2}"#,
             br#"{"skip":1,"\u0073kip":2}"#,
+            br#"{"\u0073kip":1,"skip":2}"#,
+            br#"{"\u0073kip":1,"x":0,"\u0073kip":2}"#,
         ] {
             assert!(matches!(
                 collect(json),
@@ -445,6 +590,127 @@ mod tests {
             collect(json.as_bytes()),
             Err(Error::Malformed(Malformed::DuplicateMember))
         ));
+    }
+
+    /// A known member's repeat is caught whatever its index: past 63 the
+    /// bit mask has no room, and the name is remembered instead.
+    #[test]
+    fn duplicate_check_holds_for_member_indexes_past_63() {
+        let names: Vec<String> = (0..70).map(|i| format!("n{i}")).collect();
+        let known = |k: &str| names.iter().position(|n| n == k).map(|i| i as u8);
+        // 70 members: n64 first, then n0 to n62, then n64 again as the 65th,
+        // then n65 to n69.
+        let mut order = vec![64];
+        order.extend(0..63);
+        order.push(64);
+        order.extend(65..70);
+        assert_eq!(order.len(), 70);
+        let json = format!(
+            "{{{}}}",
+            order
+                .iter()
+                .map(|i| format!("\"n{i}\":{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let mut seen = 0;
+        let r = walk_object(json.as_bytes(), known, |_, _| {
+            seen += 1;
+            Ok(())
+        });
+        assert!(
+            matches!(r, Err(Error::Malformed(Malformed::DuplicateMember))),
+            "{r:?}"
+        );
+        // Every member once, without the repeat: accepted, all delivered.
+        let unique: Vec<usize> = (0..70).rev().collect();
+        let json = format!(
+            "{{{}}}",
+            unique
+                .iter()
+                .map(|i| format!("\"n{i}\":{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let mut delivered = Vec::new();
+        walk_object(json.as_bytes(), known, |i, _| {
+            delivered.push(i);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(delivered.len(), 70);
+    }
+
+    /// Repeated names inside nested objects are as malformed as at the top
+    /// level: in members the caller reads and in members it skips, in
+    /// objects inside arrays, at any depth.
+    #[test]
+    fn duplicates_are_rejected_at_every_depth() {
+        for json in [
+            &br#"{"x":{"admin":false,"admin":true}}"#[..],
+            br#"{"a":{"admin":false,"admin":true}}"#,
+            br#"{"x":{"k":{"k":{"admin":1,"admin":2}}}}"#,
+            br#"{"x":[{"r":1,"r":2}]}"#,
+            br#"{"a":[{"r":1,"r":2}]}"#,
+            br#"{"a":["s",{"r":1,"r":2}]}"#,
+            br#"{"x":[[[{"r":1,"r":2}]]]}"#,
+            br#"{"a":[[{"r":1,"r":2}]]}"#,
+            br#"{"x":{"a":1,"b":{"c":1,"c":1},"d":1}}"#,
+        ] {
+            assert!(
+                matches!(
+                    collect(json),
+                    Err(Error::Malformed(Malformed::DuplicateMember))
+                ),
+                "{}",
+                String::from_utf8_lossy(json)
+            );
+        }
+        // The same name in sibling or nested objects is not a repeat.
+        for json in [
+            &br#"{"x":{"admin":true},"y":{"admin":true}}"#[..],
+            br#"{"x":{"admin":{"admin":true}}}"#,
+            br#"{"a":[{"r":1},{"r":2}],"x":[{"r":1},{"r":2}]}"#,
+            br#"{"x":{"a":1},"a":{"x":1}}"#,
+        ] {
+            assert!(collect(json).is_ok(), "{}", String::from_utf8_lossy(json));
+        }
+        // Many nested members: still found, without a quadratic scan.
+        let mut many = String::from(r#"{"x":{"#);
+        for i in 0..100 {
+            many.push_str(&format!("\"m{i}\":0,"));
+        }
+        many.push_str(r#""m7":1}}"#);
+        assert!(matches!(
+            collect(many.as_bytes()),
+            Err(Error::Malformed(Malformed::DuplicateMember))
+        ));
+    }
+
+    /// serde_json refuses a number beyond the f64 range wherever it stands,
+    /// in members read or skipped, so such a token never validates.
+    #[test]
+    fn numbers_beyond_f64_are_malformed_at_every_depth() {
+        let big = format!("1{}", "0".repeat(400));
+        for json in [
+            r#"{"x":1e400}"#.to_owned(),
+            r#"{"x":-1e400}"#.to_owned(),
+            r#"{"a":1e400}"#.to_owned(),
+            r#"{"x":{"y":[1,{"z":1e309}]}}"#.to_owned(),
+            r#"{"a":[1e309]}"#.to_owned(),
+            format!(r#"{{"x":{big}}}"#),
+            format!(r#"{{"x":[{{"y":-{big}}}]}}"#),
+        ] {
+            assert!(
+                matches!(
+                    collect(json.as_bytes()),
+                    Err(Error::Malformed(Malformed::Json))
+                ),
+                "{json}"
+            );
+        }
+        // The largest finite values are numbers like any other.
+        assert!(collect(br#"{"x":1.7976931348623157e308,"y":-1e308,"z":5e-324}"#).is_ok());
     }
 
     #[test]

@@ -9,9 +9,10 @@
 //!   PS256/384/512, ES256, ES384 and EdDSA (Ed25519) through ring (ES512
 //!   too with the `aws-lc-rs` feature, see [`crypto`]). There is no `none`.
 //! - **Keys** ([`keys`]): one key, one algorithm; PEM, DER and JWK import;
-//!   JWK Set export for `/.well-known/jwks.json`; RFC 7638 thumbprints as
-//!   key ids; stores for one key, a replaceable key set, and a rotating
-//!   issuer key ring.
+//!   JWK Set import that leaves out, and reports, the members it cannot use
+//!   (and any secret in a public set); JWK Set export for
+//!   `/.well-known/jwks.json`; RFC 7638 thumbprints as key ids; stores for
+//!   one key, a replaceable key set, and a rotating issuer key ring.
 //! - **Validation** ([`Validator`]): issuer, audience and token type policies you must
 //!   choose, `exp` required, strict claim types, `typ` checks, the RFC 9068
 //!   access token profile, revocation and scope requirements, an
@@ -128,7 +129,9 @@
 //! - Size, shape and strict base64url are checked before any key lookup;
 //!   the payload is parsed only after the signature verifies.
 //! - Claims are strictly typed: a string `exp` is an error, not "absent";
-//!   duplicate JSON members are rejected.
+//!   duplicate JSON members are rejected in every object of the header and
+//!   claims, nested ones included, and a number beyond the f64 range
+//!   anywhere rejects the token.
 //! - Secret keys are not `Clone`, print `[redacted]`, and their decoded
 //!   bytes are zeroized; HMAC tags are compared in constant time by the
 //!   crypto library, API key and refresh token digests with `subtle`.
@@ -196,7 +199,8 @@ pub use introspection::{IntrospectionResponse, Introspector, IntrospectorBuilder
 pub use jws::{Algorithm, AlgorithmSet, Header};
 pub use jwt::{Claim, Claims, NoCustomClaims, TokenBuilder, Validator, ValidatorBuilder, Verified};
 pub use keys::{
-    Jwk, JwkSet, KeyQuery, KeyRing, KeySetStore, KeyStore, SigningKey, SingleKeyStore, VerifyingKey,
+    Jwk, JwkSet, JwkSetImport, JwkSetOptions, KeyQuery, KeyRing, KeySetStore, KeyStore, SigningKey,
+    SingleKeyStore, SkipReason, SkippedJwk, VerifyingKey,
 };
 pub use refresh::{
     Grant, InMemoryRefreshStore, RefreshRecord, RefreshStore, RefreshToken, RefreshTokens,

@@ -33,12 +33,13 @@ use base64::Engine as _;
 use serde::Deserialize;
 use tokengate::RevocationStore;
 use tokengate::encoding::{b64_decode, b64_encode};
-use tokengate::testing::{BASE62, T0, checksum, clock};
+use tokengate::testing::{BASE62, T0, attacker_hmac_key, checksum, clock};
 use tokengate::{
     Algorithm, ApiKeyFormat, ApiKeyIssuer, ApiKeyVerifier, Authenticator, BearerError, Claim,
-    Error, FixedClock, Grant, InMemoryApiKeyStore, InMemoryRefreshStore, KeyRing, KeySetStore,
-    KeyStore, Malformed, NewApiKey, NoCustomClaims, RefreshTokens, RevocationList, SigningKey,
-    SingleKeyStore, TokenBuilder, Validator, ValidatorBuilder, VerifyingKey, jws,
+    Error, FixedClock, Grant, InMemoryApiKeyStore, InMemoryRefreshStore, JwkSetOptions, KeyError,
+    KeyRing, KeySetStore, KeyStore, Malformed, NewApiKey, NoCustomClaims, RefreshTokens,
+    RevocationList, SigningKey, SingleKeyStore, SkipReason, TokenBuilder, Validator,
+    ValidatorBuilder, VerifyingKey, jws,
 };
 
 // ---------------------------------------------------------------------------
@@ -59,6 +60,7 @@ const ED25519_PUBLIC_JWK: &str = include_str!("data/keys/ed25519_public.jwk.json
 const ED25519_PRIVATE_JWK: &str = include_str!("data/keys/ed25519_private.jwk.json");
 const EC_P256_PKCS8: &str = include_str!("data/keys/ec_p256_pkcs8.pem");
 const EC_P256_SPKI_PEM: &str = include_str!("data/keys/ec_p256_spki.pem");
+const EC_P256_CERT_DER: &[u8] = include_bytes!("data/keys/ec_p256_cert.der");
 const EC_P256_PUBLIC_JWK: &str = include_str!("data/keys/ec_p256_public.jwk.json");
 const EC_P256_PRIVATE_JWK: &str = include_str!("data/keys/ec_p256_private.jwk.json");
 const EC_P384_PKCS8: &str = include_str!("data/keys/ec_p384_pkcs8.pem");
@@ -575,7 +577,7 @@ impl Case {
 }
 
 /// Every data file, by name.
-const DATA_FILES: [(&str, &str); 6] = [
+const DATA_FILES: [(&str, &str); 7] = [
     ("alg.json", include_str!("data/attacks/alg.json")),
     ("kid.json", include_str!("data/attacks/kid.json")),
     ("crit.json", include_str!("data/attacks/crit.json")),
@@ -585,6 +587,7 @@ const DATA_FILES: [(&str, &str); 6] = [
     ),
     ("claims.json", include_str!("data/attacks/claims.json")),
     ("shape.json", include_str!("data/attacks/shape.json")),
+    ("json.json", include_str!("data/attacks/json.json")),
 ];
 
 /// The cases of a data file, checked for unique names and a source.
@@ -683,6 +686,55 @@ fn data_shape() {
     assert!(run_data("shape.json", false) >= 70);
 }
 
+/// JSON below the top level: repeated member names at any depth of the
+/// header and claims (CVE-2017-12635's `roles` among them) and numbers
+/// beyond the f64 range. The cases run as [`NoCustomClaims`], then again
+/// as two custom claims types (a typed struct and a JSON map), which serde
+/// would otherwise fill with the last of two repeated members.
+#[test]
+fn data_json_duplicates_at_every_depth_and_numbers_beyond_f64() {
+    assert!(run_data("json.json", false) >= 20);
+
+    #[derive(Debug, Deserialize)]
+    struct Roles {
+        #[serde(default)]
+        #[allow(dead_code)]
+        roles: std::collections::HashMap<String, bool>,
+    }
+    let v = default_validator();
+    let mut failures = Vec::new();
+    for case in data("json.json") {
+        let token = case.token();
+        let outcomes = [
+            (
+                "struct",
+                v.validate::<Roles>(&token)
+                    .map(|_| ())
+                    .map_err(|e| e.kind()),
+            ),
+            (
+                "map",
+                v.validate::<serde_json::Map<String, serde_json::Value>>(&token)
+                    .map(|_| ())
+                    .map_err(|e| e.kind()),
+            ),
+        ];
+        for (as_type, outcome) in outcomes {
+            let got = match outcome {
+                Ok(()) => "ok",
+                Err(kind) => kind.as_str(),
+            };
+            if got != case.expect_kind {
+                failures.push(format!(
+                    "json.json/{} as {as_type}: got {got}, expected {}",
+                    case.name, case.expect_kind
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 /// A data case whose expected kind the crate does not give is marked with
 /// a `library_bug` field until the library is fixed; none is left (the
 /// last were duplicate `alg` members judged by their first value).
@@ -747,6 +799,7 @@ fn public_key_forms() -> Vec<PublicForms> {
                     EC_P256_SPKI_PEM.trim().as_bytes().to_vec(),
                 ),
                 ("SPKI DER", pem_der(EC_P256_SPKI_PEM)),
+                ("X.509 certificate DER", EC_P256_CERT_DER.to_vec()),
                 ("JWK file text", EC_P256_PUBLIC_JWK.as_bytes().to_vec()),
                 ("exported JWK JSON", exported(&k.es256).into_bytes()),
                 ("SEC1 point", point(EC_P256_PUBLIC_JWK)),
@@ -787,7 +840,7 @@ fn public_key_forms() -> Vec<PublicForms> {
 /// in any published form and uses its bytes as an HMAC secret, then sends
 /// an HS256/384/512 token, hoping the validator feeds "its key" to HMAC.
 ///
-/// Construction: `SigningKey::hmac(HSxxx, public_key_bytes)` signs the
+/// Construction: `attacker_hmac_key(HSxxx, public_key_bytes)` signs the
 /// token; the header names the victim key's `kid`, or none.
 ///
 /// Expected `algorithm_not_allowed`: a validator's algorithms are its
@@ -809,7 +862,7 @@ fn hmac_keyed_with_the_validators_public_key_is_algorithm_not_allowed() {
             for hs in [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512] {
                 // Shorter than the hash output: the key is refused, the
                 // attacker would use a shorter tag instead; covered above.
-                let Ok(hmac) = SigningKey::hmac(hs, secret) else {
+                let Ok(hmac) = attacker_hmac_key(hs, secret) else {
                     assert!(secret.len() < 64, "{family} {form}");
                     continue;
                 };
@@ -870,7 +923,7 @@ fn hmac_keyed_with_a_public_key_in_a_store_with_an_hmac_key_finds_no_key() {
     ] {
         let store = KeySetStore::new([victim.verifying_key(), k.hs256.verifying_key()]).unwrap();
         let v = validator_over(store).build().unwrap();
-        let hmac = SigningKey::hmac(Algorithm::HS256, pem.as_bytes()).unwrap();
+        let hmac = attacker_hmac_key(Algorithm::HS256, pem.as_bytes()).unwrap();
         let forged = |kid: Option<&str>| {
             let header = match kid {
                 Some(kid) => format!(r#"{{"alg":"HS256","typ":"JWT","kid":"{kid}"}}"#),
@@ -893,6 +946,67 @@ fn hmac_keyed_with_a_public_key_in_a_store_with_an_hmac_key_finds_no_key() {
             "ok",
         );
     }
+}
+
+/// The mistake behind CVE-2015-9235 and CVE-2016-10555 on the key side: an
+/// application that configures its "HMAC secret" with a public key's PEM,
+/// DER or JWK text, which anyone can download, so anyone can sign HS256
+/// tokens that its own HMAC key accepts. `SigningKey::hmac` and
+/// `VerifyingKey::hmac` refuse every form of a public key a validator
+/// publishes that has a recognizable structure, with
+/// `KeyError::PublicKeyAsHmacSecret` naming the mistake; the bare numbers
+/// (an RSA modulus, an Ed25519 key, an x coordinate) look like any random
+/// secret and cannot be told apart.
+#[test]
+fn public_keys_are_refused_as_hmac_secrets() {
+    let mut refused = 0;
+    for (family, _, forms) in public_key_forms() {
+        for (form, secret) in &forms {
+            let structured = !matches!(*form, "modulus bytes" | "x coordinate" | "raw public key");
+            for hs in [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512] {
+                if secret.len() < 64 && hs == Algorithm::HS512
+                    || secret.len() < 48 && hs != Algorithm::HS256
+                {
+                    continue;
+                }
+                for (who, result) in [
+                    ("SigningKey", SigningKey::hmac(hs, secret).map(|_| ())),
+                    ("VerifyingKey", VerifyingKey::hmac(hs, secret).map(|_| ())),
+                ] {
+                    match (result, structured) {
+                        (Err(Error::InvalidKey(KeyError::PublicKeyAsHmacSecret { .. })), true) => {
+                            refused += 1;
+                        }
+                        (Ok(()), false) => {}
+                        (other, _) => panic!("{who}::hmac({hs}, {family} {form}): {other:?}"),
+                    }
+                }
+            }
+        }
+    }
+    assert!(refused >= 100, "{refused}");
+    let form = |secret: &[u8]| match SigningKey::hmac(Algorithm::HS256, secret) {
+        Err(Error::InvalidKey(KeyError::PublicKeyAsHmacSecret { form })) => form,
+        other => panic!("{other:?}"),
+    };
+    let jwks = SingleKeyStore::new(keys().es256.verifying_key())
+        .jwks()
+        .to_json();
+    assert_eq!(form(RSA_SPKI_PEM.as_bytes()), "PEM document");
+    assert_eq!(form(RSA_SPKI_DER), "DER SubjectPublicKeyInfo");
+    assert_eq!(form(RSA_PKCS1_PUB_DER), "DER PKCS#1 RSAPublicKey");
+    assert_eq!(form(EC_P256_CERT_DER), "DER X.509 certificate");
+    assert_eq!(form(EC_P256_PUBLIC_JWK.as_bytes()), "JWK");
+    assert_eq!(form(jwks.as_bytes()), "JWK Set");
+    let err = SigningKey::hmac(Algorithm::HS256, RSA_SPKI_PEM.as_bytes()).unwrap_err();
+    let shown = err.to_string();
+    assert!(
+        shown.contains("public key") && shown.contains("HMAC secret"),
+        "{shown}"
+    );
+    assert_eq!(err.kind().as_str(), "invalid_key");
+    // The message names the mistake, not the key.
+    assert!(!shown.contains("MII"), "{shown}");
 }
 
 /// The root cause of CVE-2016-10555 is an API where the token chooses how a
@@ -928,8 +1042,8 @@ fn public_keys_cannot_be_bound_to_an_hmac_algorithm() {
             claimed["alg"] = hs.as_str().into();
             let claimed = claimed.to_string();
             expect_err(VerifyingKey::from_jwk(&claimed, None), "invalid_key", &[]);
-            // In a JWK Set, such a key fails the whole set rather than being
-            // skipped or imported as a secret.
+            // In a JWK Set, such a key is left out, never imported as a
+            // secret; a set of nothing else has no usable key.
             let set = format!(r#"{{"keys":[{claimed}]}}"#);
             expect_err(KeySetStore::from_jwks(&set, None), "invalid_key", &[]);
         }
@@ -940,6 +1054,198 @@ fn public_keys_cannot_be_bound_to_an_hmac_algorithm() {
         .build()
         .unwrap_err();
     assert_eq!(err.kind().as_str(), "invalid_configuration");
+}
+
+// ---------------------------------------------------------------------------
+// Secrets in public key sets
+// ---------------------------------------------------------------------------
+
+/// A JWK Set is a public document: an `oct` member in it is a secret anyone
+/// can read. Imported, it would put an HMAC key in the validator's store
+/// and HS256 in its default allow-list (the algorithms of the keys), so a
+/// token signed with the published secret would validate.
+///
+/// Construction: the identity provider's set holds its EC key and, by
+/// mistake, an HS256 `oct` member; the attacker signs an HS256 token with
+/// that member's `k`, naming its `kid`, or none.
+///
+/// Expected: the `oct` member is skipped (and reported), the EC key is
+/// imported, and the forged token is `algorithm_not_allowed`.
+#[test]
+fn hs256_forged_with_an_oct_member_of_a_public_jwk_set_is_refused() {
+    let published = b"published-by-mistake-0123456789abcdef";
+    let mut ec: serde_json::Value = serde_json::from_str(EC_P256_PUBLIC_JWK).unwrap();
+    ec["kid"] = "es256-1".into();
+    ec["alg"] = "ES256".into();
+    let oct = serde_json::json!({
+        "kty": "oct", "alg": "HS256", "kid": "hs-leaked", "k": b64_encode(published)
+    });
+    let set = serde_json::json!({ "keys": [ec, oct] }).to_string();
+    let store = KeySetStore::from_jwks(&set, None).unwrap();
+    assert_eq!(store.len(), 1, "{:?}", store.jwks());
+    let skipped = store.skipped();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(
+        (
+            skipped[0].index,
+            skipped[0].kid.as_deref(),
+            &skipped[0].reason
+        ),
+        (1, Some("hs-leaked"), &SkipReason::SymmetricKey)
+    );
+    // The report says what happened without quoting the secret.
+    assert!(!skipped[0].to_string().contains(&b64_encode(published)));
+    let v = validator_over(store).build().unwrap();
+    assert!(!v.algorithms().contains(Algorithm::HS256));
+
+    let forger = attacker_hmac_key(Algorithm::HS256, published).unwrap();
+    for header in [
+        r#"{"alg":"HS256","typ":"JWT","kid":"hs-leaked"}"#,
+        r#"{"alg":"HS256","typ":"JWT"}"#,
+    ] {
+        let forged = compact(header, &good_claims(), &forger);
+        expect(&v, &forged, "algorithm_not_allowed");
+    }
+    // The EC key it published alongside still verifies its tokens.
+    let genuine = &keys().es256;
+    expect(
+        &v,
+        &compact(&default_header(genuine), &good_claims(), genuine),
+        "ok",
+    );
+    // A private document from a trusted source may carry secrets, when the
+    // caller says so: then the HMAC key is imported and verifies.
+    let trusted =
+        KeySetStore::from_jwks_with(&set, JwkSetOptions::new().danger_allow_symmetric_keys())
+            .unwrap();
+    assert_eq!(trusted.len(), 2);
+    assert!(trusted.skipped().is_empty());
+    let signer = attacker_hmac_key(Algorithm::HS256, published)
+        .unwrap()
+        .with_key_id("hs-leaked");
+    let v = validator_over(trusted).build().unwrap();
+    expect(
+        &v,
+        &compact(&default_header(&signer), &good_claims(), &signer),
+        "ok",
+    );
+}
+
+/// One JWK Set case of `tests/data/attacks/jwks.json`; see the data README.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JwksCase {
+    name: String,
+    source: String,
+    jwks: Option<serde_json::Value>,
+    jwks_text: Option<String>,
+    #[serde(default)]
+    keys: Vec<String>,
+    skipped: Option<Vec<(usize, Option<String>, String)>>,
+    keys_aws_lc_rs: Option<Vec<String>>,
+    skipped_aws_lc_rs: Option<Vec<(usize, Option<String>, String)>>,
+    error: Option<String>,
+    forge_hs256_with: Option<String>,
+}
+
+/// Malicious and broken JWK Sets (`tests/data/attacks/jwks.json`): secrets
+/// in a public set, and members that cannot be used (too small, off the
+/// curve, malformed, unknown algorithm or key type, P-521 on ring, missing
+/// members, contradicting `alg`, repeated `kid`). Each is left out and
+/// reported with its index, `kid` and reason while the good members are
+/// imported, by `VerifyingKey::from_jwk_set` and `KeySetStore::from_jwks`
+/// alike; a set with nothing usable is `invalid_key`; and an HS256 token
+/// signed with a published `oct` member is `algorithm_not_allowed`.
+#[test]
+fn data_jwks_unusable_members_are_skipped_and_reported() {
+    let cases: Vec<JwksCase> =
+        serde_json::from_str(include_str!("data/attacks/jwks.json")).unwrap();
+    assert!(cases.len() >= 20);
+    let mut names = HashSet::new();
+    let mut failures = Vec::new();
+    for case in &cases {
+        assert!(names.insert(case.name.as_str()), "duplicate {}", case.name);
+        assert!(!case.source.trim().is_empty(), "{}: no source", case.name);
+        let text = match (&case.jwks, &case.jwks_text) {
+            (Some(v), None) => v.to_string(),
+            (None, Some(t)) => t.clone(),
+            _ => panic!("{}: give exactly one of jwks, jwks_text", case.name),
+        };
+        let aws = cfg!(feature = "aws-lc-rs");
+        let want_keys = match &case.keys_aws_lc_rs {
+            Some(k) if aws => k,
+            _ => &case.keys,
+        };
+        let want_skipped = match &case.skipped_aws_lc_rs {
+            Some(s) if aws => Some(s),
+            _ => case.skipped.as_ref(),
+        };
+        let described =
+            |skipped: &[tokengate::SkippedJwk]| -> Vec<(usize, Option<String>, String)> {
+                skipped
+                    .iter()
+                    .map(|s| (s.index, s.kid.clone(), s.reason.as_str().to_owned()))
+                    .collect()
+            };
+        let result = VerifyingKey::from_jwk_set(&text, None);
+        let outcome = match (&case.error, result) {
+            (Some(kind), Err(err)) if err.kind().as_str() == kind => {
+                if let (Some(want), Error::InvalidKey(KeyError::NoUsableKey { skipped })) =
+                    (want_skipped, &err)
+                {
+                    let got = described(skipped);
+                    (got != *want).then(|| format!("skipped {got:?}, expected {want:?}"))
+                } else {
+                    None
+                }
+            }
+            (Some(kind), other) => Some(format!("got {other:?}, expected {kind}")),
+            (None, Err(err)) => Some(format!("the whole set failed: {err:?}")),
+            (None, Ok(import)) => {
+                let kids: Vec<&str> = import.keys.iter().map(|k| k.key_id()).collect();
+                let got = described(&import.skipped);
+                if kids != *want_keys {
+                    Some(format!("keys {kids:?}, expected {want_keys:?}"))
+                } else if want_skipped.is_some_and(|want| got != *want) {
+                    Some(format!("skipped {got:?}, expected {want_skipped:?}"))
+                } else {
+                    None
+                }
+            }
+        };
+        if let Some(why) = outcome {
+            failures.push(format!("jwks.json/{}: {why}", case.name));
+            continue;
+        }
+        // The store agrees with the import, and reports the same members.
+        match (KeySetStore::from_jwks(&text, None), &case.error) {
+            (Ok(store), None) => {
+                assert_eq!(store.len(), want_keys.len(), "{}", case.name);
+                if let Some(want) = want_skipped {
+                    assert_eq!(described(&store.skipped()), *want, "{}", case.name);
+                }
+                if let Some(k) = &case.forge_hs256_with {
+                    let v = validator_over(store).build().unwrap();
+                    let forger =
+                        attacker_hmac_key(Algorithm::HS256, &b64_decode(k.as_bytes()).unwrap())
+                            .unwrap();
+                    for header in [
+                        r#"{"alg":"HS256","typ":"JWT"}"#,
+                        r#"{"alg":"HS256","typ":"JWT","kid":"hs-leaked"}"#,
+                    ] {
+                        expect(
+                            &v,
+                            &compact(header, &good_claims(), &forger),
+                            "algorithm_not_allowed",
+                        );
+                    }
+                }
+            }
+            (Err(err), Some(kind)) => assert_eq!(err.kind().as_str(), kind, "{}", case.name),
+            (other, _) => panic!("{}: store {other:?}", case.name),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 // ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@ use time::Duration;
 use tokengate::testing::clock;
 use tokengate::{
     Algorithm, Error, FixedClock, KeyError, KeyRing, KeySetStore, NoCustomClaims, SigningKey,
-    SingleKeyStore, TokenBuilder, Validator, VerifyingKey, jws,
+    SingleKeyStore, SkipReason, TokenBuilder, Validator, VerifyingKey, jws,
 };
 
 const ISS: &str = "https://auth.example.com";
@@ -37,6 +37,7 @@ const RSA_PKCS1_PUB_DER: &[u8] = include_bytes!("data/keys/rsa2048_pkcs1_pub.der
 const RSA_PRIVATE_JWK: &str = include_str!("data/keys/rsa2048_private.jwk.json");
 const RSA_PUBLIC_JWK: &str = include_str!("data/keys/rsa2048_public.jwk.json");
 const RSA1024_PKCS8_PEM: &str = include_str!("data/keys/rsa1024_pkcs8.pem");
+const RSA1024_PKCS1_DER: &[u8] = include_bytes!("data/keys/rsa1024_pkcs1.der");
 
 const P256_PKCS8_PEM: &str = include_str!("data/keys/ec_p256_pkcs8.pem");
 const P256_SPKI_PEM: &str = include_str!("data/keys/ec_p256_spki.pem");
@@ -563,6 +564,209 @@ fn rsa_under_2048_bits_is_refused() {
     assert!(VerifyingKey::from_rsa_components(Algorithm::RS256, &n, &[1, 0, 1]).is_ok());
 }
 
+/// RSA public keys from `tests/data/keys/rsa_public_exponents.json`: an
+/// exponent from 3 to 2^33 - 1 and an odd modulus are what ring and
+/// aws-lc-rs verify with; any other key they refuse at every verification.
+/// Such a key is refused when it is built, so it cannot sit in a store
+/// failing every token as `invalid_signature`.
+#[test]
+fn rsa_public_keys_the_backends_refuse_are_refused_when_built() {
+    let cases: Vec<Value> =
+        serde_json::from_str(include_str!("data/keys/rsa_public_exponents.json")).unwrap();
+    assert_eq!(cases.len(), 4);
+    for case in &cases {
+        let jwk = case["jwk"].to_string();
+        let token = case["token"].as_str().unwrap();
+        let e = case["e"].as_u64().unwrap();
+        match case["must"].as_str().unwrap() {
+            "load" => {
+                let key = VerifyingKey::from_jwk(&jwk, None).unwrap();
+                tokengate::jws::verify(token, &key).unwrap();
+                let forged = format!("{}A", &token[..token.len() - 1]);
+                assert!(tokengate::jws::verify(&forged, &key).is_err(), "e = {e}");
+            }
+            "be refused" => {
+                let err = key_error(VerifyingKey::from_jwk(&jwk, None), "refused exponent");
+                assert!(matches!(err, KeyError::Rejected(_)), "e = {e}: {err:?}");
+                assert!(err.to_string().contains("exponent"), "{err}");
+            }
+            other => panic!("unknown expectation {other}"),
+        }
+    }
+
+    let n = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(member(RSA_PUBLIC_JWK, "n"))
+        .unwrap();
+    let with_e = |e: &[u8]| VerifyingKey::from_rsa_components(Algorithm::RS256, &n, e);
+    // Accepted: 3, 65537, 2^33 - 1, and leading zero bytes (stripped).
+    for e in [
+        &[3u8][..],
+        &[1, 0, 1],
+        &[1, 0xff, 0xff, 0xff, 0xff],
+        &[0, 0, 1, 0, 1],
+    ] {
+        assert!(with_e(e).is_ok(), "{e:?}");
+    }
+    // Refused: 1, even, 2^33 + 1 and every larger exponent up to 5 and more
+    // bytes, zero and empty.
+    for e in [
+        &[1u8][..],
+        &[2],
+        &[1, 0, 0],
+        &[2, 0, 0, 0, 1],
+        &[0xff, 0xff, 0xff, 0xff, 0xff],
+        &[1, 0, 0, 0, 0, 1],
+        &[0],
+        &[],
+    ] {
+        let err = key_error(with_e(e), "exponent");
+        assert!(matches!(err, KeyError::Rejected(_)), "{e:?}: {err:?}");
+    }
+    // An even modulus is no RSA modulus: both backends refuse it.
+    let mut even = n.clone();
+    *even.last_mut().unwrap() &= 0xfe;
+    let err = key_error(
+        VerifyingKey::from_rsa_components(Algorithm::RS256, &even, &[1, 0, 1]),
+        "even modulus",
+    );
+    assert!(matches!(err, KeyError::Rejected(_)), "{err:?}");
+}
+
+/// Why a private key was refused is decided from the key's own structure
+/// (its PKCS#8 algorithm identifier, its modulus), never from the crypto
+/// library's error strings, so each case below gives the same typed error
+/// with ring and with aws-lc-rs (run the file under both:
+/// `cargo test --test keys` and `cargo test --features aws-lc-rs --test
+/// keys`).
+#[test]
+fn key_rejections_are_typed_and_the_same_on_every_backend() {
+    let garbage = b"\x30\x03\x02\x01\x00";
+    let der = |pem: &str| pem_body(pem);
+    let cases: Vec<(&str, Result<SigningKey, Error>, KeyError)> = vec![
+        // Too small, with the size read from the key.
+        (
+            "RSA 1024 PKCS#8 PEM",
+            SigningKey::from_pem(Algorithm::RS256, RSA1024_PKCS8_PEM),
+            KeyError::RsaTooSmall { bits: Some(1024) },
+        ),
+        (
+            "RSA 1024 PKCS#8 DER",
+            SigningKey::from_pkcs8_der(Algorithm::PS512, &der(RSA1024_PKCS8_PEM)),
+            KeyError::RsaTooSmall { bits: Some(1024) },
+        ),
+        (
+            "RSA 1024 PKCS#1 DER",
+            SigningKey::from_pkcs1_der(Algorithm::RS384, RSA1024_PKCS1_DER),
+            KeyError::RsaTooSmall { bits: Some(1024) },
+        ),
+        // The wrong type or curve for the algorithm.
+        (
+            "P-256 as ES384",
+            SigningKey::from_pem(Algorithm::ES384, P256_PKCS8_PEM),
+            KeyError::AlgorithmMismatch,
+        ),
+        (
+            "P-384 as ES256",
+            SigningKey::from_pem(Algorithm::ES256, P384_PKCS8_PEM),
+            KeyError::AlgorithmMismatch,
+        ),
+        (
+            "Ed25519 as ES256",
+            SigningKey::from_pem(Algorithm::ES256, ED25519_PKCS8_PEM),
+            KeyError::AlgorithmMismatch,
+        ),
+        (
+            "RSA as ES256",
+            SigningKey::from_pem(Algorithm::ES256, RSA_PKCS8_PEM),
+            KeyError::AlgorithmMismatch,
+        ),
+        (
+            "P-256 as RS256",
+            SigningKey::from_pem(Algorithm::RS256, P256_PKCS8_PEM),
+            KeyError::AlgorithmMismatch,
+        ),
+        (
+            "RSA as EdDSA",
+            SigningKey::from_pkcs8_der(Algorithm::EdDSA, RSA_PKCS8_DER),
+            KeyError::AlgorithmMismatch,
+        ),
+        (
+            "RSA 1024 as ES256",
+            SigningKey::from_pem(Algorithm::ES256, RSA1024_PKCS8_PEM),
+            KeyError::AlgorithmMismatch,
+        ),
+        // Not the format asked for.
+        (
+            "garbage as PKCS#8 for RSA",
+            SigningKey::from_pkcs8_der(Algorithm::RS256, garbage),
+            KeyError::Format("PKCS#8 DER"),
+        ),
+        (
+            "garbage as PKCS#8 for EC",
+            SigningKey::from_pkcs8_der(Algorithm::ES256, garbage),
+            KeyError::Format("PKCS#8 DER"),
+        ),
+        (
+            "garbage as PKCS#8 for Ed25519",
+            SigningKey::from_pkcs8_der(Algorithm::EdDSA, garbage),
+            KeyError::Format("PKCS#8 DER"),
+        ),
+        (
+            "garbage as PKCS#1",
+            SigningKey::from_pkcs1_der(Algorithm::RS256, garbage),
+            KeyError::Format("PKCS#1 RSAPrivateKey DER"),
+        ),
+        (
+            "PKCS#1 as PKCS#8",
+            SigningKey::from_pkcs8_der(Algorithm::RS256, RSA_PKCS1_DER),
+            KeyError::Format("PKCS#8 DER"),
+        ),
+        (
+            "PKCS#8 as PKCS#1",
+            SigningKey::from_pkcs1_der(Algorithm::RS256, RSA_PKCS8_DER),
+            KeyError::Format("PKCS#1 RSAPrivateKey DER"),
+        ),
+    ];
+    for (what, result, expected) in cases {
+        assert_eq!(key_error(result, what), expected, "{what}");
+    }
+
+    // Parts that the structure cannot judge but the crypto library refuses:
+    // a private scalar or seed that does not belong to the public key.
+    let other_p256: Value = serde_json::from_str(
+        &SigningKey::generate(Algorithm::ES256)
+            .map(|k| k.verifying_key().to_jwk().unwrap().to_json())
+            .unwrap(),
+    )
+    .unwrap();
+    let mismatched_ec = jwk_with(
+        P256_PRIVATE_JWK,
+        &json!({"x": other_p256["x"], "y": other_p256["y"]}),
+    );
+    let other_ed: Value = serde_json::from_str(
+        &SigningKey::generate(Algorithm::EdDSA)
+            .unwrap()
+            .verifying_key()
+            .to_jwk()
+            .unwrap()
+            .to_json(),
+    )
+    .unwrap();
+    let mismatched_ed = jwk_with(ED25519_PRIVATE_JWK, &json!({"x": other_ed["x"]}));
+    let mismatched_rsa = jwk_with(
+        RSA_PRIVATE_JWK,
+        &json!({"alg": "RS256", "d": member(RSA_PRIVATE_JWK, "dp")}),
+    );
+    for (what, jwk) in [
+        ("EC d of another key", mismatched_ec),
+        ("Ed25519 seed of another key", mismatched_ed),
+        ("RSA d that is not the private exponent", mismatched_rsa),
+    ] {
+        let err = key_error(SigningKey::from_jwk(&jwk, None), what);
+        assert!(matches!(err, KeyError::Rejected(_)), "{what}: {err:?}");
+    }
+}
+
 #[test]
 fn sec1_ec_private_key_pem_is_a_format_error() {
     let e = key_error(
@@ -679,6 +883,127 @@ fn jwk_use_enc_is_refused() {
     let store = KeySetStore::from_jwks(&set, None).unwrap();
     assert_eq!(store.len(), 1);
     assert_eq!(store.jwks().keys()[0].key_id(), "sig");
+}
+
+/// One member that fails to build (too small, off the curve, malformed, of
+/// an unknown algorithm or type) is left out of a JWK Set import instead of
+/// failing it, so a server starting up with its provider's set still has
+/// the provider's good keys.
+#[test]
+fn one_bad_member_does_not_take_the_jwk_set_down() {
+    let good = jwk_with(P256_PUBLIC_JWK, &json!({"kid": "good", "alg": "ES256"}));
+    let n = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(member(RSA_PUBLIC_JWK, "n"))
+        .unwrap();
+    let small_n = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&n[..128]);
+    let mut off_curve = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(member(P256_PUBLIC_JWK, "y"))
+        .unwrap();
+    off_curve[31] ^= 1;
+    let off_curve = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(off_curve);
+    let cases = [
+        (
+            json!({"kty": "RSA", "alg": "RS256", "kid": "small", "n": small_n, "e": "AQAB"}),
+            Some("small"),
+            SkipReason::Invalid(KeyError::RsaTooSmall { bits: Some(1024) }),
+        ),
+        (
+            jwk_with(P256_PUBLIC_JWK, &json!({"kid": "off", "y": off_curve}))
+                .parse::<Value>()
+                .unwrap(),
+            Some("off"),
+            SkipReason::Invalid(KeyError::Rejected("EC point is not on the curve")),
+        ),
+        (
+            json!({"kty": "EC", "crv": "P-256", "kid": "short", "x": "AA", "y": "AA"}),
+            Some("short"),
+            SkipReason::Invalid(KeyError::Format("EC JWK coordinate length")),
+        ),
+        (
+            json!({"kty": "OKP", "crv": "Ed448", "alg": "Ed448", "kid": "ed448", "x": "AA"}),
+            Some("ed448"),
+            SkipReason::Unsupported("JWK `alg`"),
+        ),
+        (
+            json!({"kty": "foo", "alg": "RS256", "kid": "foo"}),
+            Some("foo"),
+            SkipReason::Unsupported("JWK key type or curve"),
+        ),
+        (
+            json!({"kty": "RSA", "alg": "RS256", "kid": "no-e", "n": member(RSA_PUBLIC_JWK, "n")}),
+            Some("no-e"),
+            SkipReason::Invalid(KeyError::Format("RSA JWK `e`")),
+        ),
+        (
+            json!({"kty": "EC", "crv": "P-256", "alg": "ES384", "kid": "mismatch",
+                   "x": member(P256_PUBLIC_JWK, "x"), "y": member(P256_PUBLIC_JWK, "y")}),
+            Some("mismatch"),
+            SkipReason::Invalid(KeyError::AlgorithmMismatch),
+        ),
+        (
+            json!(["not", "an", "object"]),
+            None,
+            SkipReason::Invalid(KeyError::Format("JWK JSON")),
+        ),
+        (
+            json!({"kty": 7}),
+            None,
+            SkipReason::Invalid(KeyError::Format("JWK JSON")),
+        ),
+    ];
+    for (bad, kid, reason) in cases {
+        let set = format!(r#"{{"keys":[{bad},{good}]}}"#);
+        let store = KeySetStore::from_jwks(&set, None)
+            .unwrap_or_else(|e| panic!("{bad}: the whole set failed: {e:?}"));
+        assert_eq!(store.len(), 1, "{bad}");
+        assert_eq!(store.jwks().keys()[0].key_id(), "good", "{bad}");
+        // The member left out is reported: where, which, why.
+        let skipped = store.skipped();
+        assert_eq!(skipped.len(), 1, "{bad}");
+        assert_eq!(skipped[0].index, 0, "{bad}");
+        assert_eq!(skipped[0].kid.as_deref(), kid, "{bad}");
+        assert_eq!(skipped[0].reason, reason, "{bad}");
+        // The same from the import and from a refresh.
+        let import = VerifyingKey::from_jwk_set(&set, None).unwrap();
+        assert_eq!(import.keys.len(), 1);
+        assert_eq!(import.skipped, skipped);
+        assert_eq!(store.replace_from_jwks(&set, None).unwrap(), skipped);
+    }
+}
+
+/// A refresh whose document yields no usable key keeps the keys the store
+/// had and says so, instead of emptying the store.
+#[test]
+fn replace_from_jwks_without_a_usable_key_keeps_the_old_keys() {
+    let good = jwk_with(P256_PUBLIC_JWK, &json!({"kid": "good", "alg": "ES256"}));
+    let store = KeySetStore::from_jwks(&format!(r#"{{"keys":[{good}]}}"#), None).unwrap();
+    let leaked = json!({"kty": "oct", "alg": "HS256", "kid": "hs", "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA"});
+    for empty in [
+        r#"{"keys":[]}"#.to_owned(),
+        format!(
+            r#"{{"keys":[{}]}}"#,
+            jwk_with(P256_PUBLIC_JWK, &json!({"kid": "enc", "use": "enc"}))
+        ),
+        format!(r#"{{"keys":[{leaked}]}}"#),
+        r#"{"keys":{}}"#.to_owned(),
+        "not json".to_owned(),
+    ] {
+        let err = store.replace_from_jwks(&empty, None).unwrap_err();
+        assert_eq!(err.kind().as_str(), "invalid_key", "{empty}: {err:?}");
+        assert_eq!(store.len(), 1, "{empty}");
+        assert_eq!(store.jwks().keys()[0].key_id(), "good");
+        assert!(KeySetStore::from_jwks(&empty, None).is_err(), "{empty}");
+    }
+    // A document with keys replaces them, and says what it left out.
+    let next = jwk_with(ED25519_PUBLIC_JWK, &json!({"kid": "next"}));
+    let skipped = store
+        .replace_from_jwks(&format!(r#"{{"keys":[{leaked},{next}]}}"#), None)
+        .unwrap();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0].reason, SkipReason::SymmetricKey);
+    assert_eq!(store.len(), 1);
+    assert_eq!(store.jwks().keys()[0].key_id(), "next");
+    assert_eq!(store.skipped(), skipped);
 }
 
 #[test]

@@ -156,11 +156,16 @@ fn rfc7515_a4_es512_is_unsupported() {
     assert_eq!(err.kind(), ErrorKind::UnsupportedAlgorithm);
     // Its P-521 key is not importable either.
     assert!(VerifyingKey::from_jwk(&v["public_jwk"].to_string(), None).is_err());
-    assert!(
-        VerifyingKey::from_jwk_set(&format!("{{\"keys\":[{}]}}", v["public_jwk"]), None)
-            .unwrap()
-            .is_empty()
-    );
+    // In a set, it is left out as unsupported, and the set has no usable key.
+    let err = VerifyingKey::from_jwk_set(&format!("{{\"keys\":[{}]}}", v["public_jwk"]), None)
+        .unwrap_err();
+    match err {
+        tokengate::Error::InvalidKey(tokengate::KeyError::NoUsableKey { skipped }) => {
+            assert_eq!(skipped.len(), 1);
+            assert_eq!(skipped[0].reason.as_str(), "unsupported");
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 /// With the aws-lc-rs backend, ES512 exists: A.4 verifies (its payload is

@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use tokengate::encoding::b64_encode;
 use tokengate::jwt::DEFAULT_LEEWAY;
-use tokengate::testing::{T0, clock};
+use tokengate::testing::{T0, attacker_hmac_key, clock};
 use tokengate::{
     Algorithm, AlgorithmSet, Claim, Error, ErrorKind, FixedClock, KeyRing, KeySetStore, Malformed,
     NoCustomClaims, SigningKey, SingleKeyStore, TokenBuilder, Validator, ValidatorBuilder,
@@ -766,7 +766,9 @@ fn hmac_signed_with_an_rsa_public_key_is_not_allowed() {
         .build()
         .unwrap();
     for secret in [RSA_SPKI_PEM.as_bytes(), RSA_SPKI_PEM.trim().as_bytes()] {
-        let forger = SigningKey::hmac(Algorithm::HS256, secret)
+        // `SigningKey::hmac` refuses a public key as the secret; the
+        // attacker's own code does not.
+        let forger = attacker_hmac_key(Algorithm::HS256, secret)
             .unwrap()
             .with_key_id(kid.clone());
         let forged = env.tokens().sign(&forger).unwrap();
@@ -1176,6 +1178,136 @@ fn duplicate_members_are_malformed() {
         );
         assert_eq!(err.kind().as_str(), "malformed");
     }
+}
+
+/// The application's claims type of the nested-duplicate tests: the roles
+/// map a last-one-wins parser would fill with `admin: true`.
+#[derive(Debug, Deserialize)]
+struct RoleClaims {
+    #[serde(default)]
+    roles: std::collections::HashMap<String, bool>,
+}
+
+/// Validates `token` as each claims type an application might use and
+/// returns the three errors (none of them may accept it).
+#[track_caller]
+fn reject_as_every_claims_type(v: &Validator, token: &str) -> [Error; 3] {
+    [
+        v.validate::<NoCustomClaims>(token).map(|_| ()).unwrap_err(),
+        v.validate::<RoleClaims>(token).map(|_| ()).unwrap_err(),
+        v.validate::<serde_json::Map<String, Value>>(token)
+            .map(|_| ())
+            .unwrap_err(),
+    ]
+}
+
+/// RFC 7519 §4 and RFC 7515 §5.2: member names are unique in every object
+/// of the header and claims, not only at the top level. The registered
+/// claims are read by the crate and the custom claims by serde, which keeps
+/// the last of two members: `{"roles":{"admin":false,"admin":true}}` must
+/// not reach the application as an administrator, whatever its claims type.
+#[test]
+fn nested_duplicate_members_are_duplicate_member_for_every_claims_type() {
+    let env = Env::new();
+    let v = env.validator().build().unwrap();
+    let kid = env.key.key_id().to_owned();
+    let header = format!(r#"{{"alg":"EdDSA","kid":"{kid}"}}"#);
+    let body = format!(
+        r#""iss":"{ISS}","sub":"user-1","aud":"{AUD}","iat":{NOW},"exp":{}"#,
+        NOW + 600
+    );
+    // Controls: the same shapes without the repeat pass for every type.
+    let fine = format!(r#"{{{body},"roles":{{"admin":false,"user":true}}}}"#);
+    let token = env.compact(&header, &fine);
+    accept(&v, &token);
+    let roles = v.validate::<RoleClaims>(&token).unwrap();
+    assert_eq!(roles.custom().roles.get("admin"), Some(&false));
+    v.validate::<serde_json::Map<String, Value>>(&token)
+        .unwrap();
+
+    for payload in [
+        format!(r#"{{{body},"roles":{{"admin":false,"admin":true}}}}"#),
+        format!(r#"{{{body},"roles":{{"admin":false,"\u0061dmin":true}}}}"#),
+        format!(r#"{{{body},"ext":{{"a":{{"roles":{{"admin":false,"admin":true}}}}}}}}"#),
+        format!(r#"{{{body},"ext":[{{"x":1}},{{"x":1,"x":2}}]}}"#),
+        format!(r#"{{{body},"aud2":[[{{"k":1,"k":1}}]]}}"#),
+        // Inside a registered claim's value too.
+        format!(
+            r#"{{"iss":"{ISS}","sub":"user-1","aud":{{"a":1,"a":2}},"iat":{NOW},"exp":{}}}"#,
+            NOW + 600
+        ),
+    ] {
+        let token = env.compact(&header, &payload);
+        for err in reject_as_every_claims_type(&v, &token) {
+            assert!(
+                matches!(err, Error::Malformed(Malformed::DuplicateMember)),
+                "{payload}: {err:?}"
+            );
+        }
+    }
+    for header in [
+        format!(r#"{{"alg":"EdDSA","kid":"{kid}","jwk":{{"kty":"OKP","kty":"EC"}}}}"#),
+        format!(r#"{{"alg":"EdDSA","kid":"{kid}","ext":[{{"a":1,"a":1}}]}}"#),
+        format!(r#"{{"alg":"EdDSA","kid":"{kid}","x":{{"y":{{"admin":false,"admin":true}}}}}}"#),
+    ] {
+        let token = env.compact(&header, &fine);
+        for err in reject_as_every_claims_type(&v, &token) {
+            assert!(
+                matches!(err, Error::Malformed(Malformed::DuplicateMember)),
+                "{header}: {err:?}"
+            );
+        }
+    }
+}
+
+/// A number beyond the f64 range anywhere in the header or the claims,
+/// read or not, makes the token `malformed`: no parser is left to round it
+/// to infinity or to drop it.
+#[test]
+fn numbers_beyond_the_f64_range_anywhere_make_the_token_malformed() {
+    let env = Env::new();
+    let v = env.validator().build().unwrap();
+    let kid = env.key.key_id().to_owned();
+    let header = format!(r#"{{"alg":"EdDSA","kid":"{kid}"}}"#);
+    let body = format!(
+        r#""iss":"{ISS}","sub":"user-1","aud":"{AUD}","iat":{NOW},"exp":{}"#,
+        NOW + 600
+    );
+    let digits = format!("1{}", "0".repeat(400));
+    for payload in [
+        format!(r#"{{{body},"n":1e400}}"#),
+        format!(r#"{{{body},"n":-1e309}}"#),
+        format!(r#"{{{body},"n":{digits}}}"#),
+        format!(r#"{{{body},"roles":{{"admin":true,"weight":[1,{{"w":1e999}}]}}}}"#),
+        format!(r#"{{{body},"nbf":1e309}}"#),
+    ] {
+        let token = env.compact(&header, &payload);
+        for err in reject_as_every_claims_type(&v, &token) {
+            assert!(
+                matches!(err, Error::Malformed(Malformed::Json | Malformed::Claim(_))),
+                "{payload}: {err:?}"
+            );
+        }
+    }
+    let payload = format!(r#"{{{body}}}"#);
+    for header in [
+        format!(r#"{{"alg":"EdDSA","kid":"{kid}","n":1e400}}"#),
+        format!(r#"{{"alg":"EdDSA","kid":"{kid}","x":{{"y":[-{digits}]}}}}"#),
+    ] {
+        let token = env.compact(&header, &payload);
+        for err in reject_as_every_claims_type(&v, &token) {
+            assert!(
+                matches!(err, Error::Malformed(Malformed::Json)),
+                "{header}: {err:?}"
+            );
+        }
+    }
+    // The largest finite numbers are fine where nobody reads them.
+    let token = env.compact(
+        &header,
+        &format!(r#"{{{body},"n":1.7976931348623157e308,"m":-5e-324}}"#),
+    );
+    accept(&v, &token);
 }
 
 // ---------------------------------------------------------------------------

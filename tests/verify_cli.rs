@@ -3,7 +3,9 @@
 //!
 //! The binary is built once with `cargo build --example verify
 //! --message-format=json` and run from the path Cargo reports, so the tests
-//! follow `CARGO_TARGET_DIR` and any other target directory setting. Tokens
+//! follow `CARGO_TARGET_DIR` and any other target directory setting. It is
+//! built with the default features, so with the ring backend, whatever
+//! features the tests themselves run with. Tokens
 //! are minted here with the library on a fixed clock and checked with
 //! `--now`; the RFC 7515 Appendix A.1 to A.3 vectors come from
 //! `tests/data/rfc/` (each such test is skipped, with a printed note, only
@@ -25,7 +27,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokengate::encoding::b64_encode;
-use tokengate::testing::clock_at;
+use tokengate::testing::{attacker_hmac_key, clock_at};
 use tokengate::{Algorithm, JwkSet, SigningKey, TokenBuilder};
 
 /// The instant the test tokens are minted at.
@@ -111,8 +113,8 @@ impl Run {
         );
     }
 
-    /// Asserts a usage or key file error (exit 2) whose message mentions
-    /// `needle`, with nothing on stdout.
+    /// Asserts a usage error or an unreadable key file (exit 2) whose
+    /// message mentions `needle`, with nothing on stdout.
     fn usage_error(&self, needle: &str) {
         assert_eq!(self.code, 2, "expected exit 2, got {self:?}");
         assert!(self.stdout.is_empty(), "stdout on usage error: {self:?}");
@@ -274,8 +276,7 @@ fn rfc7515_a1_hs256_vector_from_data_file() {
     ])
     .rejected("invalid_issuer");
 
-    // An allow-list naming an algorithm the key cannot have is a
-    // configuration error.
+    // Bound to an algorithm it cannot have, the key is no usable key.
     run(&[
         "--jwk",
         jwk.path(),
@@ -285,7 +286,7 @@ fn rfc7515_a1_hs256_vector_from_data_file() {
         "1300819000",
         &token,
     ])
-    .usage_error(jwk.path());
+    .rejected("invalid_key");
 
     // No --alg for a JWK without "alg": the program will not guess.
     run(&["--jwk", jwk.path(), "--now", "1300819000", &token]).usage_error("--alg");
@@ -319,7 +320,7 @@ fn rfc7515_a3_es256_private_jwk_infers_alg_from_curve() {
     let base = ["--jwk", jwk.path(), "--now", "1300819000"];
     assert_rfc7515_claims(&run(&[&base[..], &[&token]].concat()).claims());
     assert_rfc7515_claims(&run(&[&base[..], &["--alg", "ES256", &token]].concat()).claims());
-    run(&[&base[..], &["--alg", "ES384", &token]].concat()).usage_error(jwk.path());
+    run(&[&base[..], &["--alg", "ES384", &token]].concat()).rejected("invalid_key");
     run(&[&base[..], &[&tamper_payload(&token)]].concat()).rejected("invalid_signature");
 }
 
@@ -690,24 +691,30 @@ fn oct_jwk_without_alg_needs_exactly_one_alg_flag() {
     run(&[&base[..], &["--alg", "HS256", &token]].concat()).claims();
     run(&[&base[..], &["--alg", "HS256", "--alg", "HS384", &token]].concat()).usage_error("--alg");
     // Bound to HS384, the 32-byte secret is too short (RFC 7518 §3.2).
-    run(&[&base[..], &["--alg", "HS384", &token]].concat()).usage_error("shorter than 48 bytes");
+    let r = run(&[&base[..], &["--alg", "HS384", &token]].concat());
+    r.rejected("invalid_key");
+    assert!(r.stderr.contains("shorter than 48 bytes"), "{r:?}");
     // A wrong family for the key type.
-    run(&[&base[..], &["--alg", "RS256", &token]].concat()).usage_error(file.path());
+    run(&[&base[..], &["--alg", "RS256", &token]].concat()).rejected("invalid_key");
 }
 
+/// The file's keys cannot serve an `--alg` none of them has: the key file
+/// is unusable as asked, like a key that cannot be built for it.
 #[test]
-fn alg_naming_no_key_algorithm_is_a_configuration_error() {
+fn alg_naming_no_key_algorithm_is_invalid_key() {
     let token = builder().sign(&hmac_key("hs-1")).unwrap();
     let jwk = hmac_jwk_file("hs-1");
     let now = now_arg(NOW);
     let base = ["--jwk", jwk.path(), "--now", &now];
     for alg in ["RS256", "HS384", "ES256", "EdDSA"] {
         let r = run(&[&base[..], &["--alg", alg, &token]].concat());
-        r.usage_error(jwk.path());
+        r.rejected("invalid_key");
+        assert!(r.stderr.contains(jwk.path()), "{r:?}");
         assert!(r.stderr.contains(&format!("--alg {alg}")), "{r:?}");
     }
-    run(&[&base[..], &["--alg", "HS256", "--alg", "RS256", &token]].concat())
-        .usage_error("--alg RS256");
+    let r = run(&[&base[..], &["--alg", "HS256", "--alg", "RS256", &token]].concat());
+    r.rejected("invalid_key");
+    assert!(r.stderr.contains("--alg RS256"), "{r:?}");
     run(&[&base[..], &["--alg", "HS256", &token]].concat()).claims();
 }
 
@@ -721,7 +728,7 @@ fn hmac_token_keyed_with_a_public_jwk_is_refused() {
         .with_key_id("ec");
     let jwk_json = ec.verifying_key().to_jwk().unwrap().to_json();
     let file = TempFile::new("ec-public.jwk.json", &jwk_json);
-    let confused = SigningKey::hmac(Algorithm::HS256, jwk_json.as_bytes())
+    let confused = attacker_hmac_key(Algorithm::HS256, jwk_json.as_bytes())
         .unwrap()
         .with_key_id("ec");
     let forged = builder().subject("admin").sign(&confused).unwrap();
@@ -737,69 +744,236 @@ fn hmac_token_keyed_with_a_public_jwk_is_refused() {
         "HS256",
         &forged,
     ])
-    .usage_error(file.path());
+    .rejected("invalid_key");
     // The genuine token passes.
     let genuine = builder().subject("admin").sign(&ec).unwrap();
     run(&["--jwk", file.path(), "--now", &now, &genuine]).claims();
 }
 
 // ---------------------------------------------------------------------------
-// Key file errors: exit 2
+// Key files: unreadable is exit 2, unusable is `error: invalid_key`, exit 1
 // ---------------------------------------------------------------------------
 
+/// Runs the program on a key file holding `contents` with `extra` options
+/// and a token it cannot verify anyway, and checks the outcome is
+/// `error: invalid_key: FILE: ...` (exit 1) whose detail mentions `needle`.
+#[track_caller]
+fn assert_invalid_key(name: &str, contents: &str, extra: &[&str], needle: &str) {
+    let token = builder().sign(&hmac_key("hs-1")).unwrap();
+    let file = TempFile::new(name, contents);
+    let now = now_arg(NOW);
+    let mut args = vec!["--jwk", file.path(), "--now", &now];
+    args.extend_from_slice(extra);
+    args.push(&token);
+    let r = run(&args);
+    r.rejected("invalid_key");
+    let first = r.stderr.lines().next().unwrap_or_default();
+    assert!(first.contains(file.path()), "{name}: names the file: {r:?}");
+    assert!(first.contains(needle), "{name}: mentions `{needle}`: {r:?}");
+}
+
 #[test]
-fn unusable_key_files_exit_2() {
+fn unreadable_key_files_exit_2() {
     let token = builder().sign(&hmac_key("hs-1")).unwrap();
     let now = now_arg(NOW);
-
     let missing = std::env::temp_dir().join(format!(
         "tokengate-verify-cli-{}-does-not-exist.json",
         std::process::id()
     ));
     let missing = missing.to_str().unwrap();
     run(&["--jwk", missing, "--now", &now, &token]).usage_error(missing);
+    // A directory cannot be read as a file either.
+    let dir = std::env::temp_dir();
+    let dir = dir.to_str().unwrap();
+    run(&["--jwk", dir, "--now", &now, &token]).usage_error(dir);
+}
 
+#[test]
+fn key_file_that_is_not_json_is_invalid_key() {
+    assert_invalid_key("not-json.json", "this is not json", &[], "not JSON");
+    assert_invalid_key("binary.der", "\u{0}\u{1}\u{2}", &[], "not JSON");
+}
+
+#[test]
+fn one_byte_oct_key_is_invalid_key() {
+    let jwk = json!({"kty": "oct", "alg": "HS256", "kid": "hs-1", "k": b64_encode([7u8])});
+    assert_invalid_key(
+        "one-byte.json",
+        &jwk.to_string(),
+        &[],
+        "shorter than 32 bytes",
+    );
+}
+
+#[test]
+fn ec_point_off_the_curve_is_invalid_key() {
+    let key = SigningKey::generate(Algorithm::ES256).unwrap();
+    let mut jwk: Value =
+        serde_json::from_str(&key.verifying_key().to_jwk().unwrap().to_json()).unwrap();
+    let mut y = tokengate::encoding::b64_decode(jwk["y"].as_str().unwrap().as_bytes()).unwrap();
+    y[31] ^= 1;
+    jwk["y"] = b64_encode(&y).into();
+    assert_invalid_key("off-curve.json", &jwk.to_string(), &[], "not on the curve");
+}
+
+#[test]
+fn rsa_key_without_e_is_invalid_key() {
+    let Some((jwk, _)) = rfc_vector("rfc7515_a2_rs256.json") else {
+        return;
+    };
+    let mut jwk: Value =
+        serde_json::from_str(&std::fs::read_to_string(jwk.path()).unwrap()).unwrap();
+    jwk.as_object_mut().unwrap().remove("e");
+    assert_invalid_key("no-e.json", &jwk.to_string(), &["--alg", "RS256"], "`e`");
+}
+
+#[test]
+fn empty_jwk_set_is_invalid_key() {
+    assert_invalid_key("empty.json", r#"{"keys":[]}"#, &[], "no key");
+    // Nothing usable in it is the same: here, a secret in a public set.
+    let set = json!({"keys": [{"kty": "oct", "alg": "HS256", "k": b64_encode(HMAC_KEY)}]});
+    assert_invalid_key(
+        "secret-set.json",
+        &set.to_string(),
+        &[],
+        "no usable signature key",
+    );
+}
+
+#[test]
+fn p521_key_on_the_ring_backend_is_invalid_key() {
+    // The harness builds the program with the default features, so with
+    // ring, which has no P-521. The key is RFC 7515 A.4's.
+    let path = format!(
+        "{}/tests/data/rfc/rfc7515_a4_es512.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        println!("note: {path} is absent; skipping");
+        return;
+    };
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let public = v["public_jwk"].clone();
+    assert_invalid_key("p521.json", &public.to_string(), &[], "unsupported");
+    let mut with_alg = public;
+    with_alg["alg"] = "ES512".into();
+    assert_invalid_key("p521-es512.json", &with_alg.to_string(), &[], "unsupported");
+    let set = json!({ "keys": [with_alg] }).to_string();
+    assert_invalid_key("p521-set.json", &set, &[], "unsupported");
+}
+
+#[test]
+fn jwk_whose_use_or_key_ops_forbid_verification_is_invalid_key() {
+    let key = SigningKey::generate(Algorithm::ES256).unwrap();
+    let jwk: Value =
+        serde_json::from_str(&key.verifying_key().to_jwk().unwrap().to_json()).unwrap();
+    let mut enc = jwk.clone();
+    enc["use"] = "enc".into();
+    assert_invalid_key("use-enc.json", &enc.to_string(), &[], "`use`");
+    let mut sign_only = jwk.clone();
+    sign_only.as_object_mut().unwrap().remove("use");
+    sign_only["key_ops"] = json!(["sign"]);
+    assert_invalid_key(
+        "key-ops-sign.json",
+        &sign_only.to_string(),
+        &[],
+        "`key_ops`",
+    );
+    let set = json!({ "keys": [enc, sign_only] }).to_string();
+    assert_invalid_key(
+        "set-not-for-verification.json",
+        &set,
+        &[],
+        "not a key for verifying",
+    );
+}
+
+#[test]
+fn pem_key_under_a_disallowed_alg_is_invalid_key() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/keys");
+    let Ok(pem) = std::fs::read_to_string(format!("{dir}/ec_p256_spki.pem")) else {
+        println!("note: the PEM fixture is absent; skipping");
+        return;
+    };
+    let private = std::fs::read_to_string(format!("{dir}/ec_p256_private.jwk.json")).unwrap();
+    let signer = SigningKey::from_jwk(&private, None).unwrap();
+    let token = builder().subject("pem").sign(&signer).unwrap();
+    let file = TempFile::new("p256.pem", &pem);
+    let now = now_arg(NOW);
+    // Under its own algorithm the PEM key verifies, its key id being its
+    // thumbprint (this crate's default, which the signer used too).
+    let claims = run(&[
+        "--jwk",
+        file.path(),
+        "--alg",
+        "ES256",
+        "--now",
+        &now,
+        &token,
+    ])
+    .claims();
+    assert_eq!(claims["sub"], "pem");
+    // Under another algorithm it is no usable key.
+    for alg in ["ES384", "RS256", "HS256", "EdDSA"] {
+        assert_invalid_key("p256.pem", &pem, &["--alg", alg], "does not match");
+    }
+    // Without exactly one --alg, the command line is incomplete.
+    run(&["--jwk", file.path(), "--now", &now, &token]).usage_error("--alg");
+}
+
+#[test]
+fn unusable_key_files_are_invalid_key() {
     let k = b64_encode(HMAC_KEY);
     let cases = [
-        ("not-json", "this is not json".to_owned()),
-        ("array", "[1,2,3]".to_owned()),
-        ("empty-object", "{}".to_owned()),
+        ("array", "[1,2,3]".to_owned(), "not a JWK"),
+        ("empty-object", "{}".to_owned(), "JWK"),
         (
             "alg-none",
             json!({"kty": "oct", "alg": "none", "k": k}).to_string(),
+            "unsupported",
         ),
         (
             "alg-mismatch",
             json!({"kty": "oct", "alg": "RS256", "k": k}).to_string(),
+            "does not match",
         ),
         (
             "short-secret",
             json!({"kty": "oct", "alg": "HS256", "k": b64_encode([7u8; 16])}).to_string(),
+            "shorter than 32 bytes",
         ),
         (
             "use-enc",
             json!({"kty": "oct", "alg": "HS256", "use": "enc", "k": k}).to_string(),
+            "`use`",
         ),
-        ("empty-set", r#"{"keys":[]}"#.to_owned()),
         (
             "set-of-foreign-keys",
             json!({"keys": [{"kty": "oct", "alg": "A128KW", "k": k}]}).to_string(),
+            "no usable signature key",
         ),
-        ("keys-not-array", r#"{"keys":{}}"#.to_owned()),
+        ("keys-not-array", r#"{"keys":{}}"#.to_owned(), "JWK Set"),
         (
             "duplicate-kid",
             json!({"keys": [
-                {"kty": "oct", "alg": "HS256", "kid": "d", "k": k},
-                {"kty": "oct", "alg": "HS256", "kid": "d", "k": b64_encode([8u8; 32])},
+                {"kty": "EC", "crv": "P-256", "alg": "ES256", "kid": "d",
+                 "x": "X3MMtM5DFHl8is7gd84licoaIoqMa9tl55SPv9LpgPg",
+                 "y": "zHbTDL3kfFxILnLc0OnsVXSdbLz7YSWDCSc4saNRmkk"},
+                {"kty": "EC", "crv": "P-256", "alg": "ES256", "kid": "d",
+                 "x": "X3MMtM5DFHl8is7gd84licoaIoqMa9tl55SPv9LpgPg",
+                 "y": "zHbTDL3kfFxILnLc0OnsVXSdbLz7YSWDCSc4saNRmkk"},
             ]})
             .to_string(),
+            "same `kid`",
+        ),
+        (
+            "rsa-set-without-alg",
+            json!({"keys": [{"kty": "RSA", "n": "AQAB", "e": "AQAB"}]}).to_string(),
+            "--alg",
         ),
     ];
-    for (name, contents) in cases {
-        let file = TempFile::new(&format!("{name}.json"), &contents);
-        let r = run(&["--jwk", file.path(), "--now", &now, &token]);
-        assert_eq!(r.code, 2, "{name}: {r:?}");
-        r.usage_error(file.path());
+    for (name, contents, needle) in cases {
+        assert_invalid_key(&format!("{name}.json"), &contents, &[], needle);
     }
 }
 

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tokengate::{Algorithm, SigningKey, VerifyingKey};
+use tokengate::{Algorithm, JwkSetOptions, SigningKey, VerifyingKey};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -11,6 +11,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = VerifyingKey::from_jwk(text, None);
     let _ = SigningKey::from_jwk(text, None);
     let _ = VerifyingKey::from_jwk_set(text, None);
+    let _ =
+        VerifyingKey::from_jwk_set_with(text, JwkSetOptions::new().danger_allow_symmetric_keys());
     for alg in Algorithm::ALL {
         let _ = VerifyingKey::from_jwk(text, Some(alg));
         let _ = VerifyingKey::from_jwk_set(text, Some(alg));

@@ -1,4 +1,6 @@
-//! PEM and DER key loading from arbitrary bytes: never a panic, only typed errors.
+//! PEM and DER key loading, and HMAC secrets (checked for being a public
+//! key's PEM, DER or JWK text), from arbitrary bytes: never a panic, only
+//! typed errors.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -11,6 +13,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = VerifyingKey::from_ec_point(alg, data);
         let _ = SigningKey::from_pkcs8_der(alg, data);
         let _ = SigningKey::from_pkcs1_der(alg, data);
+        let _ = VerifyingKey::hmac(alg, data);
         if let Ok(text) = std::str::from_utf8(data) {
             let _ = VerifyingKey::from_pem(alg, text);
             let _ = SigningKey::from_pem(alg, text);

@@ -1,7 +1,8 @@
 //! Shared set-up for the tokengate fuzz targets: fixed keys taken from the
 //! repository's test vectors, the clock and policy the validators use,
 //! string edits, and independent re-implementations of the rules the
-//! invariants check against (JSON members with repeats kept, NumericDate;
+//! invariants check against (JSON members with repeats kept, unique names
+//! at every depth, NumericDate;
 //! the API key checksum comes from `tokengate::testing`, which computes it
 //! independently of the library's checksum code).
 //!
@@ -106,6 +107,12 @@ pub fn hmac_signer(alg: Algorithm, secret: &[u8], kid: &str) -> SigningKey {
     must(SigningKey::hmac(alg, secret), kid).with_key_id(kid)
 }
 
+/// An HMAC key over a public key's bytes, with key id `kid`: the HS/RS
+/// confusion attacker's key, which `SigningKey::hmac` refuses to build.
+pub fn confused_hmac_signer(alg: Algorithm, public_key: &[u8], kid: &str) -> SigningKey {
+    must(tokengate::testing::attacker_hmac_key(alg, public_key), kid).with_key_id(kid)
+}
+
 /// The key set of the `validate` target: one key per algorithm, each the
 /// only key of its algorithm (so tokens without `kid` find it), chosen so
 /// the seeds get past key lookup: the RFC 7515 A.1 HS256 key (the
@@ -186,6 +193,61 @@ pub fn unique_names(members: &[(String, Value)]) -> bool {
     let mut names: Vec<&str> = members.iter().map(|(n, _)| n.as_str()).collect();
     names.sort_unstable();
     names.windows(2).all(|w| w.first() != w.get(1))
+}
+
+/// `true` when `bytes` are JSON in which no object, at any depth, repeats a
+/// member name (compared after unescaping), as the crate requires of the
+/// header and the claims. (`members` keeps repeats only at the top level:
+/// `serde_json::Value` keeps the last of two nested members.)
+pub fn unique_names_at_every_depth(bytes: &[u8]) -> bool {
+    use serde::de::{DeserializeSeed, SeqAccess};
+    struct Check;
+    impl<'de> DeserializeSeed<'de> for Check {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Check {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while seq.next_element_seed(Check)?.is_some() {}
+            Ok(())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let mut names = std::collections::HashSet::new();
+            while let Some(name) = map.next_key::<String>()? {
+                if !names.insert(name) {
+                    return Err(serde::de::Error::custom("repeated member"));
+                }
+                map.next_value_seed(Check)?;
+            }
+            Ok(())
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    Check.deserialize(&mut de).is_ok() && de.end().is_ok()
 }
 
 /// The value of member `name`, if present.

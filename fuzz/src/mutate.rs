@@ -27,8 +27,9 @@ use tokengate::{
 };
 
 use crate::{
-    AUD, ISS, LEEWAY, MAX_TOKEN_SIZE, NOW, b64url, clock, data, hmac_signer, member, members, must,
-    numeric_date, pem_signer, unique_names, vector_member,
+    AUD, ISS, LEEWAY, MAX_TOKEN_SIZE, NOW, b64url, clock, confused_hmac_signer, data, hmac_signer,
+    member, members, must, numeric_date, pem_signer, unique_names, unique_names_at_every_depth,
+    vector_member,
 };
 
 /// A `jti` on the validator's revocation list.
@@ -100,11 +101,11 @@ fn build() -> Fixture {
         must(SigningKey::from_jwk(&jwk, Some(alg)), kid).with_key_id(kid)
     };
     let foreign = vec![
-        hmac_signer(HS256, data::RSA_SPKI_PEM.as_bytes(), "rs256"),
-        hmac_signer(HS256, data::RSA_SPKI_DER, "rs256"),
-        hmac_signer(HS384, data::RSA_SPKI_PEM.as_bytes(), "rs384"),
-        hmac_signer(HS256, data::RSA_PUBLIC_JWK.as_bytes(), "rs256"),
-        hmac_signer(HS256, data::ED25519_SPKI.as_bytes(), "ed"),
+        confused_hmac_signer(HS256, data::RSA_SPKI_PEM.as_bytes(), "rs256"),
+        confused_hmac_signer(HS256, data::RSA_SPKI_DER, "rs256"),
+        confused_hmac_signer(HS384, data::RSA_SPKI_PEM.as_bytes(), "rs384"),
+        confused_hmac_signer(HS256, data::RSA_PUBLIC_JWK.as_bytes(), "rs256"),
+        confused_hmac_signer(HS256, data::ED25519_SPKI.as_bytes(), "ed"),
         hmac_signer(HS256, b"mutate-token-hs256-key-c-0123456789abcdef", "hs-a"),
         hmac_signer(HS512, &[0x52; 64], "hs512"),
         jwk_signer(data::RFC7515_A2, RS256, "rs256"),
@@ -724,7 +725,7 @@ impl Fixture {
 
     /// `true` when the validator may accept a token with this header whose
     /// signature `signer` made: the header is one JSON object with unique
-    /// member names, `alg` is `signer`'s, no `crit` or `b64`, `typ`, `cty`
+    /// member names at every depth, `alg` is `signer`'s, no `crit` or `b64`, `typ`, `cty`
     /// and `kid` are strings, and `kid` names `signer` (or is absent and
     /// `signer` is the only store key of its algorithm).
     fn header_selects(&self, header: &[u8], signer: &SigningKey) -> bool {
@@ -744,6 +745,7 @@ impl Fixture {
             }
         };
         unique_names(&m)
+            && unique_names_at_every_depth(header)
             && member(&m, "alg").and_then(Value::as_str) == Some(signer.algorithm().as_str())
             && member(&m, "crit").is_none()
             && member(&m, "b64").is_none()
@@ -754,7 +756,7 @@ impl Fixture {
 }
 
 /// `true` when the claims pass the fixture validator's policy: one JSON
-/// object with unique member names; registered claims of the right types
+/// object with unique member names at every depth; registered claims of the right types
 /// (strings; `aud` a string or an array of strings; NumericDates); `exp`
 /// present and `now < exp + leeway`; `now + leeway >= nbf`; `iat <= now +
 /// leeway`; `iss` exactly [`ISS`]; `aud` naming [`AUD`]; not revoked.
@@ -762,7 +764,7 @@ pub fn claims_pass(payload: &[u8]) -> bool {
     let Some(m) = members(payload) else {
         return false;
     };
-    if !unique_names(&m) {
+    if !unique_names(&m) || !unique_names_at_every_depth(payload) {
         return false;
     }
     for name in ["iss", "sub", "jti", "scope", "client_id", "sid"] {

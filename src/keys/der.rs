@@ -1,9 +1,10 @@
 //! The few DER structures key import needs, decoded with the `spki` and
 //! `pkcs1` crates.
 
-use pkcs1::RsaPublicKey;
-use spki::SubjectPublicKeyInfo;
-use spki::der::asn1::{AnyRef, BitStringRef, ObjectIdentifier, UintRef};
+use pkcs1::{RsaPrivateKey, RsaPublicKey};
+use spki::der::asn1::{AnyRef, BitStringRef, ObjectIdentifier, OctetStringRef, UintRef};
+use spki::der::{Reader, SliceReader};
+use spki::{AlgorithmIdentifierRef, SubjectPublicKeyInfo};
 
 use crate::error::KeyError;
 
@@ -66,6 +67,92 @@ fn named_curve(oid: ObjectIdentifier) -> Option<Curve> {
         return Some(Curve::P521);
     }
     None
+}
+
+/// The type of key a PKCS#8 document holds, read from its algorithm
+/// identifier before the crypto library sees the key, so that the error for
+/// a key of the wrong type does not depend on the library's wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PrivateKeyType {
+    /// `rsaEncryption`, with the bit length of its modulus.
+    Rsa { bits: usize },
+    /// `id-ecPublicKey` on a curve this build implements.
+    Ec(Curve),
+    /// `id-Ed25519`.
+    Ed25519,
+}
+
+/// Reads the key type of a PKCS#8 `PrivateKeyInfo` / `OneAsymmetricKey`
+/// (RFC 5208, RFC 5958) and, for RSA, the size of the modulus in the PKCS#1
+/// key inside it.
+///
+/// # Errors
+///
+/// [`KeyError::Format`] for DER that is not PKCS#8 (or an RSA key inside it
+/// that is not PKCS#1); [`KeyError::Unsupported`] for another key type or
+/// curve.
+pub(crate) fn pkcs8_key_type(der: &[u8]) -> Result<PrivateKeyType, KeyError> {
+    let bad = || KeyError::Format("PKCS#8 DER");
+    let mut reader = SliceReader::new(der).map_err(|_| bad())?;
+    let (algorithm, key) = reader
+        .sequence(|r| {
+            let _version: UintRef<'_> = r.decode()?;
+            let algorithm: AlgorithmIdentifierRef<'_> = r.decode()?;
+            let key: &OctetStringRef = r.decode()?;
+            // The optional attributes and public key are the crypto
+            // library's to read.
+            r.read_slice(r.remaining_len())?;
+            Ok::<_, spki::der::Error>((algorithm, key))
+        })
+        .map_err(|_| bad())?;
+    reader.finish().map_err(|_| bad())?;
+    let oid = algorithm.oid;
+    if oid == RSA_ENCRYPTION {
+        let (n, _) = parse_rsa_private(key.as_bytes())?;
+        Ok(PrivateKeyType::Rsa { bits: bit_len(n) })
+    } else if oid == EC_PUBLIC_KEY {
+        let curve = algorithm.parameters_oid().map_err(|_| bad())?;
+        named_curve(curve)
+            .map(PrivateKeyType::Ec)
+            .ok_or(KeyError::Unsupported("elliptic curve"))
+    } else if oid == ED25519 {
+        Ok(PrivateKeyType::Ed25519)
+    } else {
+        Err(KeyError::Unsupported("private key type"))
+    }
+}
+
+/// The modulus and public exponent of a PKCS#1 RSAPrivateKey, big-endian
+/// without leading zeros.
+///
+/// # Errors
+///
+/// [`KeyError::Format`] when the DER is not an RSAPrivateKey.
+pub(crate) fn parse_rsa_private(der: &[u8]) -> Result<(&[u8], &[u8]), KeyError> {
+    let key = RsaPrivateKey::<UintRef<'_>>::try_from(der)
+        .map_err(|_| KeyError::Format("PKCS#1 RSAPrivateKey DER"))?;
+    Ok((key.modulus.as_bytes(), key.public_exponent.as_bytes()))
+}
+
+/// `true` for a whole DER SubjectPublicKeyInfo, of any key type.
+pub(crate) fn is_spki(der: &[u8]) -> bool {
+    SubjectPublicKeyInfo::<AnyRef<'_>, BitStringRef<'_>>::try_from(der).is_ok()
+}
+
+/// `true` for a whole DER X.509 `Certificate`: a SEQUENCE of a SEQUENCE
+/// (the to-be-signed part), an AlgorithmIdentifier and a BIT STRING.
+pub(crate) fn is_certificate(der: &[u8]) -> bool {
+    let Ok(mut reader) = SliceReader::new(der) else {
+        return false;
+    };
+    let parsed = reader.sequence(|r| {
+        let tbs: AnyRef<'_> = r.decode()?;
+        spki::der::Tagged::tag(&tbs).assert_eq(spki::der::Tag::Sequence)?;
+        let _algorithm: AlgorithmIdentifierRef<'_> = r.decode()?;
+        let _signature: BitStringRef<'_> = r.decode()?;
+        Ok::<_, spki::der::Error>(())
+    });
+    parsed.is_ok() && reader.finish().is_ok()
 }
 
 /// The modulus and exponent of a PKCS#1 RSAPublicKey, big-endian without

@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 use zeroize::Zeroizing;
 
-use super::{Curve, SigningKey, VerifyingKey, coordinate_len, curve_of};
+use super::{Curve, Public, SigningKey, VerifyingKey, coordinate_len, curve_of};
 use crate::encoding::{b64_decode, b64_encode};
 use crate::error::{Error, KeyError};
 use crate::jws::{Algorithm, Family};
@@ -20,7 +20,7 @@ use crate::jws::{Algorithm, Family};
 /// `alg`, `kid` and the key type's public members.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Jwk {
-    kty: &'static str,
+    kty: Kty,
     #[serde(rename = "use")]
     use_: &'static str,
     alg: Algorithm,
@@ -35,6 +35,17 @@ pub struct Jwk {
     x: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     y: Option<String>,
+}
+
+/// The key types a public JWK can have (`oct` is never exported).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+enum Kty {
+    #[serde(rename = "RSA")]
+    Rsa,
+    #[serde(rename = "EC")]
+    Ec,
+    #[serde(rename = "OKP")]
+    Okp,
 }
 
 impl Jwk {
@@ -52,18 +63,18 @@ impl Jwk {
     /// lexicographic order, base64url.
     pub fn thumbprint(&self) -> String {
         let canonical = match self.kty {
-            "RSA" => format!(
+            Kty::Rsa => format!(
                 r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
                 self.e.as_deref().unwrap_or(""),
                 self.n.as_deref().unwrap_or("")
             ),
-            "EC" => format!(
+            Kty::Ec => format!(
                 r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
                 self.crv.unwrap_or(""),
                 self.x.as_deref().unwrap_or(""),
                 self.y.as_deref().unwrap_or("")
             ),
-            _ => format!(
+            Kty::Okp => format!(
                 r#"{{"crv":"{}","kty":"OKP","x":"{}"}}"#,
                 self.crv.unwrap_or(""),
                 self.x.as_deref().unwrap_or("")
@@ -115,7 +126,7 @@ pub(super) fn thumbprint_oct(secret: &[u8]) -> String {
 
 pub(super) fn export(key: &VerifyingKey) -> Option<Jwk> {
     let mut jwk = Jwk {
-        kty: "",
+        kty: Kty::Okp,
         use_: "sig",
         alg: key.alg,
         kid: key.kid.clone(),
@@ -125,30 +136,33 @@ pub(super) fn export(key: &VerifyingKey) -> Option<Jwk> {
         x: None,
         y: None,
     };
-    if let Some((n, e)) = key.rsa_components() {
-        jwk.kty = "RSA";
-        jwk.n = Some(b64_encode(n));
-        jwk.e = Some(b64_encode(e));
-    } else if let Some((curve, point)) = key.ec_point() {
-        let len = coordinate_len(curve);
-        let name = match curve {
-            Curve::P256 => "P-256",
-            Curve::P384 => "P-384",
-            #[cfg(feature = "aws-lc-rs")]
-            Curve::P521 => "P-521",
-        };
-        let x = point.get(1..len.saturating_add(1))?;
-        let y = point.get(len.saturating_add(1)..)?;
-        jwk.kty = "EC";
-        jwk.crv = Some(name);
-        jwk.x = Some(b64_encode(x));
-        jwk.y = Some(b64_encode(y));
-    } else if let Some(bytes) = key.ed25519_bytes() {
-        jwk.kty = "OKP";
-        jwk.crv = Some("Ed25519");
-        jwk.x = Some(b64_encode(bytes));
-    } else {
-        return None;
+    match &key.key {
+        Public::Hmac(_) => return None,
+        Public::Rsa { n, e, .. } => {
+            jwk.kty = Kty::Rsa;
+            jwk.n = Some(b64_encode(n));
+            jwk.e = Some(b64_encode(e));
+        }
+        Public::Ec { curve, point } => {
+            let len = coordinate_len(*curve);
+            let name = match curve {
+                Curve::P256 => "P-256",
+                Curve::P384 => "P-384",
+                #[cfg(feature = "aws-lc-rs")]
+                Curve::P521 => "P-521",
+            };
+            let x = point.get(1..len.saturating_add(1))?;
+            let y = point.get(len.saturating_add(1)..)?;
+            jwk.kty = Kty::Ec;
+            jwk.crv = Some(name);
+            jwk.x = Some(b64_encode(x));
+            jwk.y = Some(b64_encode(y));
+        }
+        Public::Ed25519(bytes) => {
+            jwk.kty = Kty::Okp;
+            jwk.crv = Some("Ed25519");
+            jwk.x = Some(b64_encode(bytes));
+        }
     }
     Some(jwk)
 }
@@ -233,14 +247,21 @@ impl JwkInput {
         let alg = match (declared, requested) {
             (Some(d), Some(r)) if d != r => return Err(KeyError::AlgorithmMismatch.into()),
             (Some(a), _) | (None, Some(a)) => a,
-            (None, None) => inferred.ok_or(KeyError::Format(
-                "JWK without `alg`: the algorithm must be given",
-            ))?,
+            (None, None) => match (inferred, self.kty.as_str()) {
+                (Some(alg), _) => alg,
+                // A curve this build does not implement (P-521 with ring).
+                (None, "EC" | "OKP") => return Err(KeyError::Unsupported("JWK curve").into()),
+                (None, _) => {
+                    return Err(
+                        KeyError::Format("JWK without `alg`: the algorithm must be given").into(),
+                    );
+                }
+            },
         };
-        let family_ok = match (alg.family(), self.kty.as_str()) {
-            (Family::Hmac, "oct") | (Family::Rsa, "RSA") => true,
-            (Family::Ec | Family::Ed25519, _) => inferred == Some(alg),
-            _ => false,
+        let family_ok = match alg.family() {
+            Family::Hmac => self.kty == "oct",
+            Family::Rsa => self.kty == "RSA",
+            Family::Ec | Family::Ed25519 => inferred == Some(alg),
         };
         if !family_ok {
             return Err(KeyError::AlgorithmMismatch.into());
@@ -369,21 +390,52 @@ impl VerifyingKey {
         input.verifying_key(alg)
     }
 
-    /// Imports the signature keys of a JWK Set (`{"keys":[...]}`).
-    ///
-    /// Keys that are not for this crate are skipped: `use` other than `sig`,
-    /// an unknown `kty`, curve or `alg` (such as `ES512` or `RSA-OAEP`), and
-    /// `RSA`/`oct` keys without `alg` when `assume_alg` is `None`. With
-    /// `assume_alg`, keys without `alg` of that algorithm's key type are
-    /// bound to it (some identity providers publish RSA keys without `alg`).
+    /// Imports the signature keys of a JWK Set (`{"keys":[...]}`), as
+    /// [`VerifyingKey::from_jwk_set_with`] with default options and
+    /// `assume_alg`: `oct` members (secrets, which have no place in a
+    /// public document) are skipped.
     ///
     /// # Errors
     ///
-    /// [`KeyError::Format`] when the document is not a JWK Set; any error of
-    /// [`VerifyingKey::from_jwk`] for a key of a supported type that fails
-    /// to import: a broken key fails the whole set, so a refresh never
-    /// silently drops it.
-    pub fn from_jwk_set(json: &str, assume_alg: Option<Algorithm>) -> Result<Vec<Self>, Error> {
+    /// As [`VerifyingKey::from_jwk_set_with`].
+    pub fn from_jwk_set(json: &str, assume_alg: Option<Algorithm>) -> Result<JwkSetImport, Error> {
+        Self::from_jwk_set_with(json, super::store::options(assume_alg))
+    }
+
+    /// Imports the signature keys of a JWK Set (`{"keys":[...]}`) and
+    /// reports every member it left out, with why, in
+    /// [`JwkSetImport::skipped`].
+    ///
+    /// One member that cannot be used never fails the set: a server that
+    /// starts up with its provider's document keeps the provider's good
+    /// keys. A member is left out ([`SkipReason`]) when it is
+    ///
+    /// - an `oct` key, unless the options
+    ///   [allow symmetric keys](JwkSetOptions::danger_allow_symmetric_keys):
+    ///   a JWK Set is a public document, and a secret in it would let
+    ///   anyone sign HS256 tokens that the default allow-list (the
+    ///   algorithms of the keys) accepts;
+    /// - not for verification (`use` other than `sig`, `key_ops` without
+    ///   `verify`);
+    /// - of a key type, curve or `alg` this build does not implement (such
+    ///   as `RSA-OAEP`, `Ed448`, `X25519`, or P-521 and `ES512` without the
+    ///   `aws-lc-rs` feature);
+    /// - an `RSA` (or allowed `oct`) key without `alg` when no
+    ///   [`assume_alg`](JwkSetOptions::assume_alg) binds it (some identity
+    ///   providers publish RSA keys without `alg`);
+    /// - one of two or more keys with the same `kid` and algorithm (all of
+    ///   them are left out: which one a token meant is ambiguous);
+    /// - anything else that fails to import as [`VerifyingKey::from_jwk`]
+    ///   would: not a JWK object, missing or malformed members, a key the
+    ///   crypto library would refuse (an RSA modulus under 2048 bits, a
+    ///   point off its curve), an `alg` that contradicts the key type.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::Format`] when the document is not a JWK Set;
+    /// [`KeyError::NoUsableKey`], with every member's reason, when no member
+    /// gives a usable key (an empty set included).
+    pub fn from_jwk_set_with(json: &str, options: JwkSetOptions) -> Result<JwkSetImport, Error> {
         #[derive(Deserialize)]
         struct SetInput<'a> {
             #[serde(borrow)]
@@ -391,33 +443,232 @@ impl VerifyingKey {
         }
         let set: SetInput<'_> =
             serde_json::from_str(json).map_err(|_| format_err("JWK Set JSON"))?;
-        let mut out = Vec::with_capacity(set.keys.len());
-        for raw in set.keys {
-            let input = parse_input(raw.get())?;
-            if input.use_.as_deref().is_some_and(|u| u != "sig")
-                || input
-                    .key_ops
-                    .as_ref()
-                    .is_some_and(|ops| !ops.iter().any(|op| op == "verify"))
-            {
-                continue;
+        let mut keys: Vec<(usize, VerifyingKey)> = Vec::with_capacity(set.keys.len());
+        let mut skipped = Vec::new();
+        for (index, raw) in set.keys.into_iter().enumerate() {
+            match import_member(raw.get(), options) {
+                Ok(key) => keys.push((index, key)),
+                Err((kid, reason)) => skipped.push(SkippedJwk { index, kid, reason }),
             }
-            let requested = match (&input.alg, assume_alg) {
-                (Some(name), _) => match Algorithm::from_name(name) {
-                    Ok(a) => Some(a),
-                    Err(_) => continue,
-                },
-                (None, Some(a)) if input.kty == kty_of(a) => Some(a),
-                _ => None,
-            };
-            let alg = match input.resolve_algorithm(requested) {
-                Ok(a) => a,
-                Err(_) if !known_key_type(&input) || requested.is_none() => continue,
-                Err(e) => return Err(e),
-            };
-            out.push(input.verifying_key(alg)?);
         }
-        Ok(out)
+        // Keys that share a kid and an algorithm are all left out: a token
+        // naming that kid could mean any of them.
+        let ambiguous: Vec<bool> = keys
+            .iter()
+            .map(|(i, k)| {
+                keys.iter().any(|(j, other)| {
+                    j != i && other.key_id() == k.key_id() && other.algorithm() == k.algorithm()
+                })
+            })
+            .collect();
+        let mut usable = Vec::with_capacity(keys.len());
+        for ((index, key), ambiguous) in keys.into_iter().zip(ambiguous) {
+            if ambiguous {
+                skipped.push(SkippedJwk {
+                    index,
+                    kid: Some(key.key_id().to_owned()),
+                    reason: SkipReason::DuplicateKeyId,
+                });
+            } else {
+                usable.push(key);
+            }
+        }
+        skipped.sort_by_key(|s| s.index);
+        if usable.is_empty() {
+            return Err(KeyError::NoUsableKey { skipped }.into());
+        }
+        Ok(JwkSetImport {
+            keys: usable,
+            skipped,
+        })
+    }
+}
+
+/// Imports one member of a JWK Set, or says why it is left out (with its
+/// `kid`, when it has a string one).
+fn import_member(
+    json: &str,
+    options: JwkSetOptions,
+) -> Result<VerifyingKey, (Option<String>, SkipReason)> {
+    let input = match parse_input(json) {
+        Ok(input) => input,
+        Err(Error::InvalidKey(e)) => return Err((lenient_kid(json), SkipReason::Invalid(e))),
+        Err(_) => {
+            return Err((
+                lenient_kid(json),
+                SkipReason::Invalid(KeyError::Format("JWK JSON")),
+            ));
+        }
+    };
+    let kid = input.kid.clone();
+    let skip = |reason| Err((kid.clone(), reason));
+    if input.kty == "oct" && !options.symmetric {
+        return skip(SkipReason::SymmetricKey);
+    }
+    if input.check_use(Purpose::Verify).is_err() {
+        return skip(SkipReason::NotForVerification);
+    }
+    let requested = match (&input.alg, options.assume_alg) {
+        (Some(name), _) => match Algorithm::from_name(name) {
+            Ok(a) => Some(a),
+            Err(_) => return skip(SkipReason::Unsupported("JWK `alg`")),
+        },
+        (None, Some(a)) if input.kty == kty_of(a) => Some(a),
+        (None, _) => None,
+    };
+    if !known_key_type(&input) {
+        return skip(SkipReason::Unsupported("JWK key type or curve"));
+    }
+    let alg = match input.resolve_algorithm(requested) {
+        Ok(alg) => alg,
+        Err(_) if requested.is_none() => return skip(SkipReason::MissingAlgorithm),
+        Err(Error::InvalidKey(e)) => return skip(SkipReason::Invalid(e)),
+        Err(_) => return skip(SkipReason::Invalid(KeyError::AlgorithmMismatch)),
+    };
+    match input.verifying_key(alg) {
+        Ok(key) => Ok(key),
+        Err(Error::InvalidKey(e)) => skip(SkipReason::Invalid(e)),
+        Err(_) => skip(SkipReason::Invalid(KeyError::Rejected("JWK"))),
+    }
+}
+
+/// The `kid` of a member that does not parse as a JWK, if it has a string
+/// one.
+fn lenient_kid(json: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct KidOnly {
+        kid: Option<String>,
+    }
+    serde_json::from_str::<KidOnly>(json)
+        .ok()
+        .and_then(|k| k.kid)
+}
+
+/// How [`VerifyingKey::from_jwk_set_with`] and
+/// [`KeySetStore::from_jwks_with`](crate::KeySetStore::from_jwks_with) read
+/// a JWK Set.
+///
+/// # Defaults
+///
+/// | setting | default | why |
+/// |---|---|---|
+/// | `oct` members | skipped ([`danger_allow_symmetric_keys`](Self::danger_allow_symmetric_keys) to import them) | a JWK Set is public; a secret in it lets anyone sign HS256 tokens |
+/// | keys without `alg` | bound only when implied by their curve ([`assume_alg`](Self::assume_alg) to bind RSA keys) | the algorithm is never guessed |
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JwkSetOptions {
+    assume_alg: Option<Algorithm>,
+    symmetric: bool,
+}
+
+impl JwkSetOptions {
+    /// The defaults: no algorithm assumed, `oct` members skipped.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Binds members without `alg` whose key type is `alg`'s (such as RSA
+    /// keys for `RS256`) to `alg`.
+    #[must_use]
+    pub fn assume_alg(mut self, alg: Algorithm) -> Self {
+        self.assume_alg = Some(alg);
+        self
+    }
+
+    /// Imports `oct` members (HMAC secrets) too. **Only for a private
+    /// document from a trusted source** (a secrets manager, a file only
+    /// this service can read), never for a JWK Set fetched from a URL,
+    /// published, or shared with anyone who must not mint tokens: whoever
+    /// can read an `oct` member can sign tokens the store's validators
+    /// accept.
+    #[must_use]
+    pub fn danger_allow_symmetric_keys(mut self) -> Self {
+        self.symmetric = true;
+        self
+    }
+}
+
+/// The result of a JWK Set import: the usable keys and the members left out.
+///
+/// Made by [`VerifyingKey::from_jwk_set`] (and kept by a
+/// [`KeySetStore`](crate::KeySetStore), see
+/// [`KeySetStore::skipped`](crate::KeySetStore::skipped)).
+#[non_exhaustive]
+#[derive(Debug)]
+pub struct JwkSetImport {
+    /// The usable signature keys, in document order; never empty.
+    pub keys: Vec<VerifyingKey>,
+    /// The members left out, in document order, with why.
+    pub skipped: Vec<SkippedJwk>,
+}
+
+/// A member of a JWK Set that an import left out.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedJwk {
+    /// Its position in the document's `keys` array, from 0.
+    pub index: usize,
+    /// Its `kid`, when it has a string one.
+    pub kid: Option<String>,
+    /// Why it was left out.
+    pub reason: SkipReason,
+}
+
+impl fmt::Display for SkippedJwk {
+    /// `member N: REASON`; the `kid` is not shown, since it comes from the
+    /// document (read [`SkippedJwk::kid`] to log it).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "member {}: {}", self.index, self.reason)
+    }
+}
+
+/// Why a JWK Set member was left out.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipReason {
+    /// `kty` `oct`: a secret, which has no place in a public document
+    /// (see [`JwkSetOptions::danger_allow_symmetric_keys`]).
+    SymmetricKey,
+    /// `use` other than `sig`, or `key_ops` without `verify`: an
+    /// encryption key or a key for signing only.
+    NotForVerification,
+    /// A key type, curve or `alg` this build does not implement.
+    Unsupported(&'static str),
+    /// No `alg`, and none implied by the key's curve nor assumed
+    /// ([`JwkSetOptions::assume_alg`]).
+    MissingAlgorithm,
+    /// Another member has the same `kid` and algorithm.
+    DuplicateKeyId,
+    /// The member does not import: why, as [`VerifyingKey::from_jwk`]
+    /// would say.
+    Invalid(KeyError),
+}
+
+impl SkipReason {
+    /// A stable snake_case name for logs and metrics: `symmetric_key`,
+    /// `not_for_verification`, `unsupported`, `missing_algorithm`,
+    /// `duplicate_key_id`, `invalid_key`.
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Self::SymmetricKey => "symmetric_key",
+            Self::NotForVerification => "not_for_verification",
+            Self::Unsupported(_) => "unsupported",
+            Self::MissingAlgorithm => "missing_algorithm",
+            Self::DuplicateKeyId => "duplicate_key_id",
+            Self::Invalid(_) => "invalid_key",
+        }
+    }
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::SymmetricKey => f.write_str("a secret (`oct`) key in a public key set"),
+            Self::NotForVerification => f.write_str("not a key for verifying signatures"),
+            Self::Unsupported(what) => write!(f, "unsupported {what}"),
+            Self::MissingAlgorithm => f.write_str("no `alg`, and none assumed"),
+            Self::DuplicateKeyId => f.write_str("another member has the same `kid` and `alg`"),
+            Self::Invalid(e) => e.fmt(f),
+        }
     }
 }
 
@@ -549,7 +800,7 @@ mod tests {
     }
 
     #[test]
-    fn jwk_set_skips_foreign_keys() {
+    fn jwk_set_skips_foreign_keys_and_says_why() {
         let set = format!(
             r#"{{"keys":[
               {{"kty":"RSA","n":"{RFC7638_N}","e":"AQAB","alg":"RS256","kid":"a"}},
@@ -560,14 +811,88 @@ mod tests {
               {{"kty":"RSA","n":"{RFC7638_N}","e":"AQAB","alg":"RSA-OAEP","kid":"f"}}
             ]}}"#
         );
-        let keys = VerifyingKey::from_jwk_set(&set, None).unwrap();
-        let kids: Vec<&str> = keys.iter().map(|k| k.key_id()).collect();
+        let import = VerifyingKey::from_jwk_set(&set, None).unwrap();
+        let kids: Vec<&str> = import.keys.iter().map(|k| k.key_id()).collect();
         assert_eq!(kids, ["a"]);
-        let keys = VerifyingKey::from_jwk_set(&set, Some(Algorithm::RS256)).unwrap();
-        let kids: Vec<&str> = keys.iter().map(|k| k.key_id()).collect();
+        let reasons: Vec<(usize, Option<&str>, &str)> = import
+            .skipped
+            .iter()
+            .map(|s| (s.index, s.kid.as_deref(), s.reason.as_str()))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                (1, Some("b"), "not_for_verification"),
+                (2, Some("c"), "unsupported"),
+                (3, Some("d"), "unsupported"),
+                (4, Some("e"), "missing_algorithm"),
+                (5, Some("f"), "unsupported"),
+            ]
+        );
+        let import = VerifyingKey::from_jwk_set(&set, Some(Algorithm::RS256)).unwrap();
+        let kids: Vec<&str> = import.keys.iter().map(|k| k.key_id()).collect();
         assert_eq!(kids, ["a", "e"]);
         let broken = r#"{"keys":[{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}]}"#;
-        assert!(VerifyingKey::from_jwk_set(broken, None).is_err());
-        assert!(VerifyingKey::from_jwk_set(r#"{"keys":{}}"#, None).is_err());
+        match VerifyingKey::from_jwk_set(broken, None) {
+            Err(Error::InvalidKey(KeyError::NoUsableKey { skipped })) => {
+                assert_eq!(skipped.len(), 1);
+                assert!(matches!(
+                    skipped[0].reason,
+                    SkipReason::Invalid(KeyError::Format(_))
+                ));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            VerifyingKey::from_jwk_set(r#"{"keys":{}}"#, None),
+            Err(Error::InvalidKey(KeyError::Format(_)))
+        ));
+    }
+
+    #[test]
+    fn members_sharing_a_kid_and_alg_are_all_left_out() {
+        let k = |kid: &str, e: &str| {
+            format!(r#"{{"kty":"RSA","n":"{RFC7638_N}","e":"{e}","alg":"RS256","kid":"{kid}"}}"#)
+        };
+        let ps256 =
+            format!(r#"{{"kty":"RSA","n":"{RFC7638_N}","e":"AQAB","alg":"PS256","kid":"x"}}"#);
+        let set = format!(
+            r#"{{"keys":[{},{},{},{ps256}]}}"#,
+            k("x", "AQAB"),
+            k("y", "AQAB"),
+            k("x", "Aw"),
+        );
+        let import = VerifyingKey::from_jwk_set(&set, None).unwrap();
+        let kept: Vec<(&str, Algorithm)> = import
+            .keys
+            .iter()
+            .map(|k| (k.key_id(), k.algorithm()))
+            .collect();
+        assert_eq!(kept, [("y", Algorithm::RS256), ("x", Algorithm::PS256)]);
+        let skipped: Vec<(usize, &str)> = import
+            .skipped
+            .iter()
+            .map(|s| (s.index, s.reason.as_str()))
+            .collect();
+        assert_eq!(skipped, [(0, "duplicate_key_id"), (2, "duplicate_key_id")]);
+    }
+
+    #[test]
+    fn no_usable_key_lists_a_few_reasons() {
+        let member = |i: usize| format!(r#"{{"kty":"oct","k":"AA","kid":"k{i}"}}"#);
+        let set = format!(
+            r#"{{"keys":[{}]}}"#,
+            (0..6).map(member).collect::<Vec<_>>().join(",")
+        );
+        let err = VerifyingKey::from_jwk_set(&set, None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid key: the JWK Set holds no usable signature key (member 0: a secret \
+             (`oct`) key in a public key set; member 1: a secret (`oct`) key in a public key \
+             set; member 2: a secret (`oct`) key in a public key set; member 3: a secret \
+             (`oct`) key in a public key set; and 2 more)"
+        );
+        let err = VerifyingKey::from_jwk_set(r#"{"keys":[]}"#, None).unwrap_err();
+        assert_eq!(err.to_string(), "invalid key: the JWK Set holds no key");
     }
 }

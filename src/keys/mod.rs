@@ -9,10 +9,19 @@
 //! Keys are parsed once, at construction, into ring's ready forms; a
 //! configuration mistake (an HMAC secret shorter than the hash output, an
 //! RSA modulus under 2048 bits, a JWK whose `alg` disagrees) fails here, not
-//! when the first token arrives.
+//! when the first token arrives. Why a key is refused is read from the key
+//! itself (its PKCS#8 algorithm identifier, curve, modulus and exponent),
+//! never from the crypto library's error text, so a [`KeyError`] is the
+//! same with ring and with aws-lc-rs.
 //!
 //! Every key has a key id: the one given (`with_key_id`, or a JWK's `kid`),
 //! or by default the key's RFC 7638 JWK thumbprint.
+//!
+//! A JWK Set ([`VerifyingKey::from_jwk_set`], [`KeySetStore::from_jwks`])
+//! is a public document: its `oct` members are left out unless
+//! [`JwkSetOptions::danger_allow_symmetric_keys`] says the document is
+//! private, and every member that cannot be used is left out and reported
+//! ([`SkippedJwk`]) instead of failing the whole set.
 //!
 //! | algorithm | signing key from | verification key from |
 //! |---|---|---|
@@ -37,7 +46,7 @@ use crate::crypto;
 use crate::error::{Error, KeyError};
 use crate::jws::{Algorithm, Family};
 
-pub use jwk::{Jwk, JwkSet};
+pub use jwk::{Jwk, JwkSet, JwkSetImport, JwkSetOptions, SkipReason, SkippedJwk};
 pub use store::{KeyQuery, KeyRing, KeySetStore, KeyStore, SingleKeyStore};
 
 pub(crate) use der::Curve;
@@ -47,6 +56,8 @@ pub(crate) use der::Curve;
 enum Public {
     Hmac(Box<hmac::Key>),
     Rsa {
+        /// The verification parameters of the key's one algorithm.
+        params: &'static signature::RsaParameters,
         /// PKCS#1 RSAPublicKey DER, as ring's verifier takes it.
         pkcs1: Box<[u8]>,
         n: Box<[u8]>,
@@ -83,62 +94,109 @@ impl fmt::Debug for VerifyingKey {
     }
 }
 
-/// The signing and verification parameters ring uses for an algorithm.
-fn rsa_verify_params(alg: Algorithm) -> &'static signature::RsaParameters {
+// The maps from an algorithm to its parameters list every algorithm, with
+// no `_ =>` arm: an algorithm added to `Algorithm` fails to compile here
+// until it is given its parameters (or `None`), instead of silently getting
+// those of the last arm. Each answers `None` for another family.
+
+/// The RSA verification parameters of an RSA algorithm.
+fn rsa_verify_params(alg: Algorithm) -> Option<&'static signature::RsaParameters> {
     match alg {
-        Algorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
-        Algorithm::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
-        Algorithm::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
-        Algorithm::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
-        Algorithm::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
-        _ => &signature::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::RS256 => Some(&signature::RSA_PKCS1_2048_8192_SHA256),
+        Algorithm::RS384 => Some(&signature::RSA_PKCS1_2048_8192_SHA384),
+        Algorithm::RS512 => Some(&signature::RSA_PKCS1_2048_8192_SHA512),
+        Algorithm::PS256 => Some(&signature::RSA_PSS_2048_8192_SHA256),
+        Algorithm::PS384 => Some(&signature::RSA_PSS_2048_8192_SHA384),
+        Algorithm::PS512 => Some(&signature::RSA_PSS_2048_8192_SHA512),
+        Algorithm::HS256
+        | Algorithm::HS384
+        | Algorithm::HS512
+        | Algorithm::ES256
+        | Algorithm::ES384
+        | Algorithm::EdDSA => None,
+        #[cfg(feature = "aws-lc-rs")]
+        Algorithm::ES512 => None,
     }
 }
 
-fn rsa_sign_padding(alg: Algorithm) -> &'static dyn signature::RsaEncoding {
+/// The RSA signature padding of an RSA algorithm.
+fn rsa_sign_padding(alg: Algorithm) -> Option<&'static dyn signature::RsaEncoding> {
     match alg {
-        Algorithm::RS384 => &signature::RSA_PKCS1_SHA384,
-        Algorithm::RS512 => &signature::RSA_PKCS1_SHA512,
-        Algorithm::PS256 => &signature::RSA_PSS_SHA256,
-        Algorithm::PS384 => &signature::RSA_PSS_SHA384,
-        Algorithm::PS512 => &signature::RSA_PSS_SHA512,
-        _ => &signature::RSA_PKCS1_SHA256,
+        Algorithm::RS256 => Some(&signature::RSA_PKCS1_SHA256),
+        Algorithm::RS384 => Some(&signature::RSA_PKCS1_SHA384),
+        Algorithm::RS512 => Some(&signature::RSA_PKCS1_SHA512),
+        Algorithm::PS256 => Some(&signature::RSA_PSS_SHA256),
+        Algorithm::PS384 => Some(&signature::RSA_PSS_SHA384),
+        Algorithm::PS512 => Some(&signature::RSA_PSS_SHA512),
+        Algorithm::HS256
+        | Algorithm::HS384
+        | Algorithm::HS512
+        | Algorithm::ES256
+        | Algorithm::ES384
+        | Algorithm::EdDSA => None,
+        #[cfg(feature = "aws-lc-rs")]
+        Algorithm::ES512 => None,
     }
 }
 
-fn hmac_algorithm(alg: Algorithm) -> hmac::Algorithm {
+/// The HMAC algorithm of an HMAC algorithm and its minimum secret length:
+/// the hash output size (RFC 7518 §3.2).
+fn hmac_params(alg: Algorithm) -> Option<(hmac::Algorithm, usize)> {
     match alg {
-        Algorithm::HS384 => hmac::HMAC_SHA384,
-        Algorithm::HS512 => hmac::HMAC_SHA512,
-        _ => hmac::HMAC_SHA256,
+        Algorithm::HS256 => Some((hmac::HMAC_SHA256, 32)),
+        Algorithm::HS384 => Some((hmac::HMAC_SHA384, 48)),
+        Algorithm::HS512 => Some((hmac::HMAC_SHA512, 64)),
+        Algorithm::RS256
+        | Algorithm::RS384
+        | Algorithm::RS512
+        | Algorithm::PS256
+        | Algorithm::PS384
+        | Algorithm::PS512
+        | Algorithm::ES256
+        | Algorithm::ES384
+        | Algorithm::EdDSA => None,
+        #[cfg(feature = "aws-lc-rs")]
+        Algorithm::ES512 => None,
     }
 }
 
-/// Minimum HMAC secret length: the hash output size (RFC 7518 §3.2).
-fn hmac_min_len(alg: Algorithm) -> usize {
-    match alg {
-        Algorithm::HS384 => 48,
-        Algorithm::HS512 => 64,
-        _ => 32,
-    }
-}
-
+/// The curve of an ECDSA algorithm.
 fn curve_of(alg: Algorithm) -> Option<Curve> {
     match alg {
         Algorithm::ES256 => Some(Curve::P256),
         Algorithm::ES384 => Some(Curve::P384),
         #[cfg(feature = "aws-lc-rs")]
         Algorithm::ES512 => Some(Curve::P521),
-        _ => None,
+        Algorithm::HS256
+        | Algorithm::HS384
+        | Algorithm::HS512
+        | Algorithm::RS256
+        | Algorithm::RS384
+        | Algorithm::RS512
+        | Algorithm::PS256
+        | Algorithm::PS384
+        | Algorithm::PS512
+        | Algorithm::EdDSA => None,
     }
 }
 
-fn ecdsa_signing(alg: Algorithm) -> &'static signature::EcdsaSigningAlgorithm {
-    match alg {
-        Algorithm::ES384 => &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
+/// The ECDSA signing parameters of an ECDSA algorithm.
+fn ecdsa_signing(alg: Algorithm) -> Option<&'static signature::EcdsaSigningAlgorithm> {
+    curve_of(alg).map(|curve| match curve {
+        Curve::P256 => &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        Curve::P384 => &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
         #[cfg(feature = "aws-lc-rs")]
-        Algorithm::ES512 => &signature::ECDSA_P521_SHA512_FIXED_SIGNING,
-        _ => &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        Curve::P521 => &signature::ECDSA_P521_SHA512_FIXED_SIGNING,
+    })
+}
+
+/// The ECDSA verification parameters of a curve.
+fn ecdsa_verify_params(curve: Curve) -> &'static signature::EcdsaVerificationAlgorithm {
+    match curve {
+        Curve::P256 => &signature::ECDSA_P256_SHA256_FIXED,
+        Curve::P384 => &signature::ECDSA_P384_SHA384_FIXED,
+        #[cfg(feature = "aws-lc-rs")]
+        Curve::P521 => &signature::ECDSA_P521_SHA512_FIXED,
     }
 }
 
@@ -168,15 +226,24 @@ fn require_family(alg: Algorithm, family: Family) -> Result<(), KeyError> {
     }
 }
 
-fn ring_rejected(e: crate::crypto::error::KeyRejected) -> KeyError {
-    match e.to_string().as_str() {
-        "TooSmall" => KeyError::RsaTooSmall { bits: None },
-        "WrongAlgorithm" => KeyError::AlgorithmMismatch,
-        "InvalidEncoding" => KeyError::Format("key encoding"),
-        "InconsistentComponents" => KeyError::Rejected("inconsistent key components"),
-        "PublicKeyIsMissing" => KeyError::Rejected("PKCS#8 without its public key"),
-        "TooLarge" => KeyError::Rejected("key too large"),
-        _ => KeyError::Rejected("key rejected by the crypto library"),
+/// Maps a refusal by the crypto library to [`KeyError::Rejected`] with a
+/// fixed reason. The library's own reason is not looked at: its wording is
+/// no API and differs between ring and aws-lc-rs. What can be judged from
+/// the key's structure (format, key type and curve, RSA modulus size) is
+/// checked before the library sees the key, so a refusal here is one of
+/// the library's own consistency checks.
+fn refused(why: &'static str) -> impl Fn(crypto::error::KeyRejected) -> KeyError {
+    move |_| KeyError::Rejected(why)
+}
+
+/// The RSA modulus sizes this crate (and both crypto backends) accept.
+fn check_rsa_bits(bits: usize) -> Result<(), KeyError> {
+    if bits < RSA_MIN_BITS {
+        Err(KeyError::RsaTooSmall { bits: Some(bits) })
+    } else if bits > RSA_MAX_BITS {
+        Err(KeyError::Rejected("RSA modulus over 8192 bits"))
+    } else {
+        Ok(())
     }
 }
 
@@ -202,13 +269,19 @@ impl VerifyingKey {
 
     /// A verification key for an HMAC algorithm from the shared secret.
     ///
+    /// The secret must be random bytes: a secret that is a key document
+    /// (a PEM document, a DER public key or certificate, a JWK or JWK Set,
+    /// an EC public point) is refused, since a public key used as an HMAC
+    /// secret lets anyone who has it sign tokens (CVE-2016-10555).
+    ///
     /// # Errors
     ///
     /// [`KeyError::AlgorithmMismatch`] for a non-HMAC `alg`;
-    /// [`KeyError::SecretTooShort`] for a secret shorter than the hash output
-    /// (32, 48 or 64 bytes, RFC 7518 §3.2).
+    /// [`KeyError::PublicKeyAsHmacSecret`] for a secret that is a key
+    /// document; [`KeyError::SecretTooShort`] for a secret shorter than the
+    /// hash output (32, 48 or 64 bytes, RFC 7518 §3.2).
     pub fn hmac(alg: Algorithm, secret: &[u8]) -> Result<Self, Error> {
-        let (key, kid) = hmac_key(alg, secret)?;
+        let (key, kid) = hmac_key(alg, secret, true)?;
         Ok(Self {
             alg,
             thumbprint: kid.clone(),
@@ -223,26 +296,33 @@ impl VerifyingKey {
     ///
     /// [`KeyError::AlgorithmMismatch`] for a non-RSA `alg`;
     /// [`KeyError::RsaTooSmall`] for a modulus under 2048 bits;
-    /// [`KeyError::Rejected`] for one over 8192 bits or an invalid exponent.
+    /// [`KeyError::Rejected`] for one over 8192 bits, an even modulus, or an
+    /// exponent outside what both crypto backends verify with: odd, from 3
+    /// to 2^33 - 1 (ring and aws-lc-rs refuse any other at every
+    /// verification, so such a key would fail every token).
     pub fn from_rsa_components(alg: Algorithm, n: &[u8], e: &[u8]) -> Result<Self, Error> {
         require_family(alg, Family::Rsa)?;
         let n = strip_zeros(n);
         let e = strip_zeros(e);
-        let bits = der::bit_len(n);
-        if bits < RSA_MIN_BITS {
-            return Err(KeyError::RsaTooSmall { bits: Some(bits) }.into());
+        check_rsa_bits(der::bit_len(n))?;
+        // ring and aws-lc-rs verify only with an odd modulus and an odd
+        // exponent from 3 to 2^33 - 1, and refuse any other key at every
+        // verification: refuse it now instead.
+        if !rsa_exponent_is_usable(e) {
+            return Err(KeyError::Rejected(
+                "RSA public exponent: the crypto library takes an odd exponent from 3 to 2^33 - 1",
+            )
+            .into());
         }
-        if bits > RSA_MAX_BITS {
-            return Err(KeyError::Rejected("RSA modulus over 8192 bits").into());
+        if n.last().is_none_or(|b| b & 1 == 0) {
+            return Err(KeyError::Rejected("RSA modulus is even").into());
         }
-        // ring accepts exponents from 3 up to 2^33 - 1 for verification.
-        if e.is_empty() || e.len() > 5 || e.last().is_none_or(|b| b & 1 == 0) || e == [1] {
-            return Err(KeyError::Rejected("RSA public exponent").into());
-        }
+        let params = rsa_verify_params(alg).ok_or(KeyError::AlgorithmMismatch)?;
         let pkcs1 = rsa_public_der(n, e);
         Ok(Self::build(
             alg,
             Public::Rsa {
+                params,
                 pkcs1: pkcs1.into(),
                 n: n.into(),
                 e: e.into(),
@@ -385,18 +465,12 @@ impl VerifyingKey {
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), Error> {
         let ok = match &self.key {
             Public::Hmac(key) => hmac::verify(key, message, signature),
-            Public::Rsa { pkcs1, .. } => {
-                signature::UnparsedPublicKey::new(rsa_verify_params(self.alg), pkcs1)
-                    .verify(message, signature)
+            Public::Rsa { params, pkcs1, .. } => {
+                signature::UnparsedPublicKey::new(*params, pkcs1).verify(message, signature)
             }
             Public::Ec { curve, point } => {
-                let alg = match curve {
-                    Curve::P256 => &signature::ECDSA_P256_SHA256_FIXED,
-                    Curve::P384 => &signature::ECDSA_P384_SHA384_FIXED,
-                    #[cfg(feature = "aws-lc-rs")]
-                    Curve::P521 => &signature::ECDSA_P521_SHA512_FIXED,
-                };
-                signature::UnparsedPublicKey::new(alg, point).verify(message, signature)
+                signature::UnparsedPublicKey::new(ecdsa_verify_params(*curve), point)
+                    .verify(message, signature)
             }
             Public::Ed25519(public) => {
                 signature::UnparsedPublicKey::new(&signature::ED25519, public)
@@ -409,21 +483,15 @@ impl VerifyingKey {
     pub(crate) fn rsa_components(&self) -> Option<(&[u8], &[u8])> {
         match &self.key {
             Public::Rsa { n, e, .. } => Some((n, e)),
-            _ => None,
+            Public::Hmac(_) | Public::Ec { .. } | Public::Ed25519(_) => None,
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn ec_point(&self) -> Option<(Curve, &[u8])> {
         match &self.key {
             Public::Ec { curve, point } => Some((*curve, point)),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn ed25519_bytes(&self) -> Option<&[u8; 32]> {
-        match &self.key {
-            Public::Ed25519(b) => Some(b),
-            _ => None,
+            Public::Hmac(_) | Public::Rsa { .. } | Public::Ed25519(_) => None,
         }
     }
 
@@ -453,6 +521,25 @@ fn check_on_curve(curve: Curve, point: &[u8]) -> Result<(), KeyError> {
     crypto::agree_ephemeral_ok(ephemeral, alg, point)
         .then_some(())
         .ok_or(KeyError::Rejected("EC point is not on the curve"))
+}
+
+/// The largest RSA public exponent ring and aws-lc-rs verify with (both
+/// bound it to 33 bits against denial of service).
+const RSA_MAX_EXPONENT: u64 = (1 << 33) - 1;
+
+/// `true` for an exponent (big-endian, without leading zeros) that both
+/// backends verify with: odd, from 3 to [`RSA_MAX_EXPONENT`].
+fn rsa_exponent_is_usable(e: &[u8]) -> bool {
+    let mut buf = [0u8; 8];
+    let Some(slot) = 8usize
+        .checked_sub(e.len())
+        .and_then(|start| buf.get_mut(start..))
+    else {
+        return false;
+    };
+    slot.copy_from_slice(e);
+    let value = u64::from_be_bytes(buf);
+    value & 1 == 1 && (3..=RSA_MAX_EXPONENT).contains(&value)
 }
 
 fn strip_zeros(be: &[u8]) -> &[u8] {
@@ -490,9 +577,15 @@ fn rsa_public_der(n: &[u8], e: &[u8]) -> Vec<u8> {
     out
 }
 
-fn hmac_key(alg: Algorithm, secret: &[u8]) -> Result<(hmac::Key, String), KeyError> {
-    require_family(alg, Family::Hmac)?;
-    let min = hmac_min_len(alg);
+fn hmac_key(
+    alg: Algorithm,
+    secret: &[u8],
+    refuse_keys: bool,
+) -> Result<(hmac::Key, String), KeyError> {
+    let (algorithm, min) = hmac_params(alg).ok_or(KeyError::AlgorithmMismatch)?;
+    if refuse_keys && let Some(form) = key_document_form(secret) {
+        return Err(KeyError::PublicKeyAsHmacSecret { form });
+    }
     if secret.len() < min {
         return Err(KeyError::SecretTooShort {
             min,
@@ -500,14 +593,67 @@ fn hmac_key(alg: Algorithm, secret: &[u8]) -> Result<(hmac::Key, String), KeyErr
         });
     }
     Ok((
-        hmac::Key::new(hmac_algorithm(alg), secret),
+        hmac::Key::new(algorithm, secret),
         jwk::thumbprint_oct(secret),
     ))
 }
 
+/// What an HMAC secret is when it is a key document instead of random
+/// bytes: a PEM document, a DER SubjectPublicKeyInfo, PKCS#1 RSAPublicKey
+/// or X.509 certificate, a JWK or JWK Set, or an uncompressed EC point on a
+/// curve this build implements.
+///
+/// Each check needs a whole well-formed structure (a PEM document that
+/// parses, DER that decodes to the end, a JSON object with `kty` or
+/// `keys`, a point that passes the curve equation), never a leading byte,
+/// so a random secret is taken for a key with a probability far below any
+/// that matters (an EC point: about 2^-256).
+fn key_document_form(secret: &[u8]) -> Option<&'static str> {
+    #[derive(serde::Deserialize)]
+    struct JwkProbe {
+        kty: Option<serde::de::IgnoredAny>,
+        keys: Option<serde::de::IgnoredAny>,
+    }
+    if pem::parse(secret).is_ok() {
+        return Some("PEM document");
+    }
+    if der::is_spki(secret) {
+        return Some("DER SubjectPublicKeyInfo");
+    }
+    if der::parse_rsa_public(secret).is_ok() {
+        return Some("DER PKCS#1 RSAPublicKey");
+    }
+    if der::is_certificate(secret) {
+        return Some("DER X.509 certificate");
+    }
+    if let Ok(probe) = serde_json::from_slice::<JwkProbe>(secret) {
+        if probe.kty.is_some() {
+            return Some("JWK");
+        }
+        if probe.keys.is_some() {
+            return Some("JWK Set");
+        }
+    }
+    let curves = [
+        Curve::P256,
+        Curve::P384,
+        #[cfg(feature = "aws-lc-rs")]
+        Curve::P521,
+    ];
+    let on_a_curve = secret.first() == Some(&4)
+        && curves
+            .into_iter()
+            .any(|c| point_len(c) == secret.len() && check_on_curve(c, secret).is_ok());
+    on_a_curve.then_some("SEC1 EC public point")
+}
+
 enum Private {
     Hmac(Box<hmac::Key>),
-    Rsa(RsaKeyPair),
+    Rsa {
+        pair: RsaKeyPair,
+        /// The signature padding of the key's one algorithm.
+        padding: &'static dyn signature::RsaEncoding,
+    },
     Ec(EcdsaKeyPair),
     Ed25519(Ed25519KeyPair),
 }
@@ -546,15 +692,29 @@ impl SigningKey {
         }
     }
 
-    /// An HMAC signing key from a shared secret.
+    /// An HMAC signing key from a shared secret, which must be random
+    /// bytes, never a key document (see [`VerifyingKey::hmac`]).
     ///
     /// # Errors
     ///
     /// [`KeyError::AlgorithmMismatch`] for a non-HMAC `alg`;
-    /// [`KeyError::SecretTooShort`] for a secret shorter than the hash
-    /// output (32, 48 or 64 bytes, RFC 7518 §3.2).
+    /// [`KeyError::PublicKeyAsHmacSecret`] for a secret that is a PEM
+    /// document, a DER public key or certificate, a JWK or JWK Set, or an
+    /// EC public point; [`KeyError::SecretTooShort`] for a secret shorter
+    /// than the hash output (32, 48 or 64 bytes, RFC 7518 §3.2).
     pub fn hmac(alg: Algorithm, secret: &[u8]) -> Result<Self, Error> {
-        let (key, kid) = hmac_key(alg, secret)?;
+        Self::hmac_with(alg, secret, true)
+    }
+
+    /// As [`SigningKey::hmac`], without refusing a secret that is a public
+    /// key: for `testing::attacker_hmac_key` only.
+    #[cfg(feature = "testing")]
+    pub(crate) fn hmac_accepting_public_keys(alg: Algorithm, secret: &[u8]) -> Result<Self, Error> {
+        Self::hmac_with(alg, secret, false)
+    }
+
+    fn hmac_with(alg: Algorithm, secret: &[u8], refuse_keys: bool) -> Result<Self, Error> {
+        let (key, kid) = hmac_key(alg, secret, refuse_keys)?;
         let public = VerifyingKey {
             alg,
             thumbprint: kid.clone(),
@@ -575,7 +735,8 @@ impl SigningKey {
     pub fn generate(alg: Algorithm) -> Result<Self, Error> {
         match alg.family() {
             Family::Hmac => {
-                let mut secret = Zeroizing::new(vec![0u8; hmac_min_len(alg)]);
+                let (_, len) = hmac_params(alg).ok_or(KeyError::AlgorithmMismatch)?;
+                let mut secret = Zeroizing::new(vec![0u8; len]);
                 SystemRandom::new()
                     .fill(&mut secret)
                     .map_err(|_| Error::SigningFailed)?;
@@ -600,9 +761,14 @@ impl SigningKey {
     pub fn generate_pkcs8_der(alg: Algorithm) -> Result<Zeroizing<Vec<u8>>, Error> {
         let rng = SystemRandom::new();
         let doc = match alg.family() {
-            Family::Ec => EcdsaKeyPair::generate_pkcs8(ecdsa_signing(alg), &rng),
+            Family::Ec => EcdsaKeyPair::generate_pkcs8(
+                ecdsa_signing(alg).ok_or(KeyError::AlgorithmMismatch)?,
+                &rng,
+            ),
             Family::Ed25519 => Ed25519KeyPair::generate_pkcs8(&rng),
-            _ => return Err(KeyError::Unsupported("PKCS#8 generation for this algorithm").into()),
+            Family::Hmac | Family::Rsa => {
+                return Err(KeyError::Unsupported("PKCS#8 generation for this algorithm").into());
+            }
         }
         .map_err(|_| Error::SigningFailed)?;
         Ok(Zeroizing::new(doc.as_ref().to_vec()))
@@ -613,25 +779,45 @@ impl SigningKey {
     ///
     /// # Errors
     ///
-    /// [`KeyError::AlgorithmMismatch`] when the key's type or curve does not
-    /// fit `alg`; [`KeyError::RsaTooSmall`] for RSA under 2048 bits;
-    /// [`KeyError::Rejected`] for anything else ring refuses; HMAC
-    /// algorithms take no PKCS#8.
+    /// [`KeyError::Format`] for DER that is not PKCS#8;
+    /// [`KeyError::Unsupported`] for a key type or curve this build does
+    /// not implement; [`KeyError::AlgorithmMismatch`] when the key's type or
+    /// curve does not fit `alg` (HMAC algorithms take no PKCS#8);
+    /// [`KeyError::RsaTooSmall`] for RSA under 2048 bits; these are read
+    /// from the document and are the same with either crypto backend.
+    /// [`KeyError::Rejected`] for anything else the crypto library refuses
+    /// (inconsistent parts; ring also signs with RSA keys of at most 4096
+    /// bits only).
     pub fn from_pkcs8_der(alg: Algorithm, der: &[u8]) -> Result<Self, Error> {
-        match alg.family() {
-            Family::Hmac => Err(KeyError::AlgorithmMismatch.into()),
-            Family::Rsa => Self::from_rsa(alg, RsaKeyPair::from_pkcs8(der).map_err(ring_rejected)?),
-            Family::Ec => {
-                let pair =
-                    crypto::ecdsa_from_pkcs8(ecdsa_signing(alg), der).map_err(ring_rejected)?;
+        if alg.family() == Family::Hmac {
+            return Err(KeyError::AlgorithmMismatch.into());
+        }
+        // The key type, curve and RSA size come from the document itself,
+        // so these errors do not depend on the crypto library's wording.
+        match (alg.family(), der::pkcs8_key_type(der)?) {
+            (Family::Rsa, der::PrivateKeyType::Rsa { bits }) => {
+                check_rsa_bits(bits)?;
+                let pair = RsaKeyPair::from_pkcs8(der)
+                    .map_err(refused("the crypto library refused the RSA private key"))?;
+                Self::from_rsa(alg, pair)
+            }
+            (Family::Ec, der::PrivateKeyType::Ec(curve)) if curve_of(alg) == Some(curve) => {
+                let params = ecdsa_signing(alg).ok_or(KeyError::AlgorithmMismatch)?;
+                let pair = crypto::ecdsa_from_pkcs8(params, der)
+                    .map_err(refused("the crypto library refused the EC private key"))?;
                 let public = VerifyingKey::from_ec_point(alg, pair.public_key().as_ref())?;
                 Ok(Self::with_public(alg, Private::Ec(pair), public))
             }
-            Family::Ed25519 => {
-                let pair =
-                    Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(ring_rejected)?;
+            (Family::Ed25519, der::PrivateKeyType::Ed25519) => {
+                let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(refused(
+                    "the crypto library refused the Ed25519 private key",
+                ))?;
                 let public = VerifyingKey::from_ed25519(pair.public_key().as_ref())?;
                 Ok(Self::with_public(alg, Private::Ed25519(pair), public))
+            }
+            // Another key type, or an EC key on another curve.
+            (Family::Hmac | Family::Rsa | Family::Ec | Family::Ed25519, _) => {
+                Err(KeyError::AlgorithmMismatch.into())
             }
         }
     }
@@ -644,7 +830,11 @@ impl SigningKey {
     /// [`SigningKey::from_pkcs8_der`] otherwise.
     pub fn from_pkcs1_der(alg: Algorithm, der: &[u8]) -> Result<Self, Error> {
         require_family(alg, Family::Rsa)?;
-        Self::from_rsa(alg, RsaKeyPair::from_der(der).map_err(ring_rejected)?)
+        let (n, _) = der::parse_rsa_private(der)?;
+        check_rsa_bits(der::bit_len(n))?;
+        let pair = RsaKeyPair::from_der(der)
+            .map_err(refused("the crypto library refused the RSA private key"))?;
+        Self::from_rsa(alg, pair)
     }
 
     /// A private key from PEM: `PRIVATE KEY` (PKCS#8) or `RSA PRIVATE KEY`
@@ -665,19 +855,34 @@ impl SigningKey {
     }
 
     fn from_rsa(alg: Algorithm, pair: RsaKeyPair) -> Result<Self, Error> {
-        require_family(alg, Family::Rsa)?;
+        let padding = rsa_sign_padding(alg).ok_or(KeyError::AlgorithmMismatch)?;
         let public = VerifyingKey::from_pkcs1_der(alg, pair.public_key().as_ref())?;
-        Ok(Self::with_public(alg, Private::Rsa(pair), public))
+        Ok(Self::with_public(
+            alg,
+            Private::Rsa { pair, padding },
+            public,
+        ))
     }
 
     pub(crate) fn from_parts_ec(alg: Algorithm, d: &[u8], point: &[u8]) -> Result<Self, Error> {
-        let pair = crypto::ecdsa_from_parts(ecdsa_signing(alg), d, point).map_err(ring_rejected)?;
+        let params = ecdsa_signing(alg).ok_or(KeyError::AlgorithmMismatch)?;
+        let pair = crypto::ecdsa_from_parts(params, d, point).map_err(refused(
+            "EC private key: `d` does not belong to the public point",
+        ))?;
         let public = VerifyingKey::from_ec_point(alg, pair.public_key().as_ref())?;
         Ok(Self::with_public(alg, Private::Ec(pair), public))
     }
 
     pub(crate) fn from_parts_ed25519(seed: &[u8], public: &[u8]) -> Result<Self, Error> {
-        let pair = Ed25519KeyPair::from_seed_and_public_key(seed, public).map_err(ring_rejected)?;
+        if seed.len() != 32 {
+            return Err(KeyError::Format("32-byte Ed25519 seed").into());
+        }
+        if public.len() != 32 {
+            return Err(KeyError::Format("32-byte Ed25519 public key").into());
+        }
+        let pair = Ed25519KeyPair::from_seed_and_public_key(seed, public).map_err(refused(
+            "Ed25519 private key: the seed does not belong to the public key",
+        ))?;
         let public = VerifyingKey::from_ed25519(pair.public_key().as_ref())?;
         Ok(Self::with_public(
             Algorithm::EdDSA,
@@ -692,7 +897,9 @@ impl SigningKey {
     ) -> Result<Self, Error> {
         Self::from_rsa(
             alg,
-            RsaKeyPair::from_components(parts).map_err(ring_rejected)?,
+            RsaKeyPair::from_components(parts).map_err(refused(
+                "RSA private key: inconsistent components, or refused by the crypto library",
+            ))?,
         )
     }
 
@@ -730,11 +937,11 @@ impl SigningKey {
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
         match &self.key {
             Private::Hmac(key) => Ok(hmac::sign(key, message).as_ref().to_vec()),
-            Private::Rsa(pair) => {
+            Private::Rsa { pair, padding } => {
                 // The signature is as long as the modulus in bytes.
                 let len = self.public.rsa_components().map_or(0, |(n, _)| n.len());
                 let mut sig = vec![0; len];
-                pair.sign(rsa_sign_padding(self.alg), &self.rng, message, &mut sig)
+                pair.sign(*padding, &self.rng, message, &mut sig)
                     .map_err(|_| Error::SigningFailed)?;
                 Ok(sig)
             }
@@ -770,6 +977,49 @@ mod tests {
             SigningKey::hmac(Algorithm::ES256, &[1; 64]),
             Err(Error::InvalidKey(KeyError::AlgorithmMismatch))
         ));
+    }
+
+    /// Random secrets, and random secrets that begin like a key document,
+    /// are never taken for a public key: the checks need a whole
+    /// well-formed structure, not a leading byte.
+    #[test]
+    fn random_secrets_are_never_mistaken_for_public_keys() {
+        let rng = SystemRandom::new();
+        let mut tried = 0;
+        for len in [32, 48, 64, 65, 97, 128] {
+            for first in [None, Some(0x30), Some(0x04), Some(b'{'), Some(b'-')] {
+                for _ in 0..500 {
+                    let mut secret = vec![0u8; len];
+                    rng.fill(&mut secret).unwrap();
+                    if let Some(b) = first {
+                        secret[0] = b;
+                    }
+                    assert_eq!(key_document_form(&secret), None, "{secret:?}");
+                    tried += 1;
+                }
+            }
+        }
+        assert_eq!(tried, 15_000);
+        // Text and bytes that start like a document but are not one.
+        for secret in [
+            &b"-----BEGIN PUBLIC KEY----- is how a PEM file starts, not this"[..],
+            b"{\"kty\": not JSON, a passphrase that mentions kty at length}",
+            b"{\"sub\":\"a JSON object without kty or keys is no JWK\"}",
+            &[0x30; 48],
+            &[0x04; 65],
+            &[
+                0x30, 0x1e, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                0x00, 0x00, 0x00, 0x00,
+            ],
+        ] {
+            assert_eq!(key_document_form(secret), None, "{secret:?}");
+            assert!(VerifyingKey::hmac(Algorithm::HS256, secret).is_ok());
+        }
+        // An uncompressed point that is on the curve is a key.
+        let ec = SigningKey::generate(Algorithm::ES256).unwrap();
+        let point = ec.verifying_key().ec_point().unwrap().1.to_vec();
+        assert_eq!(key_document_form(&point), Some("SEC1 EC public point"));
     }
 
     #[test]
@@ -828,6 +1078,100 @@ mod tests {
         let mut zero = vec![4u8];
         zero.extend([0u8; 64]);
         assert!(VerifyingKey::from_ec_point(Algorithm::ES256, &zero).is_err());
+    }
+
+    /// Each algorithm → parameter map answers only for its own family: an
+    /// algorithm of another family (or one added later) gets no P-256,
+    /// SHA-256 or PKCS#1 parameters by default.
+    #[test]
+    fn algorithm_maps_answer_only_for_their_own_family() {
+        for alg in Algorithm::ALL {
+            let family = alg.family();
+            assert_eq!(ecdsa_signing(alg).is_some(), family == Family::Ec, "{alg}");
+            assert_eq!(curve_of(alg).is_some(), family == Family::Ec, "{alg}");
+            assert_eq!(
+                rsa_verify_params(alg).is_some(),
+                family == Family::Rsa,
+                "{alg}"
+            );
+            assert_eq!(
+                rsa_sign_padding(alg).is_some(),
+                family == Family::Rsa,
+                "{alg}"
+            );
+            assert_eq!(hmac_params(alg).is_some(), family == Family::Hmac, "{alg}");
+        }
+        // And the ones they do answer are the algorithm's own (compared by
+        // their `Debug` form: aws-lc-rs declares them as constants, so two
+        // references to one need not be equal).
+        let hmac = |alg| hmac_params(alg).unwrap();
+        assert_eq!(hmac(Algorithm::HS256), (hmac::HMAC_SHA256, 32));
+        assert_eq!(hmac(Algorithm::HS384), (hmac::HMAC_SHA384, 48));
+        assert_eq!(hmac(Algorithm::HS512), (hmac::HMAC_SHA512, 64));
+        let same =
+            |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| format!("{a:?}") == format!("{b:?}");
+        let rsa = [
+            (Algorithm::RS256, &signature::RSA_PKCS1_2048_8192_SHA256),
+            (Algorithm::RS384, &signature::RSA_PKCS1_2048_8192_SHA384),
+            (Algorithm::RS512, &signature::RSA_PKCS1_2048_8192_SHA512),
+            (Algorithm::PS256, &signature::RSA_PSS_2048_8192_SHA256),
+            (Algorithm::PS384, &signature::RSA_PSS_2048_8192_SHA384),
+            (Algorithm::PS512, &signature::RSA_PSS_2048_8192_SHA512),
+        ];
+        for (alg, params) in rsa {
+            assert!(same(rsa_verify_params(alg).unwrap(), params), "{alg}");
+            for (other, _) in rsa.iter().filter(|(o, _)| *o != alg) {
+                assert!(!same(rsa_verify_params(*other).unwrap(), params), "{alg}");
+            }
+        }
+        assert!(same(
+            ecdsa_signing(Algorithm::ES256).unwrap(),
+            &signature::ECDSA_P256_SHA256_FIXED_SIGNING
+        ));
+        assert!(same(
+            ecdsa_signing(Algorithm::ES384).unwrap(),
+            &signature::ECDSA_P384_SHA384_FIXED_SIGNING
+        ));
+        assert!(!same(
+            ecdsa_signing(Algorithm::ES384).unwrap(),
+            &signature::ECDSA_P256_SHA256_FIXED_SIGNING
+        ));
+    }
+
+    /// The bound the build-time check uses is the backend's own: the genuine
+    /// signature of a key whose exponent is 2^33 - 1 verifies in the crypto
+    /// library, that of a key whose exponent is 2^33 + 1 does not (ring and
+    /// aws-lc-rs alike; `tests/data/keys/rsa_public_exponents.json`).
+    #[test]
+    fn backend_verifies_with_exactly_the_exponents_the_build_check_accepts() {
+        let cases: Vec<serde_json::Value> = serde_json::from_str(include_str!(
+            "../../tests/data/keys/rsa_public_exponents.json"
+        ))
+        .unwrap();
+        let mut refused = 0;
+        for case in cases {
+            let member = |name: &str| {
+                crate::encoding::b64_decode(case["jwk"][name].as_str().unwrap().as_bytes()).unwrap()
+            };
+            let (n, e) = (member("n"), member("e"));
+            let token = case["token"].as_str().unwrap();
+            let (input, sig) = token.rsplit_once('.').unwrap();
+            let sig = crate::encoding::b64_decode(sig.as_bytes()).unwrap();
+            let der = rsa_public_der(&n, &e);
+            let verified =
+                signature::UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, &der)
+                    .verify(input.as_bytes(), &sig)
+                    .is_ok();
+            let must_load = case["must"] == "load";
+            assert_eq!(verified, must_load, "e = {}", case["e"]);
+            assert_eq!(rsa_exponent_is_usable(&e), must_load, "e = {}", case["e"]);
+            refused += usize::from(!must_load);
+        }
+        assert_eq!(refused, 1);
+        assert!(rsa_exponent_is_usable(&RSA_MAX_EXPONENT.to_be_bytes()[3..]));
+        assert!(!rsa_exponent_is_usable(
+            &(RSA_MAX_EXPONENT + 2).to_be_bytes()[3..]
+        ));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use time::Duration;
 
-use super::{JwkSet, SigningKey, VerifyingKey};
+use super::{JwkSet, JwkSetOptions, SigningKey, SkippedJwk, VerifyingKey};
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::jws::{Algorithm, AlgorithmSet};
@@ -114,6 +114,8 @@ struct KeyIndex {
     sole: Vec<(Algorithm, Arc<VerifyingKey>)>,
     algorithms: AlgorithmSet,
     len: usize,
+    /// The JWK Set members the import that made this index left out.
+    skipped: Vec<SkippedJwk>,
 }
 
 impl KeyIndex {
@@ -195,14 +197,48 @@ impl KeySetStore {
         })
     }
 
-    /// A store of the signature keys of a JWK Set document; see
-    /// [`VerifyingKey::from_jwk_set`] for which keys are taken.
+    /// A store of the signature keys of a JWK Set document, such as an
+    /// identity provider's `/.well-known/jwks.json`; see
+    /// [`VerifyingKey::from_jwk_set_with`] for which members are taken.
+    /// `oct` members (secrets) are skipped; `assume_alg` binds members
+    /// without `alg` of its key type.
+    ///
+    /// A member that cannot be used is left out, not fatal: the store holds
+    /// the others, and [`KeySetStore::skipped`] says which were left out and
+    /// why (log them).
+    ///
+    /// ```
+    /// use tokengate::{Algorithm, KeySetStore, SigningKey, SingleKeyStore};
+    ///
+    /// let idp = SigningKey::generate(Algorithm::ES256)?;
+    /// let jwks = SingleKeyStore::new(idp.verifying_key()).jwks().to_json();
+    /// let store = KeySetStore::from_jwks(&jwks, None)?;
+    /// for member in store.skipped() {
+    ///     eprintln!("JWK Set {member}");
+    /// }
+    /// assert_eq!(store.len(), 1);
+    /// # Ok::<(), tokengate::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
-    /// As [`VerifyingKey::from_jwk_set`] and [`KeySetStore::new`].
+    /// As [`VerifyingKey::from_jwk_set_with`]: a document that is not a JWK
+    /// Set, or one that gives no usable key
+    /// ([`KeyError::NoUsableKey`](crate::KeyError::NoUsableKey)).
     pub fn from_jwks(json: &str, assume_alg: Option<Algorithm>) -> Result<Self, Error> {
-        Self::new(VerifyingKey::from_jwk_set(json, assume_alg)?)
+        Self::from_jwks_with(json, options(assume_alg))
+    }
+
+    /// As [`KeySetStore::from_jwks`], with [`JwkSetOptions`] (to import the
+    /// `oct` members of a private, trusted document, for instance).
+    ///
+    /// # Errors
+    ///
+    /// As [`VerifyingKey::from_jwk_set_with`].
+    pub fn from_jwks_with(json: &str, options: JwkSetOptions) -> Result<Self, Error> {
+        Ok(Self {
+            index: RwLock::new(Arc::new(index_of_jwks(json, options)?)),
+        })
     }
 
     /// Atomically replaces every key. On error the previous keys stay.
@@ -220,17 +256,46 @@ impl KeySetStore {
     }
 
     /// Atomically replaces every key with those of a freshly fetched JWK
-    /// Set document. On error the previous keys stay.
+    /// Set document, taken as by [`KeySetStore::from_jwks`], and returns
+    /// the members left out (also kept for [`KeySetStore::skipped`]).
+    ///
+    /// A refresh never drops keys silently: a document that gives no usable
+    /// key (an empty set, a set of encryption keys, a broken document) is
+    /// an error and the previous keys stay; members left out of a document
+    /// that does give keys are returned, to be logged.
     ///
     /// # Errors
     ///
-    /// As [`KeySetStore::from_jwks`].
+    /// As [`KeySetStore::from_jwks`]; the store is then unchanged.
     pub fn replace_from_jwks(
         &self,
         json: &str,
         assume_alg: Option<Algorithm>,
-    ) -> Result<(), Error> {
-        self.replace(VerifyingKey::from_jwk_set(json, assume_alg)?)
+    ) -> Result<Vec<SkippedJwk>, Error> {
+        self.replace_from_jwks_with(json, options(assume_alg))
+    }
+
+    /// As [`KeySetStore::replace_from_jwks`], with [`JwkSetOptions`].
+    ///
+    /// # Errors
+    ///
+    /// As [`KeySetStore::from_jwks_with`]; the store is then unchanged.
+    pub fn replace_from_jwks_with(
+        &self,
+        json: &str,
+        options: JwkSetOptions,
+    ) -> Result<Vec<SkippedJwk>, Error> {
+        let index = Arc::new(index_of_jwks(json, options)?);
+        let skipped = index.skipped.clone();
+        *self.index.write().unwrap_or_else(PoisonError::into_inner) = index;
+        Ok(skipped)
+    }
+
+    /// The JWK Set members that the import which gave the store its current
+    /// keys left out, with why ([`SkippedJwk`]); empty when the keys came
+    /// from [`KeySetStore::new`] or [`KeySetStore::replace`].
+    pub fn skipped(&self) -> Vec<SkippedJwk> {
+        self.snapshot().skipped.clone()
     }
 
     /// The number of keys.
@@ -251,6 +316,22 @@ impl KeySetStore {
     fn snapshot(&self) -> Arc<KeyIndex> {
         Arc::clone(&self.index.read().unwrap_or_else(PoisonError::into_inner))
     }
+}
+
+/// The options of the `assume_alg` shorthands.
+pub(super) fn options(assume_alg: Option<Algorithm>) -> JwkSetOptions {
+    match assume_alg {
+        Some(alg) => JwkSetOptions::new().assume_alg(alg),
+        None => JwkSetOptions::new(),
+    }
+}
+
+/// The index of the usable keys of a JWK Set, with the members left out.
+fn index_of_jwks(json: &str, options: JwkSetOptions) -> Result<KeyIndex, Error> {
+    let import = VerifyingKey::from_jwk_set_with(json, options)?;
+    let mut index = KeyIndex::build(import.keys.into_iter().map(Arc::new))?;
+    index.skipped = import.skipped;
+    Ok(index)
 }
 
 impl KeyStore for KeySetStore {

@@ -6,6 +6,8 @@
 //!   checksum is computed here from the format's documentation, not with
 //!   the crate's own encoder, so a test that compares the two checks
 //!   something.
+//! - What an attacker signs with: [`attacker_hmac_key`], an HMAC key over
+//!   a public key's bytes, which [`crate::SigningKey::hmac`] refuses.
 //! - A stopped clock: [`clock`] at [`T0`], or [`clock_at`] any instant.
 //! - Backends that are down: [`FailingApiKeyStore`] and
 //!   [`FailingRevocation`].
@@ -28,11 +30,13 @@
 //! # Ok::<(), tokengate::Error>(())
 //! ```
 
+mod attacker;
 mod clock;
 pub mod conformance;
 mod failing;
 mod forge;
 
+pub use attacker::attacker_hmac_key;
 pub use clock::{T0, clock, clock_at};
 pub use failing::{FailingApiKeyStore, FailingRevocation};
 pub use forge::{BASE62, checksum, forge, reseal, with_checksum, wrong_secret};
