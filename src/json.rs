@@ -301,23 +301,94 @@ fn deeper<E: de::Error>(depth: usize) -> Result<usize, E> {
     }
 }
 
+/// The one member name of the map serde_json hands a visitor for a number
+/// when its `arbitrary_precision` feature is on (any crate of the
+/// application can switch it on: cargo unifies features). Its value is the
+/// number's text.
+const ARBITRARY_PRECISION_NUMBER: &str = "$serde_json::private::Number";
+
+/// `true` when this build's serde_json hands numbers over as
+/// [`ARBITRARY_PRECISION_NUMBER`] maps. Asked once; without the feature, an
+/// object that happens to have that member name stays an object.
+fn numbers_arrive_as_maps() -> bool {
+    static ANSWER: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ANSWER.get_or_init(|| {
+        struct Probe;
+        impl<'de> Visitor<'de> for Probe {
+            type Value = bool;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number")
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<bool, E> {
+                Ok(false)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+                while map
+                    .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(true)
+            }
+        }
+        // Integers that fit 64 bits arrive as such either way; a fraction
+        // shows the difference.
+        let mut de = serde_json::Deserializer::from_slice(b"0.5");
+        de.deserialize_any(Probe).unwrap_or(false)
+    })
+}
+
+/// A number's JSON text read as serde_json reads it without
+/// `arbitrary_precision`: an integer that fits `i64`; a larger one that
+/// fits `u64` ([`Number::TooLarge`]); anything else as `f64`, which must be
+/// finite. `None` for a number beyond the f64 range.
+fn parse_number(text: &str) -> Option<Number> {
+    if let Ok(i) = text.parse::<i64>() {
+        return Some(Number::Int(i));
+    }
+    if text.parse::<u64>().is_ok() {
+        return Some(Number::TooLarge);
+    }
+    text.parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite())
+        .map(Number::Float)
+}
+
 /// Reads the members of a nested object whose values sit at `depth + 1`,
-/// skipping the values and refusing a repeated name.
+/// skipping the values and refusing a repeated name. Under serde_json's
+/// `arbitrary_precision` a number arrives as such an object; it is
+/// recognised and returned (and refused beyond the f64 range, as without
+/// the feature).
 fn skip_object<'de, A: MapAccess<'de>>(
     walk: &mut Walk<'de>,
     depth: usize,
     mut map: A,
-) -> Result<(), A::Error> {
+) -> Result<Option<Number>, A::Error> {
+    let Some(JsonStr(first)) = map.next_key::<JsonStr<'de>>()? else {
+        deeper::<A::Error>(depth)?;
+        return Ok(None);
+    };
+    if first == ARBITRARY_PRECISION_NUMBER && numbers_arrive_as_maps() {
+        let JsonStr(text) = map.next_value::<JsonStr<'de>>()?;
+        let number = parse_number(&text)
+            .ok_or_else(|| <A::Error as de::Error>::custom("number out of range"))?;
+        if map.next_key::<JsonStr<'de>>()?.is_some() {
+            return Err(<A::Error as de::Error>::custom("not a number"));
+        }
+        return Ok(Some(number));
+    }
     let inner = deeper::<A::Error>(depth)?;
     let mut names = NestedNames::open(&walk.names);
-    while let Some(JsonStr(key)) = map.next_key::<JsonStr<'de>>()? {
-        if names.repeat(&mut walk.names, key) {
+    let mut key = Some(first);
+    while let Some(name) = key {
+        if names.repeat(&mut walk.names, name) {
             return Err(walk.fail(Error::Malformed(Malformed::DuplicateMember)));
         }
         map.next_value_seed(Skip { depth: inner, walk })?;
+        key = map.next_key::<JsonStr<'de>>()?.map(|JsonStr(k)| k);
     }
     names.close(&mut walk.names);
-    Ok(())
+    Ok(None)
 }
 
 /// Skips one value at `depth` without building it, refusing nesting past
@@ -370,7 +441,7 @@ impl<'de> Visitor<'de> for Skip<'_, 'de> {
         Ok(())
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        skip_object(self.walk, self.depth, map)
+        skip_object(self.walk, self.depth, map).map(|_| ())
     }
 }
 
@@ -436,8 +507,10 @@ impl<'de> Visitor<'de> for ScalarVisitor<'_, 'de> {
         })
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        skip_object(self.0, 1, map)?;
-        Ok(Scalar::Other)
+        Ok(match skip_object(self.0, 1, map)? {
+            Some(number) => Scalar::Num(number),
+            None => Scalar::Other,
+        })
     }
 }
 
@@ -528,6 +601,42 @@ impl<'de> Deserialize<'de> for JsonStr<'de> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_are_read_the_same_with_and_without_arbitrary_precision() {
+        assert_eq!(parse_number("42"), Some(Number::Int(42)));
+        assert_eq!(parse_number("-7"), Some(Number::Int(-7)));
+        assert_eq!(parse_number("18446744073709551615"), Some(Number::TooLarge));
+        assert_eq!(parse_number("1.5e3"), Some(Number::Float(1500.0)));
+        assert_eq!(parse_number("1e400"), None);
+        // Whichever way this build's serde_json hands numbers over, a
+        // NumericDate reads as a number, and an object with the feature's
+        // member name is a number only when the feature is on.
+        let mut seen = Vec::new();
+        walk_object(
+            br#"{"a":1700000000,"b":{"$serde_json::private::Number":"5"}}"#,
+            |n| match n {
+                "a" => Some(0),
+                "b" => Some(1),
+                _ => None,
+            },
+            |i, v| {
+                seen.push((i, v));
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            seen.first(),
+            Some(&(0, Scalar::Num(Number::Int(1_700_000_000))))
+        );
+        let b = if numbers_arrive_as_maps() {
+            Scalar::Num(Number::Int(5))
+        } else {
+            Scalar::Other
+        };
+        assert_eq!(seen.get(1), Some(&(1, b)));
+    }
 
     const NAMES: [&str; 9] = ["a", "b", "c", "e", "f", "g", "h", "i", "alg"];
 
