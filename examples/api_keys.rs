@@ -9,11 +9,11 @@
 use std::error::Error as StdError;
 use std::sync::Arc;
 
-use time::Duration;
 use tokengate::api_key::{
     ApiKeyFormat, ApiKeyIssuer, ApiKeyStore, ApiKeyVerifier, InMemoryApiKeyStore, IssuedApiKey,
     NewApiKey,
 };
+use tokengate::time::Duration;
 use tokengate::{Clock, FixedClock, ScopeSet, SystemClock};
 
 fn main() -> Result<(), Box<dyn StdError>> {

@@ -11,7 +11,7 @@
 use std::error::Error as StdError;
 use std::sync::Arc;
 
-use time::Duration;
+use tokengate::time::Duration;
 use tokengate::{
     Algorithm, Clock, FixedClock, Introspector, KeyRing, NoCustomClaims, RevocationList,
     RevocationReplica, RevocationStore, SigningKey, StalePolicy, TokenBuilder, Validator,

@@ -23,7 +23,9 @@ use crate::revocation::{RevocationStore, instant};
 ///
 /// `token_type` follows RFC 6749 §5.1: `Bearer` for access tokens and API
 /// keys (both are presented as bearer credentials), `N_A` for refresh
-/// tokens (RFC 8693 §3: not an access token).
+/// tokens (RFC 8693 §3: not an access token). The crate knows subjects,
+/// not user names, so RFC 7662's optional `username` is not produced: an
+/// application that has one adds it to the JSON itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct IntrospectionResponse {
     /// Whether the token is currently active.
@@ -34,9 +36,6 @@ pub struct IntrospectionResponse {
     /// The OAuth client the token was issued to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    /// A human-readable identifier of the resource owner.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
     /// The token type.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_type: Option<&'static str>,
@@ -258,7 +257,6 @@ impl Introspector {
                     aud: c.audience,
                     iss: c.issuer,
                     jti: c.jwt_id,
-                    username: None,
                 })
             }
             Err(e) if e.is_internal() => Err(e),
