@@ -416,7 +416,7 @@ impl Authenticator {
         .map_err(|e| self.reject_for(e, validator.scope_requirement(), requirement))?;
         let claims = verified.into_claims();
         let scopes = ScopeSet::parse(claims.scope.as_deref().unwrap_or(""))
-            .map_err(|_| self.reject(Error::claim("scope")))?;
+            .map_err(|_| self.reject(Error::claim(validator.scope_claim().to_owned())))?;
         Ok(Principal {
             subject: claims.subject.unwrap_or_default(),
             scopes,

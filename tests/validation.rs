@@ -1130,7 +1130,8 @@ fn string_claims_and_audience_are_strictly_typed() {
         ("iss", json!([ISS])),
         ("sub", json!(null)),
         ("jti", json!(7)),
-        ("scope", json!(["a", "b"])),
+        ("scope", json!(["a", 1])),
+        ("scope", json!({"a": "b"})),
         ("client_id", json!(false)),
     ] {
         let token = env.raw(&with(good_claims(), name, value.clone()));

@@ -50,8 +50,9 @@ impl<T> Verified<T> {
         self.claims
     }
 
-    /// Checks the token's `scope` claim against `requirement`, without
-    /// allocating unless it fails.
+    /// Checks the token's granted scopes (`scope`, or the validator's
+    /// [`scope_claim`](ValidatorBuilder::scope_claim), string or array)
+    /// against `requirement`, without allocating unless it fails.
     ///
     /// # Errors
     ///
@@ -97,6 +98,7 @@ struct Config {
     clock: Arc<dyn Clock>,
     revocation: Option<Arc<dyn Revocation>>,
     scopes: Option<ScopeRequirement>,
+    scope_claim: Box<str>,
 }
 
 /// Validates JWTs (the resource-server side). Built once with
@@ -135,6 +137,7 @@ pub struct Validator {
 /// | clock | [`SystemClock`] | |
 /// | revocation | none ([`revocation`](Self::revocation) to consult a list) | |
 /// | scope requirement | none ([`require_scopes`](Self::require_scopes), or per call with [`Validator::validate_for`]) | |
+/// | scopes read from | `scope`, a space-delimited string or an array of strings ([`scope_claim`](Self::scope_claim) for `scp`) | the shapes providers send, each strictly typed |
 #[derive(Debug, Clone)]
 pub struct ValidatorBuilder {
     store: Arc<dyn KeyStore>,
@@ -150,6 +153,7 @@ pub struct ValidatorBuilder {
     clock: Arc<dyn Clock>,
     revocation: Option<Arc<dyn Revocation>>,
     scopes: Option<ScopeRequirement>,
+    scope_claim: String,
 }
 
 impl Validator {
@@ -169,7 +173,14 @@ impl Validator {
             clock: Arc::new(SystemClock),
             revocation: None,
             scopes: None,
+            scope_claim: Claim::Scope.name().to_owned(),
         }
+    }
+
+    /// The claim the granted scopes are read from: `scope`, unless
+    /// [`ValidatorBuilder::scope_claim`] named another.
+    pub fn scope_claim(&self) -> &str {
+        &self.config.scope_claim
     }
 
     /// The scope requirement every token must meet, if one was set.
@@ -254,7 +265,7 @@ impl Validator {
         }
         key.verify(compact.signing_input, signature)?;
         // Everything below reads bytes that the key holder signed.
-        let claims = parse_registered(payload)?;
+        let claims = parse_registered(payload, &cfg.scope_claim)?;
         self.check_claims(&header, &claims)?;
         if let Some(revocation) = &cfg.revocation {
             let query = RevocationQuery::new(
@@ -284,7 +295,12 @@ impl Validator {
         let cfg = &*self.config;
         for claim in ALL_CLAIMS {
             if cfg.required & claim.bit() != 0 && !claims.has(claim) {
-                return Err(Error::MissingClaim(claim.name().into()));
+                return Err(Error::MissingClaim(match claim {
+                    Claim::Scope if *cfg.scope_claim != *Claim::Scope.name() => {
+                        cfg.scope_claim.to_string().into()
+                    }
+                    _ => claim.name().into(),
+                }));
             }
         }
         if let Some(expected) = &cfg.typ
@@ -540,6 +556,19 @@ impl ValidatorBuilder {
         self
     }
 
+    /// Reads the granted scopes from the claim `name` instead of `scope`:
+    /// `scope_claim("scp")` for Okta and Entra ID. Either claim may be a
+    /// space-delimited string or an array of strings; any other type, or an
+    /// array element that is empty or holds a space, is
+    /// [`Error::Malformed`] naming the claim. With another claim named, a
+    /// `scope` member grants nothing. [`require(Claim::Scope)`](Self::require)
+    /// then requires the named claim.
+    #[must_use]
+    pub fn scope_claim(mut self, name: impl Into<String>) -> Self {
+        self.scope_claim = name.into();
+        self
+    }
+
     /// Builds the validator.
     ///
     /// # Errors
@@ -549,7 +578,8 @@ impl ValidatorBuilder {
     /// holds an empty string, the required type is empty, the allow-list is
     /// empty or names an algorithm no key in the store has, the store holds
     /// no key and no allow-list is given, the leeway or maximum age is
-    /// negative, or the size limit is 0 or over 1 MiB.
+    /// negative, the size limit is 0 or over 1 MiB, or the scope claim is
+    /// empty or another registered claim (`sub`, `aud`, ...).
     pub fn build(self) -> Result<Validator, Error> {
         match &self.issuer {
             IssuerPolicy::Unset => {
@@ -634,6 +664,17 @@ impl ValidatorBuilder {
                 "the token size limit must be 1 byte to 1 MiB",
             ));
         }
+        if self.scope_claim.is_empty() {
+            return Err(Error::config("the scope claim name is empty"));
+        }
+        if ALL_CLAIMS
+            .iter()
+            .any(|c| *c != Claim::Scope && c.name() == self.scope_claim)
+        {
+            return Err(Error::config(
+                "the scope claim is another registered claim: scopes cannot be read from it",
+            ));
+        }
         let mut required = self.required;
         if !self.exp_optional {
             required |= Claim::ExpiresAt.bit();
@@ -664,6 +705,7 @@ impl ValidatorBuilder {
                 clock: self.clock,
                 revocation: self.revocation,
                 scopes: self.scopes,
+                scope_claim: self.scope_claim.into(),
             }),
         })
     }
