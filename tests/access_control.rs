@@ -1286,3 +1286,37 @@ fn scp_array_through_the_authenticator() {
         "malformed token: invalid claim `scp`"
     );
 }
+
+#[test]
+fn insufficient_scope_names_the_missing_scopes_in_its_message() {
+    let env = Env::new();
+    let v = env.validator();
+    let token = env.token(Some("orders:read granted:MARKER"));
+    let err = v
+        .validate_for::<NoCustomClaims>(&token, &all_of("orders:read orders:write orders:refund"))
+        .unwrap_err();
+    // The scopes come from the requirement (configuration), never from
+    // the token: what it was granted is not repeated.
+    assert_eq!(
+        err.to_string(),
+        "insufficient scope: missing `orders:refund orders:write`"
+    );
+    assert!(!format!("{err} {err:?}").contains("MARKER"));
+    let err = all_of("admin")
+        .and(one_of("x y"))
+        .check("admin")
+        .unwrap_err();
+    assert_eq!(err.to_string(), "insufficient scope: missing `x y`");
+    // Twin: met, no error at all.
+    v.validate_for::<NoCustomClaims>(&token, &all_of("orders:read"))
+        .unwrap();
+    // At the front door the cause says the same, for the logs.
+    let door = Authenticator::builder().access_tokens(v).build().unwrap();
+    let denied = door
+        .authenticate_for(Some(&format!("Bearer {token}")), &all_of("orders:write"))
+        .unwrap_err();
+    assert_eq!(
+        denied.to_string(),
+        "insufficient scope: missing `orders:write`"
+    );
+}
