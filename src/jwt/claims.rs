@@ -78,7 +78,7 @@ impl fmt::Display for Claim {
 /// so it sees registered claims too and must not use
 /// `#[serde(deny_unknown_fields)]`; when issuing, `T` must serialize to a
 /// JSON object whose members do not repeat a registered claim name.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Claims<T = NoCustomClaims> {
     /// `iss`: who issued the token.
     pub issuer: Option<String>,
