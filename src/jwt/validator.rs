@@ -79,6 +79,7 @@ enum IssuerPolicy {
 #[derive(Debug, Clone)]
 enum AudiencePolicy {
     Unset,
+    Any,
     NoneExpected,
     AnyOf(Vec<String>),
     AllOf(Vec<String>),
@@ -127,7 +128,7 @@ pub struct Validator {
 /// |---|---|---|
 /// | algorithms | those of the keys in the store | never wider than the keys |
 /// | issuer | **must be chosen**: [`issuer`](Self::issuer) / [`issuers`](Self::issuers) or [`danger_accept_any_issuer`](Self::danger_accept_any_issuer) | a forgotten issuer check is a silent hole |
-/// | audience | **must be chosen**: [`audience`](Self::audience) / [`audiences`](Self::audiences) or [`expect_no_audience`](Self::expect_no_audience) | RFC 7519 §4.1.3: a token for someone else must not pass |
+/// | audience | **must be chosen**: [`audience`](Self::audience) / [`audiences`](Self::audiences), [`expect_no_audience`](Self::expect_no_audience), or (an authorization server introspecting for many resource servers) [`danger_accept_any_audience`](Self::danger_accept_any_audience) | RFC 7519 §4.1.3: a token for someone else must not pass |
 /// | `exp` | required | a token without expiry lives forever |
 /// | `nbf`, `iat` | checked when present | |
 /// | leeway | 30 s ([`DEFAULT_LEEWAY`]) | clock skew between servers |
@@ -340,7 +341,7 @@ impl Validator {
             }
         }
         match (&cfg.audience, &claims.audience) {
-            (AudiencePolicy::NoneExpected, None) => {}
+            (AudiencePolicy::Any, _) | (AudiencePolicy::NoneExpected, None) => {}
             (AudiencePolicy::AnyOf(accepted), Some(aud))
                 if aud.iter().any(|a| accepted.contains(a)) => {}
             (AudiencePolicy::AllOf(needed), Some(aud))
@@ -451,6 +452,17 @@ impl ValidatorBuilder {
     #[must_use]
     pub fn expect_no_audience(mut self) -> Self {
         self.audience = AudiencePolicy::NoneExpected;
+        self
+    }
+
+    /// Accepts a token whatever its `aud` says, or without one. For an
+    /// authorization server that introspects (RFC 7662) tokens it issued
+    /// for many resource servers, and reports `aud` for each to decide.
+    /// Never for a resource server: a token minted for another service
+    /// then passes here too (RFC 7519 §4.1.3, RFC 8725 §3.9).
+    #[must_use]
+    pub fn danger_accept_any_audience(mut self) -> Self {
+        self.audience = AudiencePolicy::Any;
         self
     }
 
@@ -595,7 +607,8 @@ impl ValidatorBuilder {
         match &self.audience {
             AudiencePolicy::Unset => {
                 return Err(Error::config(
-                    "no audience policy: call audience()/audiences() or expect_no_audience()",
+                    "no audience policy: call audience()/audiences(), expect_no_audience() \
+                     or danger_accept_any_audience()",
                 ));
             }
             AudiencePolicy::AnyOf(list) | AudiencePolicy::AllOf(list) if list.is_empty() => {
