@@ -27,7 +27,15 @@ fn handle(
     need: &ScopeRequirement,
 ) -> (u16, String) {
     match door.authenticate_for(authorization, need) {
-        Ok(caller) => (200, format!("hello {} ({:?})", caller.subject, caller.kind)),
+        // `subject` is `None` for a client credentials token (no `sub`).
+        Ok(caller) => (
+            200,
+            format!(
+                "hello {} ({:?})",
+                caller.subject.as_deref().unwrap_or("client"),
+                caller.kind
+            ),
+        ),
         // `err.cause()` holds the precise reason (with a stable kind) for
         // the logs; the client only learns the error class.
         Err(err) => (err.status(), err.www_authenticate()),

@@ -13,11 +13,12 @@
 
 use std::fmt;
 
+use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
 use crate::api_key::ApiKeyVerifier;
 use crate::error::{Error, Malformed};
-use crate::jwt::{NoCustomClaims, Validator};
+use crate::jwt::{Claims, NoCustomClaims, Validator};
 use crate::scope::{ScopeRequirement, ScopeSet};
 
 /// Which kind of credential authenticated the request.
@@ -31,10 +32,18 @@ pub enum CredentialKind {
 }
 
 /// The authenticated caller.
+///
+/// `T` is the application's own claims type, read from an access token by
+/// [`Authenticator::authenticate_with`] (a tenant id, roles); the common
+/// calls, [`Authenticator::authenticate`] and
+/// [`Authenticator::authenticate_for`], read none.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    /// `sub` of the token, or the API key's owner.
-    pub subject: String,
+pub struct Principal<T = NoCustomClaims> {
+    /// `sub` of the token (`None` for a token without one, such as a client
+    /// credentials grant's), or the API key's owner.
+    pub subject: Option<String>,
+    /// `iss` of the token; `None` for an API key.
+    pub issuer: Option<String>,
     /// The scopes granted.
     pub scopes: ScopeSet,
     /// The credential kind.
@@ -45,6 +54,18 @@ pub struct Principal {
     pub client_id: Option<String>,
     /// When the credential expires, seconds since the epoch.
     pub expires_at: Option<i64>,
+    /// Every verified claim of an access token, the application's own
+    /// (`T`) included, so a handler reads them without validating the token
+    /// again; `None` for an API key.
+    pub claims: Option<Claims<T>>,
+}
+
+impl<T> Principal<T> {
+    /// The application's own claims of an access token; `None` for an API
+    /// key.
+    pub fn custom(&self) -> Option<&T> {
+        self.claims.as_ref().map(|c| &c.custom)
+    }
 }
 
 /// The RFC 6750 §3.1 error codes.
@@ -201,7 +222,8 @@ impl std::error::Error for AuthError {
 /// let header = format!("Bearer {token}");
 ///
 /// let principal = door.authenticate_for(Some(&header), &ScopeRequirement::all("orders:read")?)?;
-/// assert_eq!(principal.subject, "user-7");
+/// assert_eq!(principal.subject.as_deref(), Some("user-7"));
+/// assert_eq!(principal.issuer.as_deref(), Some("https://auth.example.com"));
 ///
 /// let denied = door
 ///     .authenticate_for(Some(&header), &ScopeRequirement::all("orders:write")?)
@@ -338,7 +360,7 @@ impl Authenticator {
     /// An [`AuthError`] whose [`BearerError`] gives the status and
     /// challenge.
     pub fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, AuthError> {
-        self.authenticate_inner(authorization, None)
+        self.authenticate_with(authorization, None)
     }
 
     /// As [`Authenticator::authenticate`], and requires `requirement`
@@ -355,14 +377,50 @@ impl Authenticator {
         authorization: Option<&str>,
         requirement: &ScopeRequirement,
     ) -> Result<Principal, AuthError> {
-        self.authenticate_inner(authorization, Some(requirement))
+        self.authenticate_with(authorization, Some(requirement))
     }
 
-    fn authenticate_inner(
+    /// As [`Authenticator::authenticate_for`] (or, without a requirement,
+    /// [`Authenticator::authenticate`]), and reads the application's own
+    /// claims of an access token into `T`, kept in
+    /// [`Principal::claims`] so a handler needs no second validation.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tokengate::{Algorithm, Authenticator, KeyRing, SigningKey, TokenBuilder, Validator};
+    /// #[derive(serde::Serialize, serde::Deserialize)]
+    /// struct Tenant {
+    ///     tenant: String,
+    /// }
+    /// # let ring = Arc::new(KeyRing::new(SigningKey::generate(Algorithm::EdDSA)?));
+    /// # let validator = Validator::builder(Arc::clone(&ring))
+    /// #     .danger_accept_any_type()
+    /// #     .issuer("https://auth.example.com")
+    /// #     .audience("orders-api")
+    /// #     .build()?;
+    /// # let door = Authenticator::builder().access_tokens(validator).build()?;
+    /// // A client credentials token: no `sub`, a tenant claim.
+    /// let token = TokenBuilder::new()
+    ///     .issuer("https://auth.example.com")
+    ///     .audience("orders-api")
+    ///     .custom(Tenant { tenant: "acme".into() })
+    ///     .sign(&ring.current())?;
+    /// let header = format!("Bearer {token}");
+    /// let caller = door.authenticate_with::<Tenant>(Some(&header), None)?;
+    /// assert_eq!(caller.subject, None);
+    /// assert_eq!(caller.custom().map(|t| t.tenant.as_str()), Some("acme"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Authenticator::authenticate_for`]; an access token whose claims
+    /// do not deserialize into `T` is [`BearerError::InvalidToken`].
+    pub fn authenticate_with<T: DeserializeOwned + 'static>(
         &self,
         authorization: Option<&str>,
         requirement: Option<&ScopeRequirement>,
-    ) -> Result<Principal, AuthError> {
+    ) -> Result<Principal<T>, AuthError> {
         let credential = match parse_bearer(authorization) {
             Ok(c) => c,
             Err(kind) => return Err(self.fail(kind, None)),
@@ -388,42 +446,46 @@ impl Authenticator {
                     .map_err(|e| self.reject_for(e, own, requirement))?;
             }
             return Ok(Principal {
-                subject: key.owner().to_owned(),
+                subject: Some(key.owner().to_owned()),
+                issuer: None,
                 scopes: key.scopes().clone(),
                 kind: CredentialKind::ApiKey,
                 credential_id: Some(key.id().to_owned()),
                 client_id: None,
                 expires_at: key.expires_at().map(OffsetDateTime::unix_timestamp),
+                claims: None,
             });
         }
         self.access_token(credential, requirement)
     }
 
-    fn access_token(
+    fn access_token<T: DeserializeOwned + 'static>(
         &self,
         credential: &str,
         requirement: Option<&ScopeRequirement>,
-    ) -> Result<Principal, AuthError> {
+    ) -> Result<Principal<T>, AuthError> {
         let Some(validator) = &self.validator else {
             // The builder refuses a door without either kind, and one
             // with API keys only answered above.
             return Err(self.reject(Error::config("no validator for access tokens")));
         };
         let verified = match requirement {
-            Some(req) => validator.validate_for::<NoCustomClaims>(credential, req),
-            None => validator.validate::<NoCustomClaims>(credential),
+            Some(req) => validator.validate_for::<T>(credential, req),
+            None => validator.validate::<T>(credential),
         }
         .map_err(|e| self.reject_for(e, validator.scope_requirement(), requirement))?;
         let claims = verified.into_claims();
         let scopes = ScopeSet::parse(claims.scope.as_deref().unwrap_or(""))
-            .map_err(|_| self.reject(Error::claim("scope")))?;
+            .map_err(|_| self.reject(Error::claim(validator.scope_claim().to_owned())))?;
         Ok(Principal {
-            subject: claims.subject.unwrap_or_default(),
+            subject: claims.subject.clone(),
+            issuer: claims.issuer.clone(),
             scopes,
             kind: CredentialKind::AccessToken,
-            credential_id: claims.jwt_id,
-            client_id: claims.client_id,
+            credential_id: claims.jwt_id.clone(),
+            client_id: claims.client_id.clone(),
             expires_at: claims.expires_at,
+            claims: Some(claims),
         })
     }
 }

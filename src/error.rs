@@ -127,7 +127,7 @@ pub enum Error {
     Revoked,
 
     /// The credential lacks scopes the operation requires.
-    #[error("insufficient scope")]
+    #[error("insufficient scope: missing `{missing}`")]
     InsufficientScope {
         /// Scopes that would satisfy the requirement.
         missing: crate::scope::ScopeSet,

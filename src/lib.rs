@@ -21,7 +21,8 @@
 //!   196-bit secret and a CRC32 checksum; stored as digests, verified in
 //!   constant time; expiry, revocation and rotation with a grace period.
 //! - **Access control** ([`scope`]): scope sets, all-of / any-of
-//!   requirements, roles.
+//!   requirements, roles; scopes read from `scope` as a string or an array,
+//!   or from the claim a provider uses (`scp`).
 //! - **Revocation** ([`revocation`]): a read side on the hot path and a
 //!   write side with a change feed, so a fleet of servers shares one store
 //!   through local replicas; **refresh tokens** ([`refresh`]) rotated by

@@ -28,8 +28,9 @@ use tokengate::authenticator::{AuthError, Authenticator, BearerError, Credential
 use tokengate::encoding::b64_encode;
 use tokengate::testing::{T0, clock};
 use tokengate::{
-    Algorithm, Error, ErrorKind, FixedClock, NewApiKey, NoCustomClaims, RoleMap, ScopeRequirement,
-    ScopeSet, SigningKey, SingleKeyStore, TokenBuilder, Validator, ValidatorBuilder,
+    Algorithm, Claim, Error, ErrorKind, FixedClock, Malformed, NewApiKey, NoCustomClaims, RoleMap,
+    ScopeRequirement, ScopeSet, SigningKey, SingleKeyStore, TokenBuilder, Validator,
+    ValidatorBuilder, jws,
 };
 
 const NOW: i64 = T0;
@@ -1050,5 +1051,272 @@ fn empty_scope_requirements_are_refused() {
     assert!(
         v.validate_for::<NoCustomClaims>(&token, &ScopeRequirement::All(ScopeSet::new()))
             .is_err()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Scopes in the shapes providers send them
+// ---------------------------------------------------------------------------
+
+impl Env {
+    /// A valid token whose claims are `iss`, `sub`, `aud`, `exp` and the
+    /// members of `extra` (a JSON object's members, without braces).
+    fn raw(&self, extra: &str) -> String {
+        let json = format!(
+            r#"{{"iss":"{ISS}","sub":"user-1","aud":"{AUD}","exp":{},{extra}}}"#,
+            NOW + 600
+        );
+        jws::sign(json.as_bytes(), &self.key, Some("JWT")).unwrap()
+    }
+}
+
+/// The claim a `malformed` error names; panics on anything else.
+fn malformed_claim<T: std::fmt::Debug>(r: Result<T, Error>) -> String {
+    match r {
+        Err(Error::Malformed(Malformed::Claim(name))) => name.into_owned(),
+        other => panic!("expected a malformed claim, got {other:?}"),
+    }
+}
+
+#[test]
+fn scope_as_a_space_delimited_string() {
+    let env = Env::new();
+    let v = env.validator();
+    let token = env.raw(r#""scope":"orders:read  orders:write""#);
+    let verified = v
+        .validate_for::<NoCustomClaims>(&token, &all_of("orders:write orders:read"))
+        .unwrap();
+    assert_eq!(
+        verified.claims().scopes().collect::<Vec<_>>(),
+        ["orders:read", "orders:write"]
+    );
+    // Rejected twin: a scope the string does not hold, and a string that
+    // holds it only as a substring.
+    assert_eq!(
+        missing_of(v.validate_for::<NoCustomClaims>(&token, &all_of("orders:refund"))),
+        "orders:refund"
+    );
+    let token = env.raw(r#""scope":"orders:read:all""#);
+    assert_eq!(
+        missing_of(v.validate_for::<NoCustomClaims>(&token, &all_of("orders:read"))),
+        "orders:read"
+    );
+}
+
+#[test]
+fn scope_as_an_array_of_strings() {
+    let env = Env::new();
+    let v = env.validator();
+    let token = env.raw(r#""scope":["orders:read","orders:write"]"#);
+    let verified = v
+        .validate_for::<NoCustomClaims>(&token, &all_of("orders:read orders:write"))
+        .unwrap();
+    assert_eq!(
+        verified.claims().scope.as_deref(),
+        Some("orders:read orders:write")
+    );
+    verified.require(&one_of("orders:write")).unwrap();
+    // Rejected twins: a scope the array lacks; an array of other types; an
+    // element that would read as two scopes once joined.
+    assert_eq!(
+        missing_of(v.validate_for::<NoCustomClaims>(&token, &all_of("admin"))),
+        "admin"
+    );
+    for bad in [
+        r#""scope":["orders:read",1]"#,
+        r#""scope":["orders:read",{"admin":true}]"#,
+        r#""scope":["orders:read",["admin"]]"#,
+        r#""scope":["orders:read",null]"#,
+        r#""scope":["orders:read admin"]"#,
+        r#""scope":[""]"#,
+        r#""scope":7"#,
+        r#""scope":{"admin":true}"#,
+    ] {
+        let token = env.raw(bad);
+        assert_eq!(
+            malformed_claim(v.validate::<NoCustomClaims>(&token)),
+            "scope",
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn scp_claim_as_a_string() {
+    let env = Env::new();
+    let v = env.validator_builder().scope_claim("scp").build().unwrap();
+    assert_eq!(v.scope_claim(), "scp");
+    let token = env.raw(r#""scp":"orders:read orders:write""#);
+    v.validate_for::<NoCustomClaims>(&token, &all_of("orders:read orders:write"))
+        .unwrap();
+    // Rejected twins: a scope `scp` lacks; `scp` of the wrong type, named
+    // in the error; and a validator still reading `scope` grants nothing
+    // from `scp`.
+    assert_eq!(
+        missing_of(v.validate_for::<NoCustomClaims>(&token, &all_of("admin"))),
+        "admin"
+    );
+    for bad in [r#""scp":42"#, r#""scp":{"admin":true}"#, r#""scp":null"#] {
+        assert_eq!(
+            malformed_claim(v.validate::<NoCustomClaims>(&env.raw(bad))),
+            "scp",
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        missing_of(
+            env.validator()
+                .validate_for::<NoCustomClaims>(&token, &all_of("orders:read"))
+        ),
+        "orders:read"
+    );
+}
+
+#[test]
+fn scp_claim_as_an_array_of_strings() {
+    let env = Env::new();
+    let v = env
+        .validator_builder()
+        .scope_claim("scp")
+        .require_scopes(all_of("api:use"))
+        .build()
+        .unwrap();
+    let token = env.raw(r#""scp":["api:use","orders:read"]"#);
+    let verified = v
+        .validate_for::<NoCustomClaims>(&token, &all_of("orders:read"))
+        .unwrap();
+    assert_eq!(
+        verified.claims().scope.as_deref(),
+        Some("api:use orders:read")
+    );
+    // Rejected twins: the validator-wide requirement unmet; an element of
+    // another type, named `scp`.
+    let token = env.raw(r#""scp":["orders:read"]"#);
+    assert_eq!(missing_of(v.validate::<NoCustomClaims>(&token)), "api:use");
+    for bad in [
+        r#""scp":["api:use",1]"#,
+        r#""scp":["api:use",{}]"#,
+        r#""scp":["api:use orders:read"]"#,
+    ] {
+        assert_eq!(
+            malformed_claim(v.validate::<NoCustomClaims>(&env.raw(bad))),
+            "scp",
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn with_scp_named_the_scope_member_grants_nothing() {
+    let env = Env::new();
+    let v = env.validator_builder().scope_claim("scp").build().unwrap();
+    // The token carries both: only `scp` counts, and `scope` is not read
+    // (not even its type).
+    let token = env.raw(r#""scope":"admin","scp":"orders:read""#);
+    v.validate_for::<NoCustomClaims>(&token, &all_of("orders:read"))
+        .unwrap();
+    assert_eq!(
+        missing_of(v.validate_for::<NoCustomClaims>(&token, &all_of("admin"))),
+        "admin"
+    );
+    let token = env.raw(r#""scope":7,"scp":"orders:read""#);
+    v.validate::<NoCustomClaims>(&token).unwrap();
+    // Twin: without `scp`, no scopes at all.
+    let token = env.raw(r#""scope":"orders:read""#);
+    assert_eq!(
+        missing_of(v.validate_for::<NoCustomClaims>(&token, &all_of("orders:read"))),
+        "orders:read"
+    );
+}
+
+#[test]
+fn a_required_scope_claim_is_the_named_one() {
+    let env = Env::new();
+    let v = env
+        .validator_builder()
+        .scope_claim("scp")
+        .require(Claim::Scope)
+        .build()
+        .unwrap();
+    v.validate::<NoCustomClaims>(&env.raw(r#""scp":[]"#))
+        .unwrap();
+    match v.validate::<NoCustomClaims>(&env.raw(r#""scope":"a""#)) {
+        Err(Error::MissingClaim(name)) => assert_eq!(name, "scp"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn scope_claim_refuses_registered_and_empty_names() {
+    let env = Env::new();
+    for bad in ["", "sub", "aud", "iss", "exp", "jti", "client_id", "sid"] {
+        let e = env
+            .validator_builder()
+            .scope_claim(bad)
+            .build()
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidConfiguration, "{bad:?}");
+    }
+    assert!(env.validator_builder().scope_claim("scope").build().is_ok());
+    assert!(env.validator_builder().scope_claim("roles").build().is_ok());
+}
+
+#[test]
+fn scp_array_through_the_authenticator() {
+    let env = Env::new();
+    let door = Authenticator::builder()
+        .access_tokens(env.validator_builder().scope_claim("scp").build().unwrap())
+        .build()
+        .unwrap();
+    let header = format!("Bearer {}", env.raw(r#""scp":["orders:read","profile"]"#));
+    let caller = door
+        .authenticate_for(Some(&header), &all_of("orders:read"))
+        .unwrap();
+    assert_eq!(caller.scopes, set("orders:read profile"));
+    // Twin: a scope it lacks is 403 naming it; a mistyped `scp` is 401.
+    let denied = door
+        .authenticate_for(Some(&header), &all_of("orders:write"))
+        .unwrap_err();
+    assert_eq!(denied.bearer_error(), BearerError::InsufficientScope);
+    let header = format!("Bearer {}", env.raw(r#""scp":["orders:read",2]"#));
+    let denied = door.authenticate(Some(&header)).unwrap_err();
+    assert_eq!(denied.bearer_error(), BearerError::InvalidToken);
+    assert_eq!(
+        denied.cause().unwrap().to_string(),
+        "malformed token: invalid claim `scp`"
+    );
+}
+
+#[test]
+fn insufficient_scope_names_the_missing_scopes_in_its_message() {
+    let env = Env::new();
+    let v = env.validator();
+    let token = env.token(Some("orders:read granted:MARKER"));
+    let err = v
+        .validate_for::<NoCustomClaims>(&token, &all_of("orders:read orders:write orders:refund"))
+        .unwrap_err();
+    // The scopes come from the requirement (configuration), never from
+    // the token: what it was granted is not repeated.
+    assert_eq!(
+        err.to_string(),
+        "insufficient scope: missing `orders:refund orders:write`"
+    );
+    assert!(!format!("{err} {err:?}").contains("MARKER"));
+    let err = all_of("admin")
+        .and(one_of("x y"))
+        .check("admin")
+        .unwrap_err();
+    assert_eq!(err.to_string(), "insufficient scope: missing `x y`");
+    // Twin: met, no error at all.
+    v.validate_for::<NoCustomClaims>(&token, &all_of("orders:read"))
+        .unwrap();
+    // At the front door the cause says the same, for the logs.
+    let door = Authenticator::builder().access_tokens(v).build().unwrap();
+    let denied = door
+        .authenticate_for(Some(&format!("Bearer {token}")), &all_of("orders:write"))
+        .unwrap_err();
+    assert_eq!(
+        denied.to_string(),
+        "insufficient scope: missing `orders:write`"
     );
 }

@@ -30,8 +30,8 @@ use tokengate::testing::{
 };
 use tokengate::{
     Algorithm, Error, ErrorKind, FixedClock, Grant, InMemoryRefreshStore, KeyRing, NewApiKey,
-    RefreshTokens, RevocationList, ScopeRequirement, ScopeSet, SigningKey, TokenBuilder, Validator,
-    ValidatorBuilder,
+    NoCustomClaims, RefreshTokens, RevocationList, ScopeRequirement, ScopeSet, SigningKey,
+    TokenBuilder, Validator, ValidatorBuilder,
 };
 
 const ISS: &str = "https://auth.example.com";
@@ -639,17 +639,27 @@ fn principal_of_an_access_token() {
             .scope("profile orders:read"),
     );
     let p = e.auth(&bearer(&jwt)).unwrap();
+    let claims = e
+        .validator()
+        .build()
+        .unwrap()
+        .validate::<NoCustomClaims>(&jwt)
+        .unwrap()
+        .into_claims();
     assert_eq!(
         p,
         Principal {
-            subject: "user-7".to_owned(),
+            subject: Some("user-7".to_owned()),
+            issuer: Some(ISS.to_owned()),
             scopes: scopes("orders:read profile"),
             kind: CredentialKind::AccessToken,
             credential_id: Some("jti-42".to_owned()),
             client_id: Some("web-app".to_owned()),
             expires_at: Some(T0 + 600),
+            claims: Some(claims),
         }
     );
+    assert_eq!(p.custom(), Some(&NoCustomClaims));
     // Without the optional claims.
     let bare = e.jwt(&e.builder().without_jwt_id());
     let p = e.auth(&bearer(&bare)).unwrap();
@@ -658,6 +668,93 @@ fn principal_of_an_access_token() {
     assert_eq!(p.credential_id, None);
     assert_eq!(p.client_id, None);
     assert_eq!(p.expires_at, Some(T0 + 600));
+}
+
+#[test]
+fn a_token_without_sub_has_no_subject() {
+    let e = env();
+    // A client credentials token names its client, not a user.
+    let machine = e.jwt(
+        &TokenBuilder::new()
+            .issuer(ISS)
+            .audience(AUD)
+            .client_id("billing-cron")
+            .scope("invoices:read")
+            .lifetime(Duration::minutes(10))
+            .clock(e.clock.clone()),
+    );
+    let p = e.auth(&bearer(&machine)).unwrap();
+    assert_eq!(p.subject, None);
+    assert_eq!(p.client_id.as_deref(), Some("billing-cron"));
+    assert_eq!(p.issuer.as_deref(), Some(ISS));
+    assert_eq!(p.claims.as_ref().unwrap().subject, None);
+    // Twin: with `sub`, the subject is there, never an empty string.
+    let user = e.jwt(&e.builder());
+    assert_eq!(
+        e.auth(&bearer(&user)).unwrap().subject.as_deref(),
+        Some("user-7")
+    );
+}
+
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Tenant {
+    tenant: String,
+}
+
+#[test]
+fn authenticate_with_reads_the_applications_claims() {
+    let e = env();
+    let jwt = e
+        .builder()
+        .scope("orders:read")
+        .custom(Tenant {
+            tenant: "acme".into(),
+        })
+        .sign(&e.ring.current())
+        .unwrap();
+    let need = ScopeRequirement::all("orders:read").unwrap();
+    let p = e
+        .door
+        .authenticate_with::<Tenant>(Some(&bearer(&jwt)), Some(&need))
+        .unwrap();
+    assert_eq!(p.custom().map(|t| t.tenant.as_str()), Some("acme"));
+    assert_eq!(p.claims.as_ref().unwrap().custom.tenant, "acme");
+    assert_eq!(p.subject.as_deref(), Some("user-7"));
+    // The same with no requirement, and the route's requirement still
+    // applies.
+    let p = e
+        .door
+        .authenticate_with::<Tenant>(Some(&bearer(&jwt)), None)
+        .unwrap();
+    assert_eq!(p.custom().unwrap().tenant, "acme");
+    let denied = e
+        .door
+        .authenticate_with::<Tenant>(
+            Some(&bearer(&jwt)),
+            Some(&ScopeRequirement::all("orders:write").unwrap()),
+        )
+        .unwrap_err();
+    assert_eq!(denied.status(), 403);
+    // Twin: a token whose claims do not fit `T` is refused, 401.
+    let other = e
+        .builder()
+        .custom(serde_json::json!({"tenant": 7}))
+        .sign(&e.ring.current())
+        .unwrap();
+    let refused = e
+        .door
+        .authenticate_with::<Tenant>(Some(&bearer(&other)), None)
+        .unwrap_err();
+    assert_eq!(refused.bearer_error(), BearerError::InvalidToken);
+    assert_eq!(refused.cause().unwrap().kind(), ErrorKind::Malformed);
+    // An API key carries no claims to read.
+    let key = e.api_key(NewApiKey::new("svc-billing"));
+    let p = e
+        .door
+        .authenticate_with::<Tenant>(Some(&bearer(&key)), None)
+        .unwrap();
+    assert_eq!(p.claims, None);
+    assert_eq!(p.custom(), None);
 }
 
 #[test]
@@ -679,12 +776,14 @@ fn principal_of_an_api_key() {
     assert_eq!(
         p,
         Principal {
-            subject: "svc-billing".to_owned(),
+            subject: Some("svc-billing".to_owned()),
+            issuer: None,
             scopes: scopes("invoices:read"),
             kind: CredentialKind::ApiKey,
             credential_id: Some(id),
             client_id: None,
             expires_at: Some(T0 + 7 * 86_400),
+            claims: None,
         }
     );
     let forever = e.api_key(NewApiKey::new("svc-cron"));

@@ -401,6 +401,38 @@ fn expect_no_audience_rejects_any_aud() {
     }
 }
 
+#[test]
+fn danger_accept_any_audience_accepts_any_aud_or_none() {
+    let env = Env::new();
+    let v = env
+        .bare_validator()
+        .issuer(ISS)
+        .danger_accept_any_audience()
+        .build()
+        .unwrap();
+    accept(&v, &env.raw(&without(good_claims(), "aud")));
+    for aud in [
+        json!(AUD),
+        json!("https://other.example"),
+        json!(["a", "b"]),
+        json!([]),
+    ] {
+        let verified = accept(&v, &env.raw(&with(good_claims(), "aud", aud.clone())));
+        assert!(verified.claims().audience.is_some(), "{aud}");
+    }
+    // Twins: `aud` is still strictly typed, the other checks still run,
+    // and a validator naming its audience still refuses another's token.
+    let bad = env.raw(&with(good_claims(), "aud", json!(42)));
+    assert_eq!(kind(&v, &bad), "malformed");
+    let wrong_iss = env.raw(&with(good_claims(), "iss", json!("https://evil.example")));
+    assert_eq!(kind(&v, &wrong_iss), "invalid_issuer");
+    let other = env.raw(&with(good_claims(), "aud", json!("https://other.example")));
+    assert_eq!(
+        kind(&env.validator().build().unwrap(), &other),
+        "invalid_audience"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // typ
 // ---------------------------------------------------------------------------
@@ -1130,7 +1162,8 @@ fn string_claims_and_audience_are_strictly_typed() {
         ("iss", json!([ISS])),
         ("sub", json!(null)),
         ("jti", json!(7)),
-        ("scope", json!(["a", "b"])),
+        ("scope", json!(["a", 1])),
+        ("scope", json!({"a": "b"})),
         ("client_id", json!(false)),
     ] {
         let token = env.raw(&with(good_claims(), name, value.clone()));

@@ -12,8 +12,8 @@ use tokengate::time::Duration;
 use tokengate::{
     Algorithm, ApiKeyFormat, ApiKeyIssuer, ApiKeyRecord, ApiKeyStore, ApiKeyVerifier, AuthError,
     Authenticator, BearerError, CredentialKind, ErrorKind, Grant, InMemoryApiKeyStore,
-    InMemoryRefreshStore, Introspector, KeyRing, KeySetStore, NewApiKey, Principal, RefreshTokens,
-    RevocationList, ScopeRequirement, ScopeSet, SigningKey, TokenBuilder, Validator,
+    InMemoryRefreshStore, Introspector, KeyRing, KeySetStore, NewApiKey, NoCustomClaims, Principal,
+    RefreshTokens, RevocationList, ScopeRequirement, ScopeSet, SigningKey, TokenBuilder, Validator,
 };
 
 use crate::{
@@ -622,7 +622,11 @@ fn secret_windows(cred: &str) -> Vec<&str> {
 
 fn expect_principal(p: &Principal, c: &Credential) {
     assert!(
-        p.subject == c.subject && p.kind == c.kind && p.scopes.to_string() == c.scopes,
+        p.subject.as_deref() == Some(c.subject)
+            && p.kind == c.kind
+            && p.scopes.to_string() == c.scopes
+            && p.claims.is_some() == (c.kind == CredentialKind::AccessToken)
+            && p.issuer.is_some() == (c.kind == CredentialKind::AccessToken),
         "principal {p:?} does not match credential {c:?}"
     );
 }
@@ -634,6 +638,12 @@ pub fn check_header(header: Option<&str>, known: Option<&str>, requirement: usiz
         .and_then(bearer_credential)
         .and_then(|cred| f.credentials.iter().find(|c| c.valid && c.text == cred));
     let plain = f.door.authenticate(header);
+    let typed = f.door.authenticate_with::<NoCustomClaims>(header, None);
+    assert_eq!(
+        typed.as_ref().ok(),
+        plain.as_ref().ok(),
+        "authenticate_with and authenticate disagree"
+    );
     match (&plain, expected) {
         (Ok(p), Some(c)) => expect_principal(p, c),
         (Ok(p), None) => panic!("authenticated {header:?} as {p:?}"),

@@ -33,7 +33,8 @@ pub enum Claim {
     IssuedAt,
     /// `jti`, the token's unique id.
     JwtId,
-    /// `scope`, the space-delimited scopes.
+    /// `scope`, the granted scopes (or the claim a validator reads them
+    /// from instead, [`ValidatorBuilder::scope_claim`](crate::ValidatorBuilder::scope_claim)).
     Scope,
     /// `client_id`, the OAuth client the token was issued to.
     ClientId,
@@ -77,7 +78,7 @@ impl fmt::Display for Claim {
 /// so it sees registered claims too and must not use
 /// `#[serde(deny_unknown_fields)]`; when issuing, `T` must serialize to a
 /// JSON object whose members do not repeat a registered claim name.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Claims<T = NoCustomClaims> {
     /// `iss`: who issued the token.
     pub issuer: Option<String>,
@@ -94,7 +95,12 @@ pub struct Claims<T = NoCustomClaims> {
     pub issued_at: Option<i64>,
     /// `jti`: unique token id.
     pub jwt_id: Option<String>,
-    /// `scope`: space-delimited scopes (RFC 8693 §4.2, RFC 9068 §2.2.3).
+    /// The granted scopes, space-delimited: `scope` as RFC 8693 §4.2 and
+    /// RFC 9068 §2.2.3 define it (a string), or as some providers send it
+    /// (an array of strings, joined here with spaces). A validator
+    /// configured with
+    /// [`scope_claim`](crate::ValidatorBuilder::scope_claim) reads them from
+    /// that claim instead (Okta's and Entra ID's `scp`), in either shape.
     pub scope: Option<String>,
     /// `client_id`: the OAuth client (RFC 8693 §4.3, RFC 9068 §2.2).
     pub client_id: Option<String>,
@@ -283,13 +289,63 @@ fn audience(value: Scalar<'_>) -> Result<Vec<String>, Error> {
     }
 }
 
+/// The granted scopes, read from the claim `name` (`scope` unless a
+/// validator names another): a space-delimited string (RFC 8693 §4.2,
+/// RFC 9068 §2.2.3) kept as it is, or an array of strings (Okta's and Entra
+/// ID's `scp`, some `scope` claims) joined with spaces. An array element
+/// that is empty or holds a space is refused, since joined it would read
+/// as other scopes than the element; a number, an object, `null` or an
+/// array holding anything but strings is refused as well, never read as
+/// "no scopes".
+fn scope_claim(value: Scalar<'_>, name: &str) -> Result<String, Error> {
+    let invalid = || {
+        if name == Claim::Scope.name() {
+            Error::claim(Claim::Scope.name())
+        } else {
+            Error::claim(name.to_owned())
+        }
+    };
+    match value {
+        Scalar::Str(one) => Ok(one.into_owned()),
+        Scalar::StrArray(many) => {
+            let mut joined = String::new();
+            for scope in &many {
+                if scope.is_empty() || scope.contains(' ') {
+                    return Err(invalid());
+                }
+                if !joined.is_empty() {
+                    joined.push(' ');
+                }
+                joined.push_str(scope);
+            }
+            Ok(joined)
+        }
+        _ => Err(invalid()),
+    }
+}
+
+/// The index of `scope` in [`REGISTERED`].
+const SCOPE_INDEX: u8 = 7;
+
 /// Reads the registered claims with strict types, in one pass that skips
-/// every other member.
-pub(crate) fn parse_registered(payload: &[u8]) -> Result<Claims<()>, Error> {
+/// every other member. The scopes are read from `scope_name` (`scope`, or
+/// the claim a validator names instead); a `scope` member is then not a
+/// registered claim and is skipped like any other.
+pub(crate) fn parse_registered(payload: &[u8], scope_name: &str) -> Result<Claims<()>, Error> {
     let mut c = Claims::<()>::default();
     walk_object(
         payload,
-        |name| REGISTERED.iter().position(|r| *r == name).map(|i| i as u8),
+        |name| {
+            if name == scope_name {
+                Some(SCOPE_INDEX)
+            } else {
+                REGISTERED
+                    .iter()
+                    .position(|r| *r == name)
+                    .map(|i| i as u8)
+                    .filter(|i| *i != SCOPE_INDEX)
+            }
+        },
         |index, value| {
             match index {
                 0 => c.issuer = Some(string_claim(value, "iss")?),
@@ -299,7 +355,7 @@ pub(crate) fn parse_registered(payload: &[u8]) -> Result<Claims<()>, Error> {
                 4 => c.not_before = Some(numeric_date(value, "nbf")?),
                 5 => c.issued_at = Some(numeric_date(value, "iat")?),
                 6 => c.jwt_id = Some(string_claim(value, "jti")?),
-                7 => c.scope = Some(string_claim(value, "scope")?),
+                SCOPE_INDEX => c.scope = Some(scope_claim(value, scope_name)?),
                 8 => c.client_id = Some(string_claim(value, "client_id")?),
                 _ => c.session_id = Some(string_claim(value, "sid")?),
             }
@@ -326,7 +382,7 @@ pub(crate) fn parse_custom<T: de::DeserializeOwned + 'static>(payload: &[u8]) ->
 pub(crate) fn parse_claims<T: de::DeserializeOwned + 'static>(
     payload: &[u8],
 ) -> Result<Claims<T>, Error> {
-    let registered = parse_registered(payload)?;
+    let registered = parse_registered(payload, Claim::Scope.name())?;
     Ok(registered.with_custom(parse_custom(payload)?))
 }
 
@@ -335,7 +391,7 @@ mod tests {
     use super::*;
 
     fn reg(json: &str) -> Result<Claims<()>, Error> {
-        parse_registered(json.as_bytes())
+        parse_registered(json.as_bytes(), "scope")
     }
 
     fn is_claim_error(r: Result<Claims<()>, Error>, name: &str) -> bool {
@@ -398,9 +454,45 @@ mod tests {
 
     #[test]
     fn string_claims_are_strict() {
-        for name in ["iss", "sub", "jti", "scope", "client_id", "sid"] {
+        for name in ["iss", "sub", "jti", "client_id", "sid"] {
             assert!(is_claim_error(reg(&format!(r#"{{"{name}":1}}"#)), name));
             assert!(is_claim_error(reg(&format!(r#"{{"{name}":null}}"#)), name));
+        }
+    }
+
+    #[test]
+    fn scope_shapes() {
+        let scope = |json: &str, name: &str| parse_registered(json.as_bytes(), name);
+        assert_eq!(
+            reg(r#"{"scope":"a  b"}"#).unwrap().scope.as_deref(),
+            Some("a  b")
+        );
+        assert_eq!(
+            reg(r#"{"scope":["a","b:c"]}"#).unwrap().scope.as_deref(),
+            Some("a b:c")
+        );
+        assert_eq!(reg(r#"{"scope":[]}"#).unwrap().scope.as_deref(), Some(""));
+        for bad in [
+            r#"{"scope":1}"#,
+            r#"{"scope":null}"#,
+            r#"{"scope":true}"#,
+            r#"{"scope":{"a":"b"}}"#,
+            r#"{"scope":["a",1]}"#,
+            r#"{"scope":["a",["b"]]}"#,
+            r#"{"scope":["a b"]}"#,
+            r#"{"scope":[""]}"#,
+        ] {
+            assert!(is_claim_error(reg(bad), "scope"), "{bad}");
+        }
+        // Another claim named: read there, in either shape; `scope` is then
+        // an unregistered member.
+        let c = scope(r#"{"scope":"x","scp":["a","b"]}"#, "scp").unwrap();
+        assert_eq!(c.scope.as_deref(), Some("a b"));
+        let c = scope(r#"{"scope":7,"scp":"a"}"#, "scp").unwrap();
+        assert_eq!(c.scope.as_deref(), Some("a"));
+        assert_eq!(scope(r#"{"scope":"x"}"#, "scp").unwrap().scope, None);
+        for bad in [r#"{"scp":1}"#, r#"{"scp":["a",{}]}"#, r#"{"scp":{}}"#] {
+            assert!(is_claim_error(scope(bad, "scp"), "scp"), "{bad}");
         }
     }
 

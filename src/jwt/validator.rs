@@ -50,8 +50,9 @@ impl<T> Verified<T> {
         self.claims
     }
 
-    /// Checks the token's `scope` claim against `requirement`, without
-    /// allocating unless it fails.
+    /// Checks the token's granted scopes (`scope`, or the validator's
+    /// [`scope_claim`](ValidatorBuilder::scope_claim), string or array)
+    /// against `requirement`, without allocating unless it fails.
     ///
     /// # Errors
     ///
@@ -78,6 +79,7 @@ enum IssuerPolicy {
 #[derive(Debug, Clone)]
 enum AudiencePolicy {
     Unset,
+    Any,
     NoneExpected,
     AnyOf(Vec<String>),
     AllOf(Vec<String>),
@@ -97,6 +99,7 @@ struct Config {
     clock: Arc<dyn Clock>,
     revocation: Option<Arc<dyn Revocation>>,
     scopes: Option<ScopeRequirement>,
+    scope_claim: Box<str>,
 }
 
 /// Validates JWTs (the resource-server side). Built once with
@@ -125,7 +128,7 @@ pub struct Validator {
 /// |---|---|---|
 /// | algorithms | those of the keys in the store | never wider than the keys |
 /// | issuer | **must be chosen**: [`issuer`](Self::issuer) / [`issuers`](Self::issuers) or [`danger_accept_any_issuer`](Self::danger_accept_any_issuer) | a forgotten issuer check is a silent hole |
-/// | audience | **must be chosen**: [`audience`](Self::audience) / [`audiences`](Self::audiences) or [`expect_no_audience`](Self::expect_no_audience) | RFC 7519 §4.1.3: a token for someone else must not pass |
+/// | audience | **must be chosen**: [`audience`](Self::audience) / [`audiences`](Self::audiences), [`expect_no_audience`](Self::expect_no_audience), or (an authorization server introspecting for many resource servers) [`danger_accept_any_audience`](Self::danger_accept_any_audience) | RFC 7519 §4.1.3: a token for someone else must not pass |
 /// | `exp` | required | a token without expiry lives forever |
 /// | `nbf`, `iat` | checked when present | |
 /// | leeway | 30 s ([`DEFAULT_LEEWAY`]) | clock skew between servers |
@@ -135,6 +138,7 @@ pub struct Validator {
 /// | clock | [`SystemClock`] | |
 /// | revocation | none ([`revocation`](Self::revocation) to consult a list) | |
 /// | scope requirement | none ([`require_scopes`](Self::require_scopes), or per call with [`Validator::validate_for`]) | |
+/// | scopes read from | `scope`, a space-delimited string or an array of strings ([`scope_claim`](Self::scope_claim) for `scp`) | the shapes providers send, each strictly typed |
 #[derive(Debug, Clone)]
 pub struct ValidatorBuilder {
     store: Arc<dyn KeyStore>,
@@ -150,6 +154,7 @@ pub struct ValidatorBuilder {
     clock: Arc<dyn Clock>,
     revocation: Option<Arc<dyn Revocation>>,
     scopes: Option<ScopeRequirement>,
+    scope_claim: String,
 }
 
 impl Validator {
@@ -169,7 +174,14 @@ impl Validator {
             clock: Arc::new(SystemClock),
             revocation: None,
             scopes: None,
+            scope_claim: Claim::Scope.name().to_owned(),
         }
+    }
+
+    /// The claim the granted scopes are read from: `scope`, unless
+    /// [`ValidatorBuilder::scope_claim`] named another.
+    pub fn scope_claim(&self) -> &str {
+        &self.config.scope_claim
     }
 
     /// The scope requirement every token must meet, if one was set.
@@ -254,7 +266,7 @@ impl Validator {
         }
         key.verify(compact.signing_input, signature)?;
         // Everything below reads bytes that the key holder signed.
-        let claims = parse_registered(payload)?;
+        let claims = parse_registered(payload, &cfg.scope_claim)?;
         self.check_claims(&header, &claims)?;
         if let Some(revocation) = &cfg.revocation {
             let query = RevocationQuery::new(
@@ -284,7 +296,12 @@ impl Validator {
         let cfg = &*self.config;
         for claim in ALL_CLAIMS {
             if cfg.required & claim.bit() != 0 && !claims.has(claim) {
-                return Err(Error::MissingClaim(claim.name().into()));
+                return Err(Error::MissingClaim(match claim {
+                    Claim::Scope if *cfg.scope_claim != *Claim::Scope.name() => {
+                        cfg.scope_claim.to_string().into()
+                    }
+                    _ => claim.name().into(),
+                }));
             }
         }
         if let Some(expected) = &cfg.typ
@@ -324,7 +341,7 @@ impl Validator {
             }
         }
         match (&cfg.audience, &claims.audience) {
-            (AudiencePolicy::NoneExpected, None) => {}
+            (AudiencePolicy::Any, _) | (AudiencePolicy::NoneExpected, None) => {}
             (AudiencePolicy::AnyOf(accepted), Some(aud))
                 if aud.iter().any(|a| accepted.contains(a)) => {}
             (AudiencePolicy::AllOf(needed), Some(aud))
@@ -438,6 +455,17 @@ impl ValidatorBuilder {
         self
     }
 
+    /// Accepts a token whatever its `aud` says, or without one. For an
+    /// authorization server that introspects (RFC 7662) tokens it issued
+    /// for many resource servers, and reports `aud` for each to decide.
+    /// Never for a resource server: a token minted for another service
+    /// then passes here too (RFC 7519 §4.1.3, RFC 8725 §3.9).
+    #[must_use]
+    pub fn danger_accept_any_audience(mut self) -> Self {
+        self.audience = AudiencePolicy::Any;
+        self
+    }
+
     /// Requires the header `typ` to name this media type (compared
     /// case-insensitively, `application/` prefix optional, RFC 7515
     /// §4.1.9). One of the token type choices; for access tokens prefer
@@ -540,6 +568,19 @@ impl ValidatorBuilder {
         self
     }
 
+    /// Reads the granted scopes from the claim `name` instead of `scope`:
+    /// `scope_claim("scp")` for Okta and Entra ID. Either claim may be a
+    /// space-delimited string or an array of strings; any other type, or an
+    /// array element that is empty or holds a space, is
+    /// [`Error::Malformed`] naming the claim. With another claim named, a
+    /// `scope` member grants nothing. [`require(Claim::Scope)`](Self::require)
+    /// then requires the named claim.
+    #[must_use]
+    pub fn scope_claim(mut self, name: impl Into<String>) -> Self {
+        self.scope_claim = name.into();
+        self
+    }
+
     /// Builds the validator.
     ///
     /// # Errors
@@ -549,7 +590,8 @@ impl ValidatorBuilder {
     /// holds an empty string, the required type is empty, the allow-list is
     /// empty or names an algorithm no key in the store has, the store holds
     /// no key and no allow-list is given, the leeway or maximum age is
-    /// negative, or the size limit is 0 or over 1 MiB.
+    /// negative, the size limit is 0 or over 1 MiB, or the scope claim is
+    /// empty or another registered claim (`sub`, `aud`, ...).
     pub fn build(self) -> Result<Validator, Error> {
         match &self.issuer {
             IssuerPolicy::Unset => {
@@ -565,7 +607,8 @@ impl ValidatorBuilder {
         match &self.audience {
             AudiencePolicy::Unset => {
                 return Err(Error::config(
-                    "no audience policy: call audience()/audiences() or expect_no_audience()",
+                    "no audience policy: call audience()/audiences(), expect_no_audience() \
+                     or danger_accept_any_audience()",
                 ));
             }
             AudiencePolicy::AnyOf(list) | AudiencePolicy::AllOf(list) if list.is_empty() => {
@@ -634,6 +677,17 @@ impl ValidatorBuilder {
                 "the token size limit must be 1 byte to 1 MiB",
             ));
         }
+        if self.scope_claim.is_empty() {
+            return Err(Error::config("the scope claim name is empty"));
+        }
+        if ALL_CLAIMS
+            .iter()
+            .any(|c| *c != Claim::Scope && c.name() == self.scope_claim)
+        {
+            return Err(Error::config(
+                "the scope claim is another registered claim: scopes cannot be read from it",
+            ));
+        }
         let mut required = self.required;
         if !self.exp_optional {
             required |= Claim::ExpiresAt.bit();
@@ -664,6 +718,7 @@ impl ValidatorBuilder {
                 clock: self.clock,
                 revocation: self.revocation,
                 scopes: self.scopes,
+                scope_claim: self.scope_claim.into(),
             }),
         })
     }
