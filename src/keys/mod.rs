@@ -28,7 +28,7 @@
 //! | HS256/384/512 | bytes, generated, `oct` JWK | the same secret |
 //! | RS/PS 256/384/512 | PKCS#8 or PKCS#1, DER or PEM; RSA JWK | SPKI or PKCS#1, DER or PEM; `n`/`e`; RSA JWK |
 //! | ES256, ES384 | generated; PKCS#8 DER or PEM; EC JWK | SPKI DER or PEM; SEC1 point; EC JWK |
-//! | EdDSA (Ed25519) | generated; PKCS#8 DER or PEM; OKP JWK | SPKI DER or PEM; 32 raw bytes; OKP JWK |
+//! | EdDSA or Ed25519 (RFC 9864), Ed25519 keys | generated; PKCS#8 DER or PEM; OKP JWK | SPKI DER or PEM; 32 raw bytes; OKP JWK |
 
 mod der;
 mod jwk;
@@ -113,7 +113,8 @@ fn rsa_verify_params(alg: Algorithm) -> Option<&'static signature::RsaParameters
         | Algorithm::HS512
         | Algorithm::ES256
         | Algorithm::ES384
-        | Algorithm::EdDSA => None,
+        | Algorithm::EdDSA
+        | Algorithm::Ed25519 => None,
         #[cfg(feature = "aws-lc-rs")]
         Algorithm::ES512 => None,
     }
@@ -133,7 +134,8 @@ fn rsa_sign_padding(alg: Algorithm) -> Option<&'static dyn signature::RsaEncodin
         | Algorithm::HS512
         | Algorithm::ES256
         | Algorithm::ES384
-        | Algorithm::EdDSA => None,
+        | Algorithm::EdDSA
+        | Algorithm::Ed25519 => None,
         #[cfg(feature = "aws-lc-rs")]
         Algorithm::ES512 => None,
     }
@@ -154,7 +156,8 @@ fn hmac_params(alg: Algorithm) -> Option<(hmac::Algorithm, usize)> {
         | Algorithm::PS512
         | Algorithm::ES256
         | Algorithm::ES384
-        | Algorithm::EdDSA => None,
+        | Algorithm::EdDSA
+        | Algorithm::Ed25519 => None,
         #[cfg(feature = "aws-lc-rs")]
         Algorithm::ES512 => None,
     }
@@ -176,7 +179,8 @@ fn curve_of(alg: Algorithm) -> Option<Curve> {
         | Algorithm::PS256
         | Algorithm::PS384
         | Algorithm::PS512
-        | Algorithm::EdDSA => None,
+        | Algorithm::EdDSA
+        | Algorithm::Ed25519 => None,
     }
 }
 
@@ -364,16 +368,31 @@ impl VerifyingKey {
         ))
     }
 
-    /// An Ed25519 public key (`EdDSA`) from its 32 bytes.
+    /// An Ed25519 public key for `EdDSA` from its 32 bytes; see
+    /// [`VerifyingKey::from_ed25519_for`] for the fully-specified
+    /// `Ed25519` name.
     ///
     /// # Errors
     ///
     /// [`KeyError::Format`] when `public` is not 32 bytes long.
     pub fn from_ed25519(public: &[u8]) -> Result<Self, Error> {
+        Self::from_ed25519_for(Algorithm::EdDSA, public)
+    }
+
+    /// An Ed25519 public key from its 32 bytes, bound to `alg`: `EdDSA`
+    /// (RFC 8037) or `Ed25519` (RFC 9864). The key verifies tokens of that
+    /// one name only.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::AlgorithmMismatch`] for any other `alg`;
+    /// [`KeyError::Format`] when `public` is not 32 bytes long.
+    pub fn from_ed25519_for(alg: Algorithm, public: &[u8]) -> Result<Self, Error> {
+        require_family(alg, Family::Ed25519)?;
         let bytes: [u8; 32] = public
             .try_into()
             .map_err(|_| KeyError::Format("32-byte Ed25519 public key"))?;
-        Ok(Self::build(Algorithm::EdDSA, Public::Ed25519(bytes)))
+        Ok(Self::build(alg, Public::Ed25519(bytes)))
     }
 
     /// A public key from a DER SubjectPublicKeyInfo (the body of a
@@ -393,10 +412,7 @@ impl VerifyingKey {
                 }
                 Self::from_ec_point(alg, point)
             }
-            der::SpkiKey::Ed25519(bytes) => {
-                require_family(alg, Family::Ed25519)?;
-                Self::from_ed25519(bytes)
-            }
+            der::SpkiKey::Ed25519(bytes) => Self::from_ed25519_for(alg, bytes),
         }
     }
 
@@ -812,7 +828,7 @@ impl SigningKey {
                 let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(refused(
                     "the crypto library refused the Ed25519 private key",
                 ))?;
-                let public = VerifyingKey::from_ed25519(pair.public_key().as_ref())?;
+                let public = VerifyingKey::from_ed25519_for(alg, pair.public_key().as_ref())?;
                 Ok(Self::with_public(alg, Private::Ed25519(pair), public))
             }
             // Another key type, or an EC key on another curve.
@@ -873,7 +889,12 @@ impl SigningKey {
         Ok(Self::with_public(alg, Private::Ec(pair), public))
     }
 
-    pub(crate) fn from_parts_ed25519(seed: &[u8], public: &[u8]) -> Result<Self, Error> {
+    pub(crate) fn from_parts_ed25519(
+        alg: Algorithm,
+        seed: &[u8],
+        public: &[u8],
+    ) -> Result<Self, Error> {
+        require_family(alg, Family::Ed25519)?;
         if seed.len() != 32 {
             return Err(KeyError::Format("32-byte Ed25519 seed").into());
         }
@@ -883,12 +904,8 @@ impl SigningKey {
         let pair = Ed25519KeyPair::from_seed_and_public_key(seed, public).map_err(refused(
             "Ed25519 private key: the seed does not belong to the public key",
         ))?;
-        let public = VerifyingKey::from_ed25519(pair.public_key().as_ref())?;
-        Ok(Self::with_public(
-            Algorithm::EdDSA,
-            Private::Ed25519(pair),
-            public,
-        ))
+        let public = VerifyingKey::from_ed25519_for(alg, pair.public_key().as_ref())?;
+        Ok(Self::with_public(alg, Private::Ed25519(pair), public))
     }
 
     pub(crate) fn from_parts_rsa(
