@@ -1410,11 +1410,15 @@ fn alg_none_is_unsupported_in_every_spelling() {
         "invalid_signature"
     );
     // Neighbouring names are not aliases either.
-    for alg in ["hs256", "Ed25519", "EDDSA", "ES256K", "RS1", ""] {
+    for alg in ["hs256", "Ed448", "ed25519", "EDDSA", "ES256K", "RS1", ""] {
         let header = b64_encode(format!(r#"{{"alg":"{alg}"}}"#));
         let token = format!("{header}.{payload}.AA");
         assert_eq!(kind(&v, &token), "unsupported_algorithm", "{alg}");
     }
+    // RFC 9864's `Ed25519` is an algorithm, but not this EdDSA key's.
+    let header = b64_encode(format!(r#"{{"alg":"Ed25519","kid":"{kid}"}}"#));
+    let token = format!("{header}.{payload}.{real_signature}");
+    assert_eq!(kind(&v, &token), "algorithm_not_allowed");
 }
 
 #[test]
