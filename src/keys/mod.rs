@@ -746,7 +746,7 @@ impl SigningKey {
     /// # Errors
     ///
     /// [`KeyError::Unsupported`] for RSA (generate RSA keys with a dedicated
-    /// tool and load them); [`Error::SigningFailed`] if the system random
+    /// tool and load them); [`Error::RandomnessFailed`] if the system random
     /// generator fails.
     pub fn generate(alg: Algorithm) -> Result<Self, Error> {
         match alg.family() {
@@ -755,7 +755,7 @@ impl SigningKey {
                 let mut secret = Zeroizing::new(vec![0u8; len]);
                 SystemRandom::new()
                     .fill(&mut secret)
-                    .map_err(|_| Error::SigningFailed)?;
+                    .map_err(|_| Error::RandomnessFailed)?;
                 Self::hmac(alg, &secret)
             }
             Family::Ec | Family::Ed25519 => {
@@ -773,7 +773,7 @@ impl SigningKey {
     /// # Errors
     ///
     /// [`KeyError::Unsupported`] for HMAC and RSA algorithms;
-    /// [`Error::SigningFailed`] if the system random generator fails.
+    /// [`Error::RandomnessFailed`] if the system random generator fails.
     pub fn generate_pkcs8_der(alg: Algorithm) -> Result<Zeroizing<Vec<u8>>, Error> {
         let rng = SystemRandom::new();
         let doc = match alg.family() {
@@ -786,7 +786,7 @@ impl SigningKey {
                 return Err(KeyError::Unsupported("PKCS#8 generation for this algorithm").into());
             }
         }
-        .map_err(|_| Error::SigningFailed)?;
+        .map_err(|_| Error::RandomnessFailed)?;
         Ok(Zeroizing::new(doc.as_ref().to_vec()))
     }
 
