@@ -1511,3 +1511,63 @@ fn fully_specified_ed25519_algorithm_rfc9864() {
         "{err:?}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// RSA key generation: aws-lc-rs only
+// ---------------------------------------------------------------------------
+
+/// ring cannot generate RSA keys: `generate` and `generate_pkcs8_der`
+/// answer with the typed `Unsupported` key error (a configuration mistake,
+/// not an internal failure), for every RSA algorithm.
+#[cfg(not(feature = "aws-lc-rs"))]
+#[test]
+fn rsa_key_generation_is_typed_unsupported_on_ring() {
+    for alg in RSA_ALGS {
+        let err = SigningKey::generate(alg).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidKey(KeyError::Unsupported(_))),
+            "{alg}: {err:?}"
+        );
+        assert_eq!(err.kind().as_str(), "invalid_key");
+        assert!(err.is_configuration() && !err.is_internal());
+        assert!(err.to_string().contains("openssl genpkey"), "{err}");
+        let err = SigningKey::generate_pkcs8_der(alg).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidKey(KeyError::Unsupported(_))),
+            "{alg}: {err:?}"
+        );
+    }
+    // The documented way: a key made by `openssl genpkey`, loaded from PEM.
+    let key = SigningKey::from_pem(Algorithm::RS256, RSA_PKCS8_PEM).unwrap();
+    assert_verifies(&key, key.verifying_key(), "openssl-made RSA key");
+}
+
+/// With aws-lc-rs, `generate` makes 2048-bit RSA keys bound to the
+/// requested algorithm, and `generate_pkcs8_der` a PKCS#8 document that
+/// loads back to the same key.
+#[cfg(feature = "aws-lc-rs")]
+#[test]
+fn rsa_key_generation_with_aws_lc_rs() {
+    for alg in [Algorithm::RS256, Algorithm::PS384] {
+        let key = SigningKey::generate(alg).unwrap();
+        assert_eq!(key.algorithm(), alg);
+        assert_verifies(&key, key.verifying_key(), &format!("generated {alg}"));
+        let jwk = key.verifying_key().to_jwk().unwrap();
+        let n = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(member(&jwk.to_json(), "n"))
+            .unwrap();
+        assert_eq!(n.len(), 256, "{alg}: a 2048-bit modulus");
+        assert_eq!(member(&jwk.to_json(), "alg"), alg.as_str());
+        // Another generated key does not verify this one's tokens.
+        let other = SigningKey::generate(alg).unwrap().with_key_id(key.key_id());
+        let err = validator(other.verifying_key())
+            .validate::<NoCustomClaims>(&token(&key))
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidSignature), "{err:?}");
+    }
+    let pkcs8 = SigningKey::generate_pkcs8_der(Algorithm::RS256).unwrap();
+    let loaded = SigningKey::from_pkcs8_der(Algorithm::RS256, &pkcs8).unwrap();
+    let again = SigningKey::from_pkcs8_der(Algorithm::RS256, &pkcs8).unwrap();
+    assert_eq!(loaded.key_id(), again.key_id());
+    assert_verifies(&loaded, again.verifying_key(), "generated PKCS#8");
+}

@@ -26,7 +26,7 @@
 //! | algorithm | signing key from | verification key from |
 //! |---|---|---|
 //! | HS256/384/512 | bytes, generated, `oct` JWK | the same secret |
-//! | RS/PS 256/384/512 | PKCS#8 or PKCS#1, DER or PEM; RSA JWK | SPKI or PKCS#1, DER or PEM; `n`/`e`; RSA JWK |
+//! | RS/PS 256/384/512 | PKCS#8 or PKCS#1, DER or PEM; RSA JWK; generated with the `aws-lc-rs` feature only (ring cannot: use `openssl genpkey`) | SPKI or PKCS#1, DER or PEM; `n`/`e`; RSA JWK |
 //! | ES256, ES384 | generated; PKCS#8 DER or PEM; EC JWK | SPKI DER or PEM; SEC1 point; EC JWK |
 //! | EdDSA or Ed25519 (RFC 9864), Ed25519 keys | generated; PKCS#8 DER or PEM; OKP JWK | SPKI DER or PEM; 32 raw bytes; OKP JWK |
 
@@ -663,6 +663,27 @@ fn key_document_form(secret: &[u8]) -> Option<&'static str> {
     on_a_curve.then_some("SEC1 EC public point")
 }
 
+/// A fresh RSA key with a 2048-bit modulus as PKCS#8 DER: aws-lc-rs
+/// generates RSA keys.
+#[cfg(feature = "aws-lc-rs")]
+fn generate_rsa_pkcs8() -> Result<Zeroizing<Vec<u8>>, Error> {
+    use aws_lc_rs::encoding::{AsDer as _, Pkcs8V1Der};
+    let pair =
+        RsaKeyPair::generate(crypto::rsa::KeySize::Rsa2048).map_err(|_| Error::RandomnessFailed)?;
+    let der: Pkcs8V1Der<'static> = pair.as_der().map_err(|_| Error::RandomnessFailed)?;
+    Ok(Zeroizing::new(der.as_ref().to_vec()))
+}
+
+/// ring cannot generate RSA keys.
+#[cfg(not(feature = "aws-lc-rs"))]
+fn generate_rsa_pkcs8() -> Result<Zeroizing<Vec<u8>>, Error> {
+    Err(KeyError::Unsupported(
+        "RSA key generation with ring: load a key made with `openssl genpkey`, \
+         or enable the aws-lc-rs feature",
+    )
+    .into())
+}
+
 enum Private {
     Hmac(Box<hmac::Key>),
     Rsa {
@@ -740,14 +761,26 @@ impl SigningKey {
         Ok(Self::with_public(alg, Private::Hmac(Box::new(key)), public))
     }
 
-    /// Generates a fresh key with ring's system random generator: an HMAC
-    /// secret as long as the hash output, or an ECDSA / Ed25519 key pair.
+    /// Generates a fresh key with the crypto library's system random
+    /// generator: an HMAC secret as long as the hash output, an ECDSA or
+    /// Ed25519 key pair, or, with the `aws-lc-rs` feature only, an RSA key
+    /// pair with a 2048-bit modulus.
+    ///
+    /// ring cannot generate RSA keys: with the default backend, make one
+    /// with a dedicated tool and load it, for example
+    ///
+    /// ```sh
+    /// openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa.pem
+    /// ```
+    ///
+    /// then `SigningKey::from_pem(Algorithm::RS256, &std::fs::read_to_string("rsa.pem")?)`
+    /// ([`SigningKey::from_pem`]).
     ///
     /// # Errors
     ///
-    /// [`KeyError::Unsupported`] for RSA (generate RSA keys with a dedicated
-    /// tool and load them); [`Error::RandomnessFailed`] if the system random
-    /// generator fails.
+    /// [`KeyError::Unsupported`] for an RSA algorithm with ring (the
+    /// default backend); [`Error::RandomnessFailed`] if the system random
+    /// generator (or, for RSA, aws-lc-rs's key generation) fails.
     pub fn generate(alg: Algorithm) -> Result<Self, Error> {
         match alg.family() {
             Family::Hmac => {
@@ -758,22 +791,23 @@ impl SigningKey {
                     .map_err(|_| Error::RandomnessFailed)?;
                 Self::hmac(alg, &secret)
             }
-            Family::Ec | Family::Ed25519 => {
+            Family::Ec | Family::Ed25519 | Family::Rsa => {
                 let pkcs8 = Self::generate_pkcs8_der(alg)?;
                 Self::from_pkcs8_der(alg, &pkcs8)
             }
-            Family::Rsa => Err(KeyError::Unsupported("RSA key generation").into()),
         }
     }
 
-    /// Generates an ECDSA or Ed25519 private key and returns it as a PKCS#8
-    /// DER document (zeroized on drop), for storing and loading later with
-    /// [`SigningKey::from_pkcs8_der`].
+    /// Generates an ECDSA or Ed25519 private key (and, with the `aws-lc-rs`
+    /// feature, an RSA key with a 2048-bit modulus) and returns it as a
+    /// PKCS#8 DER document (zeroized on drop), for storing and loading
+    /// later with [`SigningKey::from_pkcs8_der`].
     ///
     /// # Errors
     ///
-    /// [`KeyError::Unsupported`] for HMAC and RSA algorithms;
-    /// [`Error::RandomnessFailed`] if the system random generator fails.
+    /// [`KeyError::Unsupported`] for HMAC algorithms, and for RSA with ring
+    /// (see [`SigningKey::generate`]); [`Error::RandomnessFailed`] if the
+    /// system random generator (or aws-lc-rs's RSA key generation) fails.
     pub fn generate_pkcs8_der(alg: Algorithm) -> Result<Zeroizing<Vec<u8>>, Error> {
         let rng = SystemRandom::new();
         let doc = match alg.family() {
@@ -782,7 +816,8 @@ impl SigningKey {
                 &rng,
             ),
             Family::Ed25519 => Ed25519KeyPair::generate_pkcs8(&rng),
-            Family::Hmac | Family::Rsa => {
+            Family::Rsa => return generate_rsa_pkcs8(),
+            Family::Hmac => {
                 return Err(KeyError::Unsupported("PKCS#8 generation for this algorithm").into());
             }
         }
