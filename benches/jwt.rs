@@ -103,7 +103,7 @@ fn bench_validate(c: &mut Criterion) {
                 let pk = public_bytes(&key);
                 let params: &'static dyn signature::VerificationAlgorithm = match alg {
                     Algorithm::ES256 => &signature::ECDSA_P256_SHA256_FIXED,
-                    Algorithm::EdDSA => &signature::ED25519,
+                    Algorithm::EdDSA | Algorithm::Ed25519 => &signature::ED25519,
                     _ => &signature::RSA_PKCS1_2048_8192_SHA256,
                 };
                 Box::new(move |m, s| UnparsedPublicKey::new(params, &pk).verify(m, s).is_ok())

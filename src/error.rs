@@ -16,8 +16,12 @@ use crate::jws::Algorithm;
 
 /// Everything that can go wrong while building keys and validators, issuing
 /// tokens and validating them.
+///
+/// `Debug` is the derived form, except that the `kid` of
+/// [`Error::UnknownKey`] shows as its length: neither `Display` nor `Debug`
+/// quotes a token.
 #[non_exhaustive]
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum Error {
     /// The token is not a well-formed compact JWS / JWT.
     #[error("malformed token: {0}")]
@@ -42,8 +46,23 @@ pub enum Error {
     AlgorithmNotAllowed(Algorithm),
 
     /// No key in the store matches the token's `kid` and `alg`.
+    ///
+    /// `kid` is the token's key id (at most [`Error::MAX_KID_LEN`] bytes,
+    /// cut at a character boundary), so an application can decide to
+    /// refetch an identity provider's keys without decoding the header
+    /// again. It comes from the unverified token: a map key to look up,
+    /// never a path or a query. Neither the message nor `Debug` shows it
+    /// (`Debug` gives its length).
     #[error("no key matches the token's key id and algorithm")]
-    UnknownKey,
+    UnknownKey {
+        /// The token's `kid`, when it has one (truncated).
+        kid: Option<String>,
+    },
+
+    /// No API key or refresh token with the presented public id is in the
+    /// store (or the record given is not the key's).
+    #[error("no credential with this id")]
+    UnknownCredential,
 
     /// The signature does not verify with the selected key.
     #[error("invalid signature")]
@@ -153,10 +172,87 @@ pub enum Error {
     #[error("signing failed")]
     SigningFailed,
 
+    /// The system random generator failed while making a key, a secret or
+    /// an identifier. Our side failed: answer 500.
+    #[error("the system random generator failed")]
+    RandomnessFailed,
+
     /// A pluggable store (key store, revocation list, ...) failed. The token
     /// is rejected: failures close, they never open.
     #[error("store failure: {0}")]
     Store(Box<dyn std::error::Error + Send + Sync + 'static>),
+}
+
+/// The `kid` of an [`Error::UnknownKey`] in `Debug`: its length only.
+struct KidLen(usize);
+
+impl fmt::Debug for KidLen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{} bytes]", self.0)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Malformed(e) => f.debug_tuple("Malformed").field(e).finish(),
+            Self::TokenTooLarge { len, limit } => f
+                .debug_struct("TokenTooLarge")
+                .field("len", len)
+                .field("limit", limit)
+                .finish(),
+            Self::UnsupportedAlgorithm => f.write_str("UnsupportedAlgorithm"),
+            Self::AlgorithmNotAllowed(a) => f.debug_tuple("AlgorithmNotAllowed").field(a).finish(),
+            Self::UnknownKey { kid } => f
+                .debug_struct("UnknownKey")
+                .field("kid", &kid.as_ref().map(|k| KidLen(k.len())))
+                .finish(),
+            Self::UnknownCredential => f.write_str("UnknownCredential"),
+            Self::InvalidSignature => f.write_str("InvalidSignature"),
+            Self::Expired { exp, now } => f
+                .debug_struct("Expired")
+                .field("exp", exp)
+                .field("now", now)
+                .finish(),
+            Self::NotYetValid { nbf, now } => f
+                .debug_struct("NotYetValid")
+                .field("nbf", nbf)
+                .field("now", now)
+                .finish(),
+            Self::IssuedInFuture { iat, now } => f
+                .debug_struct("IssuedInFuture")
+                .field("iat", iat)
+                .field("now", now)
+                .finish(),
+            Self::TokenTooOld { iat, now, max_age } => f
+                .debug_struct("TokenTooOld")
+                .field("iat", iat)
+                .field("now", now)
+                .field("max_age", max_age)
+                .finish(),
+            Self::InvalidIssuer => f.write_str("InvalidIssuer"),
+            Self::InvalidAudience => f.write_str("InvalidAudience"),
+            Self::InvalidType => f.write_str("InvalidType"),
+            Self::MissingClaim(c) => f.debug_tuple("MissingClaim").field(c).finish(),
+            Self::UnsupportedCriticalHeader => f.write_str("UnsupportedCriticalHeader"),
+            Self::InvalidKey(e) => f.debug_tuple("InvalidKey").field(e).finish(),
+            Self::InvalidConfiguration(m) => {
+                f.debug_tuple("InvalidConfiguration").field(m).finish()
+            }
+            Self::InvalidSecret => f.write_str("InvalidSecret"),
+            Self::Revoked => f.write_str("Revoked"),
+            Self::InsufficientScope { missing } => f
+                .debug_struct("InsufficientScope")
+                .field("missing", missing)
+                .finish(),
+            Self::RefreshTokenReused => f.write_str("RefreshTokenReused"),
+            Self::WrongClient => f.write_str("WrongClient"),
+            Self::InvalidScope => f.write_str("InvalidScope"),
+            Self::SigningFailed => f.write_str("SigningFailed"),
+            Self::RandomnessFailed => f.write_str("RandomnessFailed"),
+            Self::Store(e) => f.debug_tuple("Store").field(e).finish(),
+        }
+    }
 }
 
 /// Why a token is malformed. Carries no token contents.
@@ -309,6 +405,8 @@ pub enum ErrorKind {
     AlgorithmNotAllowed,
     /// See [`Error::UnknownKey`].
     UnknownKey,
+    /// See [`Error::UnknownCredential`].
+    UnknownCredential,
     /// See [`Error::InvalidSignature`].
     InvalidSignature,
     /// See [`Error::Expired`].
@@ -347,12 +445,26 @@ pub enum ErrorKind {
     InvalidScope,
     /// See [`Error::SigningFailed`].
     SigningFailed,
+    /// See [`Error::RandomnessFailed`].
+    RandomnessFailed,
     /// See [`Error::Store`].
     StoreFailure,
 }
 
 impl ErrorKind {
     /// The stable snake_case name of this kind, such as `"expired"`.
+    ///
+    /// These names never change once released: `malformed`,
+    /// `token_too_large`, `unsupported_algorithm`, `algorithm_not_allowed`,
+    /// `unknown_key` (no signing key for a JWT's `kid` and `alg`),
+    /// `unknown_credential` (no API key or refresh token with the id),
+    /// `invalid_signature`, `expired`, `not_yet_valid`, `issued_in_future`,
+    /// `token_too_old`, `invalid_issuer`, `invalid_audience`,
+    /// `invalid_type`, `missing_claim`, `unsupported_critical_header`,
+    /// `invalid_key`, `invalid_configuration`, `invalid_secret`, `revoked`,
+    /// `insufficient_scope`, `refresh_token_reused`, `wrong_client`,
+    /// `invalid_scope`, `signing_failed`, `randomness_failed`,
+    /// `store_failure`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Malformed => "malformed",
@@ -360,6 +472,7 @@ impl ErrorKind {
             Self::UnsupportedAlgorithm => "unsupported_algorithm",
             Self::AlgorithmNotAllowed => "algorithm_not_allowed",
             Self::UnknownKey => "unknown_key",
+            Self::UnknownCredential => "unknown_credential",
             Self::InvalidSignature => "invalid_signature",
             Self::Expired => "expired",
             Self::NotYetValid => "not_yet_valid",
@@ -379,6 +492,7 @@ impl ErrorKind {
             Self::WrongClient => "wrong_client",
             Self::InvalidScope => "invalid_scope",
             Self::SigningFailed => "signing_failed",
+            Self::RandomnessFailed => "randomness_failed",
             Self::StoreFailure => "store_failure",
         }
     }
@@ -398,7 +512,8 @@ impl Error {
             Self::TokenTooLarge { .. } => ErrorKind::TokenTooLarge,
             Self::UnsupportedAlgorithm => ErrorKind::UnsupportedAlgorithm,
             Self::AlgorithmNotAllowed(_) => ErrorKind::AlgorithmNotAllowed,
-            Self::UnknownKey => ErrorKind::UnknownKey,
+            Self::UnknownKey { .. } => ErrorKind::UnknownKey,
+            Self::UnknownCredential => ErrorKind::UnknownCredential,
             Self::InvalidSignature => ErrorKind::InvalidSignature,
             Self::Expired { .. } => ErrorKind::Expired,
             Self::NotYetValid { .. } => ErrorKind::NotYetValid,
@@ -418,6 +533,7 @@ impl Error {
             Self::WrongClient => ErrorKind::WrongClient,
             Self::InvalidScope => ErrorKind::InvalidScope,
             Self::SigningFailed => ErrorKind::SigningFailed,
+            Self::RandomnessFailed => ErrorKind::RandomnessFailed,
             Self::Store(_) => ErrorKind::StoreFailure,
         }
     }
@@ -429,9 +545,13 @@ impl Error {
     }
 
     /// `true` when our side failed (a store backend, the crypto library while
-    /// signing): answer 500; the token was still rejected.
+    /// signing, the system random generator): answer 500; the token was
+    /// still rejected.
     pub fn is_internal(&self) -> bool {
-        matches!(self, Self::Store(_) | Self::SigningFailed)
+        matches!(
+            self,
+            Self::Store(_) | Self::SigningFailed | Self::RandomnessFailed
+        )
     }
 
     /// `true` for mistakes in building keys, validators and tokens.
@@ -454,6 +574,33 @@ impl Error {
             Self::InvalidScope | Self::InsufficientScope { .. } => "invalid_scope",
             e if e.is_rejection() => "invalid_grant",
             _ => "server_error",
+        }
+    }
+
+    /// The longest `kid` an [`Error::UnknownKey`] keeps, in bytes.
+    pub const MAX_KID_LEN: usize = 128;
+
+    /// [`Error::UnknownKey`] for a token with key id `kid`, cut to at most
+    /// [`Error::MAX_KID_LEN`] bytes at a character boundary. For
+    /// [`KeyStore`](crate::KeyStore) implementations; see also
+    /// [`KeyQuery::unknown_key`](crate::KeyQuery::unknown_key).
+    pub fn unknown_key(kid: Option<&str>) -> Self {
+        let kid = kid.map(|kid| {
+            let mut end = kid.len().min(Self::MAX_KID_LEN);
+            while !kid.is_char_boundary(end) {
+                end = end.saturating_sub(1);
+            }
+            kid.get(..end).unwrap_or_default().to_owned()
+        });
+        Self::UnknownKey { kid }
+    }
+
+    /// The token's `kid` (truncated) of an [`Error::UnknownKey`]; `None`
+    /// for a token without `kid` and for every other error.
+    pub fn unknown_key_id(&self) -> Option<&str> {
+        match self {
+            Self::UnknownKey { kid } => kid.as_deref(),
+            _ => None,
         }
     }
 
@@ -485,7 +632,9 @@ mod tests {
                 Error::AlgorithmNotAllowed(Algorithm::HS256),
                 "algorithm_not_allowed",
             ),
-            (Error::UnknownKey, "unknown_key"),
+            (Error::unknown_key(Some("k1")), "unknown_key"),
+            (Error::unknown_key(None), "unknown_key"),
+            (Error::UnknownCredential, "unknown_credential"),
             (Error::InvalidSignature, "invalid_signature"),
             (Error::Expired { exp: 1, now: 2 }, "expired"),
             (Error::NotYetValid { nbf: 2, now: 1 }, "not_yet_valid"),
@@ -523,6 +672,7 @@ mod tests {
             (Error::WrongClient, "wrong_client"),
             (Error::InvalidScope, "invalid_scope"),
             (Error::SigningFailed, "signing_failed"),
+            (Error::RandomnessFailed, "randomness_failed"),
             (Error::store(std::io::Error::other("down")), "store_failure"),
         ];
         for (err, name) in cases {
@@ -531,8 +681,60 @@ mod tests {
         }
     }
 
+    /// The `kid` of an unknown key is kept for the application (cut to 128
+    /// bytes on a character boundary) but never shown in the message: it
+    /// is token content.
+    #[test]
+    fn unknown_key_carries_the_kid_but_never_shows_it() {
+        let kid = "attacker-chosen-kid-<script>";
+        let err = Error::unknown_key(Some(kid));
+        assert_eq!(err.unknown_key_id(), Some(kid));
+        assert_eq!(
+            err.to_string(),
+            "no key matches the token's key id and algorithm"
+        );
+        assert!(!err.to_string().contains("attacker"));
+        assert_eq!(Error::unknown_key(None).unknown_key_id(), None);
+        assert_eq!(Error::UnknownCredential.unknown_key_id(), None);
+        let long = "é".repeat(100); // 200 bytes of two-byte characters
+        let err = Error::unknown_key(Some(&long));
+        let kept = err.unknown_key_id().unwrap();
+        assert_eq!(kept.len(), Error::MAX_KID_LEN);
+        assert!(long.starts_with(kept));
+        let odd = format!("a{long}");
+        let kept = Error::unknown_key(Some(&odd))
+            .unknown_key_id()
+            .unwrap()
+            .to_owned();
+        assert_eq!(kept.len(), Error::MAX_KID_LEN - 1);
+        assert!(odd.starts_with(&kept));
+        assert!(!err.to_string().contains('é'));
+        // `Debug` shows the length only.
+        let shown = format!("{:?} {:#?}", Error::unknown_key(Some(kid)), err);
+        assert!(
+            !shown.contains("attacker") && !shown.contains('é'),
+            "{shown}"
+        );
+        assert_eq!(
+            format!("{:?}", Error::unknown_key(Some(kid))),
+            "UnknownKey { kid: Some([28 bytes]) }"
+        );
+        assert_eq!(
+            format!("{:?}", Error::unknown_key(None)),
+            "UnknownKey { kid: None }"
+        );
+        assert_eq!(
+            format!("{:?}", Error::InvalidKey(KeyError::AlgorithmMismatch)),
+            "InvalidKey(AlgorithmMismatch)"
+        );
+    }
+
     #[test]
     fn categories_are_disjoint() {
+        assert!(Error::RandomnessFailed.is_internal() && !Error::RandomnessFailed.is_rejection());
+        assert_eq!(Error::RandomnessFailed.oauth_error(), "server_error");
+        assert!(Error::UnknownCredential.is_rejection());
+        assert_eq!(Error::UnknownCredential.oauth_error(), "invalid_grant");
         let store = Error::store(std::io::Error::other("down"));
         assert!(store.is_internal() && !store.is_rejection());
         let cfg = Error::InvalidKey(KeyError::AlgorithmMismatch);

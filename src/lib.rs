@@ -6,7 +6,8 @@
 //! enough for every request's hot path.
 //!
 //! - **Signed JWTs** ([`jwt`]): HS256/384/512, RS256/384/512,
-//!   PS256/384/512, ES256, ES384 and EdDSA (Ed25519) through ring (ES512
+//!   PS256/384/512, ES256, ES384, and Ed25519 under both `EdDSA` and its
+//!   RFC 9864 fully-specified name `Ed25519`, through ring (ES512
 //!   too with the `aws-lc-rs` feature, see [`crypto`]). There is no `none`.
 //! - **Keys** ([`keys`]): one key, one algorithm; PEM, DER and JWK import;
 //!   JWK Set import that leaves out, and reports, the members it cannot use

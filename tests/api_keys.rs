@@ -217,7 +217,7 @@ fn issue_insert_verify_round_trip() {
     assert_eq!(record.metadata, metadata);
 
     // Not stored yet: unknown.
-    assert_eq!(rejection(&f.verifier, plain), "unknown_key");
+    assert_eq!(rejection(&f.verifier, plain), "unknown_credential");
     f.store.insert(record.clone()).unwrap();
 
     let v: VerifiedApiKey = f.verifier.verify(plain).unwrap();
@@ -483,7 +483,7 @@ fn key_of_another_format_with_same_lead_and_length_is_never_accepted() {
         .issue_into(&*f.store, NewApiKey::new("u"))
         .unwrap();
     let kind = rejection(&f.verifier, key.expose_secret());
-    assert!(matches!(kind, "malformed" | "unknown_key"), "{kind}");
+    assert!(matches!(kind, "malformed" | "unknown_credential"), "{kind}");
 }
 
 #[test]
@@ -494,7 +494,10 @@ fn unknown_key_with_valid_checksum() {
     let (loose, _) = f.issuer.issue(NewApiKey::new("u")).unwrap();
     assert!(format().is_well_formed(loose.expose_secret()));
     let before = f.store.gets();
-    assert_eq!(rejection(&f.verifier, loose.expose_secret()), "unknown_key");
+    assert_eq!(
+        rejection(&f.verifier, loose.expose_secret()),
+        "unknown_credential"
+    );
     assert_eq!(f.store.gets(), before + 1, "a well-formed key is looked up");
 
     // Built by hand: a made-up id and secret under a valid checksum.
@@ -503,14 +506,14 @@ fn unknown_key_with_valid_checksum() {
         "A".repeat(ID_LEN),
         "b".repeat(SECRET_LEN)
     ));
-    assert_eq!(rejection(&f.verifier, &made_up), "unknown_key");
+    assert_eq!(rejection(&f.verifier, &made_up), "unknown_credential");
     // The stored key's secret under another id.
     let moved = with_checksum(&format!(
         "{LEAD}{}{}",
         "Z".repeat(ID_LEN),
         secret_part(stored.expose_secret())
     ));
-    assert_eq!(rejection(&f.verifier, &moved), "unknown_key");
+    assert_eq!(rejection(&f.verifier, &moved), "unknown_credential");
     f.verifier.verify(stored.expose_secret()).unwrap();
 }
 
@@ -664,7 +667,7 @@ fn every_single_character_change_is_rejected() {
     for candidate in &candidates {
         let kind = rejection(&f.verifier, candidate);
         assert!(
-            matches!(kind, "malformed" | "invalid_secret" | "unknown_key"),
+            matches!(kind, "malformed" | "invalid_secret" | "unknown_credential"),
             "{candidate:?}: {kind}"
         );
         // CRC32 detects every error confined to 32 consecutive bits, so a
@@ -693,7 +696,7 @@ fn check_arbitrary(s: &str) -> Result<(), TestCaseError> {
         Err(e) => e,
     };
     if format().is_well_formed(s) {
-        prop_assert_eq!(err.kind().as_str(), "unknown_key");
+        prop_assert_eq!(err.kind().as_str(), "unknown_credential");
         prop_assert_eq!(store.gets(), 1);
     } else {
         prop_assert_eq!(err.kind().as_str(), "malformed");
@@ -873,7 +876,7 @@ fn rotating_an_unknown_id_fails() {
             .issuer
             .rotate(&*f.store, id, Duration::seconds(60))
             .unwrap_err();
-        assert_eq!(err.kind().as_str(), "unknown_key", "{id:?}");
+        assert_eq!(err.kind().as_str(), "unknown_credential", "{id:?}");
     }
     assert_eq!(f.store.inner.len(), 1);
 }

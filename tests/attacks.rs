@@ -2247,7 +2247,7 @@ fn api_key_single_character_changes_and_wrong_shapes_are_malformed() {
 /// The checksum is public arithmetic, not a secret: an attacker can make a
 /// well-formed key for a real id with a guessed secret. The store's digest
 /// decides: `invalid_secret`. A well-formed key for an id nobody holds is
-/// `unknown_key`; a real id with another real key's secret is
+/// `unknown_credential`; a real id with another real key's secret is
 /// `invalid_secret`.
 ///
 /// Construction: `lead + id + secret`, then a fresh CRC32 checksum.
@@ -2287,7 +2287,11 @@ fn api_key_with_a_valid_checksum_and_a_wrong_secret_is_invalid_secret() {
     expect_err(c.api_keys.verify(&all_zero), "invalid_secret", &[&all_zero]);
 
     let unknown = forge("ZZZZZZZZZZZZ", &secret_of(a_key));
-    expect_err(c.api_keys.verify(&unknown), "unknown_key", &[&unknown]);
+    expect_err(
+        c.api_keys.verify(&unknown),
+        "unknown_credential",
+        &[&unknown],
+    );
 
     // Controls.
     assert_eq!(c.api_keys.verify(a_key).unwrap().owner(), "svc-a");
@@ -2380,7 +2384,7 @@ fn racing_refresh_rotations_have_exactly_one_winner() {
 
 /// Forged refresh tokens: one-character changes are `malformed`, a valid
 /// checksum with a guessed secret is `invalid_secret`, an unknown id is
-/// `unknown_key`; none of them disturbs the real family.
+/// `unknown_credential`; none of them disturbs the real family.
 #[test]
 fn forged_refresh_tokens_are_refused_without_touching_the_family() {
     let c = credentials();
@@ -2409,7 +2413,7 @@ fn forged_refresh_tokens_are_refused_without_touching_the_family() {
     let unknown = forge("ZZZZZZZZZZZZ", secret);
     expect_err(
         c.refresh.refresh(&unknown, None),
-        "unknown_key",
+        "unknown_credential",
         &[&unknown],
     );
     // The real token still rotates: forgeries are not "reuse".

@@ -393,7 +393,7 @@ fn invalid_api_keys_are_invalid_token() {
     bad_checksum.push(if last == '0' { '1' } else { '0' });
 
     let cases: [(String, ErrorKind, &str); 5] = [
-        (unknown, ErrorKind::UnknownKey, "unknown id"),
+        (unknown, ErrorKind::UnknownCredential, "unknown id"),
         (wrong_secret(&key), ErrorKind::InvalidSecret, "wrong secret"),
         (bad_checksum, ErrorKind::Malformed, "bad checksum"),
         (revoked, ErrorKind::Revoked, "revoked"),

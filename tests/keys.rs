@@ -1309,3 +1309,265 @@ fn debug_output_is_pinned_and_shows_no_key_bytes() {
         assert!(!shown.contains(&needle), "{needle} in {shown}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// RFC 9864: the fully-specified `Ed25519` name
+// ---------------------------------------------------------------------------
+
+/// `Ed25519` (RFC 9864) is an algorithm of its own beside `EdDSA`, bound to
+/// Ed25519 keys: generated, PKCS#8 and SPKI, JWK with `alg` or bound by the
+/// caller, exported with `alg: Ed25519`, same thumbprint; a key bound to
+/// one name never verifies tokens of the other; Ed448 members are skipped
+/// as unsupported.
+#[test]
+fn fully_specified_ed25519_algorithm_rfc9864() {
+    let alg = Algorithm::Ed25519;
+    assert_eq!(alg.as_str(), "Ed25519");
+    assert_eq!("Ed25519".parse::<Algorithm>().unwrap(), alg);
+    assert!(Algorithm::ALL.contains(&alg));
+
+    // Generated: signs through TokenBuilder, header `alg: Ed25519`.
+    let generated = SigningKey::generate(alg).unwrap();
+    assert_eq!(generated.algorithm(), alg);
+    assert_verifies(&generated, generated.verifying_key(), "generated");
+    let t = token(&generated);
+    let header = tokengate::danger::decode_header_unverified(&t).unwrap();
+    assert_eq!(header.algorithm(), alg);
+
+    // The fixture key in every format, bound to Ed25519.
+    let with_alg = |jwk: &str| jwk_with(jwk, &json!({"alg": "Ed25519"}));
+    let signers = [
+        ("PKCS#8 PEM", SigningKey::from_pem(alg, ED25519_PKCS8_PEM)),
+        (
+            "PKCS#8 DER",
+            SigningKey::from_pkcs8_der(alg, &pem_body(ED25519_PKCS8_PEM)),
+        ),
+        (
+            "JWK without alg, bound",
+            SigningKey::from_jwk(ED25519_PRIVATE_JWK, Some(alg)),
+        ),
+        (
+            "JWK alg Ed25519",
+            SigningKey::from_jwk(&with_alg(ED25519_PRIVATE_JWK), None),
+        ),
+    ]
+    .map(|(what, r)| (what, r.unwrap_or_else(|e| panic!("{what}: {e:?}"))));
+    let verifiers = || {
+        [
+            ("SPKI PEM", VerifyingKey::from_pem(alg, ED25519_SPKI_PEM)),
+            (
+                "SPKI DER",
+                VerifyingKey::from_spki_der(alg, &pem_body(ED25519_SPKI_PEM)),
+            ),
+            (
+                "raw bytes",
+                VerifyingKey::from_ed25519_for(
+                    alg,
+                    &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                        .decode(member(ED25519_PUBLIC_JWK, "x"))
+                        .unwrap(),
+                ),
+            ),
+            (
+                "public JWK without alg, bound",
+                VerifyingKey::from_jwk(ED25519_PUBLIC_JWK, Some(alg)),
+            ),
+            (
+                "public JWK alg Ed25519",
+                VerifyingKey::from_jwk(&with_alg(ED25519_PUBLIC_JWK), None),
+            ),
+            ("PKCS#8 PEM", VerifyingKey::from_pem(alg, ED25519_PKCS8_PEM)),
+        ]
+        .map(|(what, r)| (what, r.unwrap_or_else(|e| panic!("{what}: {e:?}"))))
+    };
+    for (signer_what, signer) in &signers {
+        assert_eq!(signer.algorithm(), alg, "{signer_what}");
+        // RFC 7638: `alg` is not a thumbprint member.
+        assert_eq!(signer.key_id(), thumbprint("ed25519"), "{signer_what}");
+        for (verifier_what, verifier) in verifiers() {
+            assert_verifies(
+                signer,
+                verifier,
+                &format!("{signer_what} -> {verifier_what}"),
+            );
+        }
+    }
+
+    // Export writes `alg: Ed25519`, and the JWK imports back to Ed25519.
+    let exported = signers[0].1.verifying_key().to_jwk().unwrap();
+    assert_eq!(exported.algorithm(), alg);
+    let exported_json: Value = serde_json::from_str(&exported.to_json()).unwrap();
+    assert_eq!(exported_json["alg"], "Ed25519");
+    assert_eq!(exported_json["crv"], "Ed25519");
+    assert_eq!(exported_json["kty"], "OKP");
+    assert_eq!(exported.thumbprint(), thumbprint("ed25519"));
+    assert_eq!(
+        VerifyingKey::from_jwk(&exported.to_json(), None)
+            .unwrap()
+            .algorithm(),
+        alg
+    );
+    // A JWK without `alg` still means EdDSA unless the caller says otherwise.
+    assert_eq!(
+        VerifyingKey::from_jwk(ED25519_PUBLIC_JWK, None)
+            .unwrap()
+            .algorithm(),
+        Algorithm::EdDSA
+    );
+
+    // One key, one name, both directions: same key material, same kid.
+    let ed25519 = SigningKey::from_pem(alg, ED25519_PKCS8_PEM).unwrap();
+    let eddsa = SigningKey::from_pem(Algorithm::EdDSA, ED25519_PKCS8_PEM).unwrap();
+    assert_eq!(ed25519.key_id(), eddsa.key_id());
+    for (signer, verifier) in [(&ed25519, &eddsa), (&eddsa, &ed25519)] {
+        let t = token(signer);
+        let err = validator(verifier.verifying_key())
+            .validate::<NoCustomClaims>(&t)
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::AlgorithmNotAllowed(a) if a == signer.algorithm()),
+            "{} token, {} key: {err:?}",
+            signer.algorithm(),
+            verifier.algorithm()
+        );
+        assert!(jws::verify(&t, &verifier.verifying_key()).is_err());
+    }
+    assert_mismatch(
+        VerifyingKey::from_jwk(
+            &jwk_with(ED25519_PUBLIC_JWK, &json!({"alg": "EdDSA"})),
+            Some(alg),
+        ),
+        "EdDSA JWK bound to Ed25519",
+    );
+    assert_mismatch(
+        VerifyingKey::from_jwk(&with_alg(ED25519_PUBLIC_JWK), Some(Algorithm::EdDSA)),
+        "Ed25519 JWK bound to EdDSA",
+    );
+    assert_mismatch(
+        VerifyingKey::from_jwk(&with_alg(P256_PUBLIC_JWK), None),
+        "P-256 JWK with alg Ed25519",
+    );
+    assert_mismatch(
+        SigningKey::from_pem(alg, P256_PKCS8_PEM),
+        "P-256 PKCS#8 as Ed25519",
+    );
+    assert_mismatch(
+        VerifyingKey::from_pem(alg, RSA_SPKI_PEM),
+        "RSA SPKI as Ed25519",
+    );
+    assert_mismatch(
+        VerifyingKey::from_ed25519_for(Algorithm::ES256, &[0; 32]),
+        "raw bytes as ES256",
+    );
+
+    // A JWK Set: Ed25519 members are kept (with `alg`, or without it under
+    // `assume_alg`), Ed448 members are skipped as unsupported.
+    let x = member(ED25519_PUBLIC_JWK, "x");
+    let set = json!({"keys": [
+        {"kty": "OKP", "crv": "Ed25519", "alg": "Ed25519", "kid": "ed", "x": x},
+        {"kty": "OKP", "crv": "Ed448", "alg": "Ed448", "kid": "ed448-alg", "x": "AA"},
+        {"kty": "OKP", "crv": "Ed448", "kid": "ed448-crv", "x": "AA"},
+        {"kty": "OKP", "crv": "Ed448", "alg": "EdDSA", "kid": "ed448-eddsa", "x": "AA"},
+    ]})
+    .to_string();
+    let import = VerifyingKey::from_jwk_set(&set, None).unwrap();
+    let kept: Vec<(&str, Algorithm)> = import
+        .keys
+        .iter()
+        .map(|k| (k.key_id(), k.algorithm()))
+        .collect();
+    assert_eq!(kept, [("ed", alg)]);
+    let skipped: Vec<(Option<&str>, &str)> = import
+        .skipped
+        .iter()
+        .map(|s| (s.kid.as_deref(), s.reason.as_str()))
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            (Some("ed448-alg"), "unsupported"),
+            (Some("ed448-crv"), "unsupported"),
+            (Some("ed448-eddsa"), "unsupported"),
+        ]
+    );
+    let no_alg =
+        json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "ed", "x": x}]}).to_string();
+    let store = KeySetStore::from_jwks(&no_alg, Some(alg)).unwrap();
+    assert_eq!(store.jwks().keys()[0].algorithm(), alg);
+    let v = Validator::builder(store)
+        .danger_accept_any_type()
+        .issuer(ISS)
+        .audience(AUD)
+        .clock(clock())
+        .build()
+        .unwrap();
+    let t = token(&ed25519.with_key_id("ed"));
+    v.validate::<NoCustomClaims>(&t).unwrap();
+    let err = v
+        .validate::<NoCustomClaims>(&token(&eddsa.with_key_id("ed")))
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::AlgorithmNotAllowed(Algorithm::EdDSA)),
+        "{err:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// RSA key generation: aws-lc-rs only
+// ---------------------------------------------------------------------------
+
+/// ring cannot generate RSA keys: `generate` and `generate_pkcs8_der`
+/// answer with the typed `Unsupported` key error (a configuration mistake,
+/// not an internal failure), for every RSA algorithm.
+#[cfg(not(feature = "aws-lc-rs"))]
+#[test]
+fn rsa_key_generation_is_typed_unsupported_on_ring() {
+    for alg in RSA_ALGS {
+        let err = SigningKey::generate(alg).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidKey(KeyError::Unsupported(_))),
+            "{alg}: {err:?}"
+        );
+        assert_eq!(err.kind().as_str(), "invalid_key");
+        assert!(err.is_configuration() && !err.is_internal());
+        assert!(err.to_string().contains("openssl genpkey"), "{err}");
+        let err = SigningKey::generate_pkcs8_der(alg).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidKey(KeyError::Unsupported(_))),
+            "{alg}: {err:?}"
+        );
+    }
+    // The documented way: a key made by `openssl genpkey`, loaded from PEM.
+    let key = SigningKey::from_pem(Algorithm::RS256, RSA_PKCS8_PEM).unwrap();
+    assert_verifies(&key, key.verifying_key(), "openssl-made RSA key");
+}
+
+/// With aws-lc-rs, `generate` makes 2048-bit RSA keys bound to the
+/// requested algorithm, and `generate_pkcs8_der` a PKCS#8 document that
+/// loads back to the same key.
+#[cfg(feature = "aws-lc-rs")]
+#[test]
+fn rsa_key_generation_with_aws_lc_rs() {
+    for alg in [Algorithm::RS256, Algorithm::PS384] {
+        let key = SigningKey::generate(alg).unwrap();
+        assert_eq!(key.algorithm(), alg);
+        assert_verifies(&key, key.verifying_key(), &format!("generated {alg}"));
+        let jwk = key.verifying_key().to_jwk().unwrap();
+        let n = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(member(&jwk.to_json(), "n"))
+            .unwrap();
+        assert_eq!(n.len(), 256, "{alg}: a 2048-bit modulus");
+        assert_eq!(member(&jwk.to_json(), "alg"), alg.as_str());
+        // Another generated key does not verify this one's tokens.
+        let other = SigningKey::generate(alg).unwrap().with_key_id(key.key_id());
+        let err = validator(other.verifying_key())
+            .validate::<NoCustomClaims>(&token(&key))
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidSignature), "{err:?}");
+    }
+    let pkcs8 = SigningKey::generate_pkcs8_der(Algorithm::RS256).unwrap();
+    let loaded = SigningKey::from_pkcs8_der(Algorithm::RS256, &pkcs8).unwrap();
+    let again = SigningKey::from_pkcs8_der(Algorithm::RS256, &pkcs8).unwrap();
+    assert_eq!(loaded.key_id(), again.key_id());
+    assert_verifies(&loaded, again.verifying_key(), "generated PKCS#8");
+}

@@ -665,7 +665,7 @@ fn unknown_and_wrong_secret_tokens() {
     let elsewhere = env().login("ivy");
     assert_eq!(
         e.refresh_verdict(elsewhere.refresh_token.expose_secret()),
-        "unknown_key"
+        "unknown_credential"
     );
     // A made-up id with a valid checksum: unknown.
     assert_eq!(
@@ -674,7 +674,7 @@ fn unknown_and_wrong_secret_tokens() {
             "AAAAAAAAAAAA",
             secret_part(token)
         )),
-        "unknown_key"
+        "unknown_credential"
     );
     // The real id with another secret and a valid checksum: invalid_secret.
     let wrong = forge(

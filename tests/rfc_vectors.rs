@@ -254,3 +254,47 @@ fn rfc8037_ed25519() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Malformed);
 }
+
+/// RFC 9864's fully-specified `Ed25519` with the RFC 8037 key: the A.4
+/// payload re-signed under `{"alg":"Ed25519"}` by an independent
+/// implementation (see `tests/data/rfc/README.md`).
+#[test]
+fn rfc9864_ed25519_with_the_rfc8037_key() {
+    let v = vector("rfc9864_ed25519");
+    let old = vector("rfc8037_a4_ed25519");
+    let token = s(&v, "token");
+    let public = VerifyingKey::from_jwk(&v["public_jwk"].to_string(), None).unwrap();
+    assert_eq!(public.algorithm(), Algorithm::Ed25519);
+    // The thumbprint covers crv, kty and x only: the same as under EdDSA.
+    assert_eq!(public.thumbprint(), s(&v, "thumbprint"));
+    assert_eq!(public.thumbprint(), s(&old, "thumbprint"));
+    let (header, payload) = jws::verify(token, &public).unwrap();
+    assert_eq!(header.algorithm(), Algorithm::Ed25519);
+    assert_eq!(payload, s(&v, "payload").as_bytes());
+    // Deterministic: this crate's signature is the independent one.
+    let signer = SigningKey::from_jwk(&v["jwk"].to_string(), None).unwrap();
+    assert_eq!(signer.algorithm(), Algorithm::Ed25519);
+    let (input, signature) = parts(token);
+    assert_eq!(signer.sign(input.as_bytes()).unwrap(), signature);
+    // The RFC 8037 key without `alg`, bound to Ed25519 by the caller, signs
+    // the same bytes.
+    let bound = SigningKey::from_jwk(&old["jwk"].to_string(), Some(Algorithm::Ed25519)).unwrap();
+    assert_eq!(bound.sign(input.as_bytes()).unwrap(), signature);
+    // Tampered twin.
+    let tampered = token.replacen("RXhh", "RXha", 1);
+    assert_eq!(
+        jws::verify(&tampered, &public).unwrap_err().kind(),
+        ErrorKind::InvalidSignature
+    );
+    // One key, one name: the Ed25519 key refuses the RFC 8037 EdDSA token
+    // over the same key, and the EdDSA key refuses this one.
+    let eddsa = VerifyingKey::from_jwk(&old["public_jwk"].to_string(), None).unwrap();
+    assert_eq!(
+        jws::verify(s(&old, "token"), &public).unwrap_err().kind(),
+        ErrorKind::AlgorithmNotAllowed
+    );
+    assert_eq!(
+        jws::verify(token, &eddsa).unwrap_err().kind(),
+        ErrorKind::AlgorithmNotAllowed
+    );
+}

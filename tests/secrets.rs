@@ -1219,7 +1219,7 @@ fn api_key_errors_never_quote_the_secret() {
         ("wrong secret", "invalid_secret", wrong_secret),
         (
             "unknown id",
-            "unknown_key",
+            "unknown_credential",
             stranger.expose_secret().to_owned(),
         ),
         ("revoked", "revoked", revoked.expose_secret().to_owned()),

@@ -821,6 +821,63 @@ fn hmac_signed_with_an_rsa_public_key_is_not_allowed() {
 // Key lookup
 // ---------------------------------------------------------------------------
 
+/// `Error::UnknownKey` hands the application the token's `kid` (so it can
+/// decide to refetch a JWK Set), cut to 128 bytes, and never puts it in the
+/// message; a token without `kid` gives `None`. API keys and refresh
+/// tokens not in their store are `unknown_credential`, not `unknown_key`
+/// (`tests/api_keys.rs`, `tests/refresh.rs`).
+#[test]
+fn unknown_key_carries_the_kid_and_never_displays_it() {
+    let env = Env::with_key(
+        SigningKey::generate(Algorithm::ES256)
+            .unwrap()
+            .with_key_id("k1"),
+    );
+    let v = env.validator().build().unwrap();
+    let marker = "rotated-key-2026-11";
+    let header = format!(r#"{{"alg":"ES256","typ":"JWT","kid":"{marker}"}}"#);
+    let err = reject(&v, &env.compact(&header, &good_claims().to_string()));
+    assert_eq!(err.kind().as_str(), "unknown_key");
+    assert_eq!(err.unknown_key_id(), Some(marker));
+    assert!(matches!(&err, Error::UnknownKey { kid: Some(k) } if k == marker));
+    assert_eq!(
+        err.to_string(),
+        "no key matches the token's key id and algorithm"
+    );
+    assert!(!format!("{err}").contains(marker));
+    // A huge kid is kept only up to 128 bytes.
+    let huge = "k".repeat(5_000);
+    let header = format!(r#"{{"alg":"ES256","typ":"JWT","kid":"{huge}"}}"#);
+    let err = reject(&v, &env.compact(&header, &good_claims().to_string()));
+    assert_eq!(err.unknown_key_id(), Some(&huge[..128]));
+    assert!(!err.to_string().contains("kkkk"));
+    // Without kid, with two candidate keys: no kid to report.
+    let two = Validator::builder(
+        KeySetStore::new([
+            SigningKey::generate(Algorithm::ES256)
+                .unwrap()
+                .with_key_id("a")
+                .verifying_key(),
+            SigningKey::generate(Algorithm::ES256)
+                .unwrap()
+                .with_key_id("b")
+                .verifying_key(),
+        ])
+        .unwrap(),
+    )
+    .danger_accept_any_type()
+    .danger_accept_any_issuer()
+    .expect_no_audience()
+    .clock(clock())
+    .build()
+    .unwrap();
+    let header = r#"{"alg":"ES256","typ":"JWT"}"#;
+    let claims = json!({"exp": T0 + 600});
+    let err = reject(&two, &env.compact(header, &claims.to_string()));
+    assert!(matches!(err, Error::UnknownKey { kid: None }), "{err:?}");
+    assert_eq!(err.unknown_key_id(), None);
+}
+
 #[test]
 fn unknown_kid_is_unknown_key() {
     let env = Env::with_key(
@@ -835,7 +892,10 @@ fn unknown_kid_is_unknown_key() {
         .unwrap()
         .with_key_id("k2");
     let err = reject(&v, &env.tokens().sign(&stranger).unwrap());
-    assert!(matches!(err, Error::UnknownKey));
+    assert!(
+        matches!(&err, Error::UnknownKey { kid: Some(k) } if k == "k2"),
+        "{err:?}"
+    );
     assert_eq!(err.kind().as_str(), "unknown_key");
     // The right signature under a kid the store does not know is refused
     // too: the kid selects the key.
@@ -924,7 +984,7 @@ fn key_ring_rotation_keeps_the_previous_key_until_its_retirement() {
     accept(&v, &old);
     clock.set_unix(retire);
     let err = reject(&v, &old);
-    assert!(matches!(err, Error::UnknownKey), "{err:?}");
+    assert!(matches!(err, Error::UnknownKey { .. }), "{err:?}");
     accept(&v, &new);
     clock.set_unix(retire + 1);
     assert_eq!(kind(&v, &old), "unknown_key");
@@ -971,7 +1031,7 @@ fn key_set_replace_while_validating_on_other_threads() {
                             Ok(_) => {
                                 accepted.fetch_add(1, Ordering::Relaxed);
                             }
-                            Err(Error::UnknownKey) => {}
+                            Err(Error::UnknownKey { .. }) => {}
                             Err(e) => panic!("unexpected error during replace: {e:?}"),
                         }
                     }
@@ -1443,11 +1503,15 @@ fn alg_none_is_unsupported_in_every_spelling() {
         "invalid_signature"
     );
     // Neighbouring names are not aliases either.
-    for alg in ["hs256", "Ed25519", "EDDSA", "ES256K", "RS1", ""] {
+    for alg in ["hs256", "Ed448", "ed25519", "EDDSA", "ES256K", "RS1", ""] {
         let header = b64_encode(format!(r#"{{"alg":"{alg}"}}"#));
         let token = format!("{header}.{payload}.AA");
         assert_eq!(kind(&v, &token), "unsupported_algorithm", "{alg}");
     }
+    // RFC 9864's `Ed25519` is an algorithm, but not this EdDSA key's.
+    let header = b64_encode(format!(r#"{{"alg":"Ed25519","kid":"{kid}"}}"#));
+    let token = format!("{header}.{payload}.{real_signature}");
+    assert_eq!(kind(&v, &token), "algorithm_not_allowed");
 }
 
 #[test]

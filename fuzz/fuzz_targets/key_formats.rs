@@ -14,6 +14,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = SigningKey::from_pkcs8_der(alg, data);
         let _ = SigningKey::from_pkcs1_der(alg, data);
         let _ = VerifyingKey::hmac(alg, data);
+        let _ = VerifyingKey::from_ed25519_for(alg, data);
         if let Ok(text) = std::str::from_utf8(data) {
             let _ = VerifyingKey::from_pem(alg, text);
             let _ = SigningKey::from_pem(alg, text);

@@ -236,7 +236,7 @@ pub fn check_api_key(candidate: &str) {
             {
                 ErrorKind::InvalidSecret
             } else {
-                ErrorKind::UnknownKey
+                ErrorKind::UnknownCredential
             };
             assert_eq!(e.kind(), expected, "{candidate:?}: {e:?}");
         }

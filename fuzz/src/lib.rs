@@ -118,7 +118,7 @@ pub fn confused_hmac_signer(alg: Algorithm, public_key: &[u8], kid: &str) -> Sig
 /// the seeds get past key lookup: the RFC 7515 A.1 HS256 key (the
 /// signature of A.1, and of every HS256 seed `seed.sh` signs, verifies),
 /// the RFC 7515 A.2 RSA key for RS256 and A.3 P-256 key for ES256, the
-/// RFC 8037 Ed25519 key for EdDSA; the kids are those of
+/// RFC 8037 Ed25519 key for EdDSA and for Ed25519 (RFC 9864); the kids are those of
 /// `tests/data/attacks` (`ed-1`, `es256-1`, ...).
 pub fn validate_keys() -> Vec<VerifyingKey> {
     let from_vector = |vector: &str, alg: Algorithm, kid: &str| {
@@ -149,6 +149,7 @@ pub fn validate_keys() -> Vec<VerifyingKey> {
         )
         .with_key_id("es384-1"),
         from_vector(data::RFC8037_A4, Algorithm::EdDSA, "ed-1"),
+        from_vector(data::RFC8037_A4, Algorithm::Ed25519, "ed25519-1"),
     ]
 }
 

@@ -95,6 +95,7 @@ fn build() -> Fixture {
         pem_signer(ES256, data::EC_P256_PKCS8, "es256"),
         pem_signer(ES384, data::EC_P384_PKCS8, "es384"),
         pem_signer(EdDSA, data::ED25519_PKCS8, "ed"),
+        pem_signer(Ed25519, data::ED25519_PKCS8, "ed25519"),
     ];
     let jwk_signer = |vector: &str, alg: Algorithm, kid: &str| {
         let jwk = vector_member(vector, "jwk");
@@ -113,6 +114,7 @@ fn build() -> Fixture {
         jwk_signer(data::RFC7515_A3, ES256, "es256"),
         must(SigningKey::generate(ES384), "es384").with_key_id("es384"),
         jwk_signer(data::RFC8037_A4, EdDSA, "ed"),
+        jwk_signer(data::RFC8037_A4, Ed25519, "ed25519"),
     ];
     let bases = store
         .iter()
@@ -204,6 +206,7 @@ pub const ALG_NAMES: &[&str] = &[
     "EdDSA",
     "ED25519",
     "Ed25519",
+    "Ed448",
     "eddsa",
     "hs256",
     "HS256 ",

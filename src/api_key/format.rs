@@ -271,7 +271,8 @@ fn random_base62(rng: &SystemRandom, len: usize) -> Result<Zeroizing<String>, Er
     let mut out = Zeroizing::new(String::with_capacity(len));
     let mut buf = Zeroizing::new([0u8; 64]);
     while out.len() < len {
-        rng.fill(&mut buf[..]).map_err(|_| Error::SigningFailed)?;
+        rng.fill(&mut buf[..])
+            .map_err(|_| Error::RandomnessFailed)?;
         for b in buf.iter() {
             if out.len() == len {
                 break;

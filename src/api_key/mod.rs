@@ -35,7 +35,7 @@
 //!
 //! [`ApiKeyVerifier::verify`] checks, in order: length, lead, alphabet and
 //! checksum (`malformed`, no store lookup); the record by public id
-//! (`unknown_key`); the [`SecretDigest`] of the key's lead, id and secret,
+//! (`unknown_credential`); the [`SecretDigest`] of the key's lead, id and secret,
 //! compared in constant time (`invalid_secret`); revocation (`revoked`);
 //! expiry (`expired`). The digest is computed before the lookup, so an
 //! unknown id and a wrong secret cost the same work, and a correct and a
@@ -164,7 +164,7 @@ impl ApiKeyIssuer {
     /// # Errors
     ///
     /// [`Error::InvalidConfiguration`] for an empty owner or an expiry not
-    /// after now; [`Error::SigningFailed`] if the system random generator
+    /// after now; [`Error::RandomnessFailed`] if the system random generator
     /// fails.
     pub fn issue(&self, new: NewApiKey) -> Result<(IssuedApiKey, ApiKeyRecord), Error> {
         if new.owner.is_empty() {
@@ -228,7 +228,7 @@ impl ApiKeyIssuer {
     ///
     /// # Errors
     ///
-    /// [`Error::UnknownKey`] for an unknown id; [`Error::Revoked`] for a
+    /// [`Error::UnknownCredential`] for an unknown id; [`Error::Revoked`] for a
     /// revoked key and [`Error::Expired`] for an expired one (neither gets a
     /// successor); [`Error::InvalidConfiguration`] for a key already
     /// rotated, or one of another format than this issuer's (another
@@ -241,7 +241,7 @@ impl ApiKeyIssuer {
         id: &str,
         grace: Duration,
     ) -> Result<IssuedApiKey, Error> {
-        let old = store.get(id)?.ok_or(Error::UnknownKey)?;
+        let old = store.get(id)?.ok_or(Error::UnknownCredential)?;
         if !self.format.describes(&old) {
             return Err(Error::config(
                 "this API key is of another format (prefix, environment or length) \
@@ -281,7 +281,7 @@ impl ApiKeyIssuer {
         );
         match store.rotate(&rotation)? {
             KeyRotationOutcome::Rotated => Ok(key),
-            KeyRotationOutcome::Unknown => Err(Error::UnknownKey),
+            KeyRotationOutcome::Unknown => Err(Error::UnknownCredential),
             KeyRotationOutcome::Revoked => Err(Error::Revoked),
             KeyRotationOutcome::AlreadyRotated => Err(already_rotated()),
             KeyRotationOutcome::Expired(exp) => Err(Error::Expired {
@@ -370,13 +370,13 @@ impl ApiKeyVerifier {
     ///
     /// # Errors
     ///
-    /// [`Error::Malformed`], [`Error::UnknownKey`], [`Error::InvalidSecret`],
+    /// [`Error::Malformed`], [`Error::UnknownCredential`], [`Error::InvalidSecret`],
     /// [`Error::Revoked`], [`Error::Expired`]; [`Error::Store`] when the
     /// store fails.
     pub fn verify(&self, presented: &str) -> Result<VerifiedApiKey, Error> {
         let parsed = self.format.parse(presented)?;
         let digest = parsed.digest();
-        let record = self.store.get(parsed.id)?.ok_or(Error::UnknownKey)?;
+        let record = self.store.get(parsed.id)?.ok_or(Error::UnknownCredential)?;
         self.check(&record, &digest)?;
         Ok(VerifiedApiKey { record })
     }
@@ -388,7 +388,7 @@ impl ApiKeyVerifier {
     ///
     /// # Errors
     ///
-    /// [`Error::Malformed`]; [`Error::UnknownKey`] when `record` is not the
+    /// [`Error::Malformed`]; [`Error::UnknownCredential`] when `record` is not the
     /// presented key's; [`Error::InvalidSecret`], [`Error::Revoked`],
     /// [`Error::Expired`].
     pub fn verify_record(
@@ -399,7 +399,7 @@ impl ApiKeyVerifier {
         let parsed = self.format.parse(presented)?;
         let digest = parsed.digest();
         if record.id != parsed.id {
-            return Err(Error::UnknownKey);
+            return Err(Error::UnknownCredential);
         }
         self.check(&record, &digest)?;
         Ok(VerifiedApiKey { record })
@@ -504,7 +504,7 @@ mod tests {
         // Unknown id with a valid checksum.
         assert_eq!(
             verifier.verify(other.expose_secret()).unwrap_err().kind(),
-            ErrorKind::UnknownKey
+            ErrorKind::UnknownCredential
         );
 
         clock.set_unix(1_000_099);
@@ -604,7 +604,7 @@ mod tests {
                 .verify_record(other.expose_secret(), record)
                 .unwrap_err()
                 .kind(),
-            ErrorKind::UnknownKey
+            ErrorKind::UnknownCredential
         );
     }
 

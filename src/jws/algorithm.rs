@@ -3,7 +3,7 @@ use std::str::FromStr;
 
 use crate::error::Error;
 
-/// A JWS signature algorithm (RFC 7518 §3, RFC 8037 §3.1).
+/// A JWS signature algorithm (RFC 7518 §3, RFC 8037 §3.1, RFC 9864).
 ///
 /// There is no `none`: an unsecured token cannot be expressed. Parsing any
 /// name that is not listed here, `none` included in any letter case, fails
@@ -33,8 +33,15 @@ pub enum Algorithm {
     ES256,
     /// ECDSA with P-384 and SHA-384.
     ES384,
-    /// EdDSA with Ed25519 (RFC 8037).
+    /// EdDSA with Ed25519, under the polymorphic name of RFC 8037, which
+    /// RFC 9864 deprecates in favour of [`Algorithm::Ed25519`]. Ed448 keys
+    /// are not supported under it.
     EdDSA,
+    /// Ed25519 under its fully-specified name (RFC 9864). The same
+    /// signature as `EdDSA` with an Ed25519 key, but a key is bound to one
+    /// name: a key for `Ed25519` does not verify `EdDSA` tokens, nor the
+    /// reverse. (`Ed448` is not supported: ring has no Ed448.)
+    Ed25519,
     /// ECDSA with P-521 and SHA-512; only with the `aws-lc-rs` feature
     /// (ring has no P-521).
     #[cfg(feature = "aws-lc-rs")]
@@ -53,6 +60,25 @@ pub(crate) enum Family {
 impl Algorithm {
     /// Every supported algorithm.
     #[cfg(feature = "aws-lc-rs")]
+    pub const ALL: [Algorithm; 14] = [
+        Self::HS256,
+        Self::HS384,
+        Self::HS512,
+        Self::RS256,
+        Self::RS384,
+        Self::RS512,
+        Self::PS256,
+        Self::PS384,
+        Self::PS512,
+        Self::ES256,
+        Self::ES384,
+        Self::EdDSA,
+        Self::Ed25519,
+        Self::ES512,
+    ];
+
+    /// Every supported algorithm.
+    #[cfg(not(feature = "aws-lc-rs"))]
     pub const ALL: [Algorithm; 13] = [
         Self::HS256,
         Self::HS384,
@@ -66,24 +92,7 @@ impl Algorithm {
         Self::ES256,
         Self::ES384,
         Self::EdDSA,
-        Self::ES512,
-    ];
-
-    /// Every supported algorithm.
-    #[cfg(not(feature = "aws-lc-rs"))]
-    pub const ALL: [Algorithm; 12] = [
-        Self::HS256,
-        Self::HS384,
-        Self::HS512,
-        Self::RS256,
-        Self::RS384,
-        Self::RS512,
-        Self::PS256,
-        Self::PS384,
-        Self::PS512,
-        Self::ES256,
-        Self::ES384,
-        Self::EdDSA,
+        Self::Ed25519,
     ];
 
     /// The registered JWS name, such as `"ES256"`.
@@ -101,6 +110,7 @@ impl Algorithm {
             Self::ES256 => "ES256",
             Self::ES384 => "ES384",
             Self::EdDSA => "EdDSA",
+            Self::Ed25519 => "Ed25519",
             #[cfg(feature = "aws-lc-rs")]
             Self::ES512 => "ES512",
         }
@@ -126,6 +136,7 @@ impl Algorithm {
             "ES256" => Self::ES256,
             "ES384" => Self::ES384,
             "EdDSA" => Self::EdDSA,
+            "Ed25519" => Self::Ed25519,
             #[cfg(feature = "aws-lc-rs")]
             "ES512" => Self::ES512,
             _ => return Err(Error::UnsupportedAlgorithm),
@@ -141,7 +152,7 @@ impl Algorithm {
             Self::ES256 | Self::ES384 => Family::Ec,
             #[cfg(feature = "aws-lc-rs")]
             Self::ES512 => Family::Ec,
-            Self::EdDSA => Family::Ed25519,
+            Self::EdDSA | Self::Ed25519 => Family::Ed25519,
         }
     }
 
@@ -254,6 +265,7 @@ mod tests {
     fn none_and_lookalikes_are_unsupported() {
         for name in [
             "none", "None", "NONE", "nOnE", "hs256", "HS256 ", "ES256K", "RS1", "", "EDDSA",
+            "ed25519", "ED25519", "Ed448", "ed448",
         ] {
             assert!(matches!(
                 Algorithm::from_name(name),

@@ -281,7 +281,9 @@ impl<T: Serialize> TokenBuilder<T> {
     /// [`Error::InvalidConfiguration`] when the custom claims do not
     /// serialize to an object, repeat a registered claim, a time is out of
     /// range, or an `at+jwt` token lacks an RFC 9068 claim;
-    /// [`Error::SigningFailed`] when the crypto library fails.
+    /// [`Error::SigningFailed`] when the crypto library fails;
+    /// [`Error::RandomnessFailed`] when the system random generator fails
+    /// while drawing a `jti`.
     pub fn sign(&self, key: &SigningKey) -> Result<String, Error> {
         let claims = self.claims()?;
         let payload = serde_json::to_vec(&claims)
@@ -319,7 +321,7 @@ fn random_jti() -> Result<String, Error> {
     let mut bytes = [0u8; 16];
     SystemRandom::new()
         .fill(&mut bytes)
-        .map_err(|_| Error::SigningFailed)?;
+        .map_err(|_| Error::RandomnessFailed)?;
     Ok(b64_encode(bytes))
 }
 

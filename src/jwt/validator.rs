@@ -262,7 +262,7 @@ impl Validator {
             .store
             .find_key(&KeyQuery::new(header.alg, header.kid.as_deref()))?;
         if key.algorithm() != header.alg {
-            return Err(Error::UnknownKey);
+            return Err(Error::unknown_key(header.kid.as_deref()));
         }
         key.verify(compact.signing_input, signature)?;
         // Everything below reads bytes that the key holder signed.

@@ -261,7 +261,10 @@ impl JwkInput {
         let family_ok = match alg.family() {
             Family::Hmac => self.kty == "oct",
             Family::Rsa => self.kty == "RSA",
-            Family::Ec | Family::Ed25519 => inferred == Some(alg),
+            Family::Ec => inferred == Some(alg),
+            // An Ed25519 key serves under either name: the polymorphic
+            // `EdDSA` (RFC 8037) or the fully-specified `Ed25519` (RFC 9864).
+            Family::Ed25519 => inferred.is_some_and(|i| i.family() == Family::Ed25519),
         };
         if !family_ok {
             return Err(KeyError::AlgorithmMismatch.into());
@@ -305,7 +308,9 @@ impl JwkInput {
                 &member(&self.e, "RSA JWK `e`")?,
             )?,
             Family::Ec => VerifyingKey::from_ec_point(alg, &self.ec_point(alg)?)?,
-            Family::Ed25519 => VerifyingKey::from_ed25519(&member(&self.x, "OKP JWK `x`")?)?,
+            Family::Ed25519 => {
+                VerifyingKey::from_ed25519_for(alg, &member(&self.x, "OKP JWK `x`")?)?
+            }
         };
         Ok(match &self.kid {
             Some(kid) => key.with_key_id(kid.clone()),
@@ -325,6 +330,7 @@ impl JwkInput {
                 SigningKey::from_parts_ec(alg, &d, &self.ec_point(alg)?)?
             }
             Family::Ed25519 => SigningKey::from_parts_ed25519(
+                alg,
                 &secret(&self.d, "OKP JWK `d`")?,
                 &member(&self.x, "OKP JWK `x`")?,
             )?,
@@ -373,7 +379,7 @@ impl VerifyingKey {
     /// only the public ones are used, except `k` for `oct`).
     ///
     /// The algorithm is `alg` when given, else the JWK's `alg`, else the one
-    /// its curve implies (`EC` P-256/P-384, `OKP` Ed25519); `RSA` and `oct`
+    /// its curve implies (`EC` P-256/P-384; `OKP` Ed25519 implies `EdDSA`, so bind a key to RFC 9864's `Ed25519` with `alg`); `RSA` and `oct`
     /// keys need one of the first two. A JWK whose `alg` disagrees with
     /// `alg`, whose `use` is not `sig`, or whose `key_ops` lacks `verify` is
     /// refused. The key id is the JWK's `kid`, or its thumbprint.

@@ -26,9 +26,9 @@
 //! | algorithm | signing key from | verification key from |
 //! |---|---|---|
 //! | HS256/384/512 | bytes, generated, `oct` JWK | the same secret |
-//! | RS/PS 256/384/512 | PKCS#8 or PKCS#1, DER or PEM; RSA JWK | SPKI or PKCS#1, DER or PEM; `n`/`e`; RSA JWK |
+//! | RS/PS 256/384/512 | PKCS#8 or PKCS#1, DER or PEM; RSA JWK; generated with the `aws-lc-rs` feature only (ring cannot: use `openssl genpkey`) | SPKI or PKCS#1, DER or PEM; `n`/`e`; RSA JWK |
 //! | ES256, ES384 | generated; PKCS#8 DER or PEM; EC JWK | SPKI DER or PEM; SEC1 point; EC JWK |
-//! | EdDSA (Ed25519) | generated; PKCS#8 DER or PEM; OKP JWK | SPKI DER or PEM; 32 raw bytes; OKP JWK |
+//! | EdDSA or Ed25519 (RFC 9864), Ed25519 keys | generated; PKCS#8 DER or PEM; OKP JWK | SPKI DER or PEM; 32 raw bytes; OKP JWK |
 
 mod der;
 mod jwk;
@@ -113,7 +113,8 @@ fn rsa_verify_params(alg: Algorithm) -> Option<&'static signature::RsaParameters
         | Algorithm::HS512
         | Algorithm::ES256
         | Algorithm::ES384
-        | Algorithm::EdDSA => None,
+        | Algorithm::EdDSA
+        | Algorithm::Ed25519 => None,
         #[cfg(feature = "aws-lc-rs")]
         Algorithm::ES512 => None,
     }
@@ -133,7 +134,8 @@ fn rsa_sign_padding(alg: Algorithm) -> Option<&'static dyn signature::RsaEncodin
         | Algorithm::HS512
         | Algorithm::ES256
         | Algorithm::ES384
-        | Algorithm::EdDSA => None,
+        | Algorithm::EdDSA
+        | Algorithm::Ed25519 => None,
         #[cfg(feature = "aws-lc-rs")]
         Algorithm::ES512 => None,
     }
@@ -154,7 +156,8 @@ fn hmac_params(alg: Algorithm) -> Option<(hmac::Algorithm, usize)> {
         | Algorithm::PS512
         | Algorithm::ES256
         | Algorithm::ES384
-        | Algorithm::EdDSA => None,
+        | Algorithm::EdDSA
+        | Algorithm::Ed25519 => None,
         #[cfg(feature = "aws-lc-rs")]
         Algorithm::ES512 => None,
     }
@@ -176,7 +179,8 @@ fn curve_of(alg: Algorithm) -> Option<Curve> {
         | Algorithm::PS256
         | Algorithm::PS384
         | Algorithm::PS512
-        | Algorithm::EdDSA => None,
+        | Algorithm::EdDSA
+        | Algorithm::Ed25519 => None,
     }
 }
 
@@ -364,16 +368,31 @@ impl VerifyingKey {
         ))
     }
 
-    /// An Ed25519 public key (`EdDSA`) from its 32 bytes.
+    /// An Ed25519 public key for `EdDSA` from its 32 bytes; see
+    /// [`VerifyingKey::from_ed25519_for`] for the fully-specified
+    /// `Ed25519` name.
     ///
     /// # Errors
     ///
     /// [`KeyError::Format`] when `public` is not 32 bytes long.
     pub fn from_ed25519(public: &[u8]) -> Result<Self, Error> {
+        Self::from_ed25519_for(Algorithm::EdDSA, public)
+    }
+
+    /// An Ed25519 public key from its 32 bytes, bound to `alg`: `EdDSA`
+    /// (RFC 8037) or `Ed25519` (RFC 9864). The key verifies tokens of that
+    /// one name only.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::AlgorithmMismatch`] for any other `alg`;
+    /// [`KeyError::Format`] when `public` is not 32 bytes long.
+    pub fn from_ed25519_for(alg: Algorithm, public: &[u8]) -> Result<Self, Error> {
+        require_family(alg, Family::Ed25519)?;
         let bytes: [u8; 32] = public
             .try_into()
             .map_err(|_| KeyError::Format("32-byte Ed25519 public key"))?;
-        Ok(Self::build(Algorithm::EdDSA, Public::Ed25519(bytes)))
+        Ok(Self::build(alg, Public::Ed25519(bytes)))
     }
 
     /// A public key from a DER SubjectPublicKeyInfo (the body of a
@@ -393,10 +412,7 @@ impl VerifyingKey {
                 }
                 Self::from_ec_point(alg, point)
             }
-            der::SpkiKey::Ed25519(bytes) => {
-                require_family(alg, Family::Ed25519)?;
-                Self::from_ed25519(bytes)
-            }
+            der::SpkiKey::Ed25519(bytes) => Self::from_ed25519_for(alg, bytes),
         }
     }
 
@@ -647,6 +663,27 @@ fn key_document_form(secret: &[u8]) -> Option<&'static str> {
     on_a_curve.then_some("SEC1 EC public point")
 }
 
+/// A fresh RSA key with a 2048-bit modulus as PKCS#8 DER: aws-lc-rs
+/// generates RSA keys.
+#[cfg(feature = "aws-lc-rs")]
+fn generate_rsa_pkcs8() -> Result<Zeroizing<Vec<u8>>, Error> {
+    use aws_lc_rs::encoding::{AsDer as _, Pkcs8V1Der};
+    let pair =
+        RsaKeyPair::generate(crypto::rsa::KeySize::Rsa2048).map_err(|_| Error::RandomnessFailed)?;
+    let der: Pkcs8V1Der<'static> = pair.as_der().map_err(|_| Error::RandomnessFailed)?;
+    Ok(Zeroizing::new(der.as_ref().to_vec()))
+}
+
+/// ring cannot generate RSA keys.
+#[cfg(not(feature = "aws-lc-rs"))]
+fn generate_rsa_pkcs8() -> Result<Zeroizing<Vec<u8>>, Error> {
+    Err(KeyError::Unsupported(
+        "RSA key generation with ring: load a key made with `openssl genpkey`, \
+         or enable the aws-lc-rs feature",
+    )
+    .into())
+}
+
 enum Private {
     Hmac(Box<hmac::Key>),
     Rsa {
@@ -724,14 +761,26 @@ impl SigningKey {
         Ok(Self::with_public(alg, Private::Hmac(Box::new(key)), public))
     }
 
-    /// Generates a fresh key with ring's system random generator: an HMAC
-    /// secret as long as the hash output, or an ECDSA / Ed25519 key pair.
+    /// Generates a fresh key with the crypto library's system random
+    /// generator: an HMAC secret as long as the hash output, an ECDSA or
+    /// Ed25519 key pair, or, with the `aws-lc-rs` feature only, an RSA key
+    /// pair with a 2048-bit modulus.
+    ///
+    /// ring cannot generate RSA keys: with the default backend, make one
+    /// with a dedicated tool and load it, for example
+    ///
+    /// ```sh
+    /// openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa.pem
+    /// ```
+    ///
+    /// then `SigningKey::from_pem(Algorithm::RS256, &std::fs::read_to_string("rsa.pem")?)`
+    /// ([`SigningKey::from_pem`]).
     ///
     /// # Errors
     ///
-    /// [`KeyError::Unsupported`] for RSA (generate RSA keys with a dedicated
-    /// tool and load them); [`Error::SigningFailed`] if the system random
-    /// generator fails.
+    /// [`KeyError::Unsupported`] for an RSA algorithm with ring (the
+    /// default backend); [`Error::RandomnessFailed`] if the system random
+    /// generator (or, for RSA, aws-lc-rs's key generation) fails.
     pub fn generate(alg: Algorithm) -> Result<Self, Error> {
         match alg.family() {
             Family::Hmac => {
@@ -739,25 +788,26 @@ impl SigningKey {
                 let mut secret = Zeroizing::new(vec![0u8; len]);
                 SystemRandom::new()
                     .fill(&mut secret)
-                    .map_err(|_| Error::SigningFailed)?;
+                    .map_err(|_| Error::RandomnessFailed)?;
                 Self::hmac(alg, &secret)
             }
-            Family::Ec | Family::Ed25519 => {
+            Family::Ec | Family::Ed25519 | Family::Rsa => {
                 let pkcs8 = Self::generate_pkcs8_der(alg)?;
                 Self::from_pkcs8_der(alg, &pkcs8)
             }
-            Family::Rsa => Err(KeyError::Unsupported("RSA key generation").into()),
         }
     }
 
-    /// Generates an ECDSA or Ed25519 private key and returns it as a PKCS#8
-    /// DER document (zeroized on drop), for storing and loading later with
-    /// [`SigningKey::from_pkcs8_der`].
+    /// Generates an ECDSA or Ed25519 private key (and, with the `aws-lc-rs`
+    /// feature, an RSA key with a 2048-bit modulus) and returns it as a
+    /// PKCS#8 DER document (zeroized on drop), for storing and loading
+    /// later with [`SigningKey::from_pkcs8_der`].
     ///
     /// # Errors
     ///
-    /// [`KeyError::Unsupported`] for HMAC and RSA algorithms;
-    /// [`Error::SigningFailed`] if the system random generator fails.
+    /// [`KeyError::Unsupported`] for HMAC algorithms, and for RSA with ring
+    /// (see [`SigningKey::generate`]); [`Error::RandomnessFailed`] if the
+    /// system random generator (or aws-lc-rs's RSA key generation) fails.
     pub fn generate_pkcs8_der(alg: Algorithm) -> Result<Zeroizing<Vec<u8>>, Error> {
         let rng = SystemRandom::new();
         let doc = match alg.family() {
@@ -766,11 +816,12 @@ impl SigningKey {
                 &rng,
             ),
             Family::Ed25519 => Ed25519KeyPair::generate_pkcs8(&rng),
-            Family::Hmac | Family::Rsa => {
+            Family::Rsa => return generate_rsa_pkcs8(),
+            Family::Hmac => {
                 return Err(KeyError::Unsupported("PKCS#8 generation for this algorithm").into());
             }
         }
-        .map_err(|_| Error::SigningFailed)?;
+        .map_err(|_| Error::RandomnessFailed)?;
         Ok(Zeroizing::new(doc.as_ref().to_vec()))
     }
 
@@ -812,7 +863,7 @@ impl SigningKey {
                 let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(refused(
                     "the crypto library refused the Ed25519 private key",
                 ))?;
-                let public = VerifyingKey::from_ed25519(pair.public_key().as_ref())?;
+                let public = VerifyingKey::from_ed25519_for(alg, pair.public_key().as_ref())?;
                 Ok(Self::with_public(alg, Private::Ed25519(pair), public))
             }
             // Another key type, or an EC key on another curve.
@@ -873,7 +924,12 @@ impl SigningKey {
         Ok(Self::with_public(alg, Private::Ec(pair), public))
     }
 
-    pub(crate) fn from_parts_ed25519(seed: &[u8], public: &[u8]) -> Result<Self, Error> {
+    pub(crate) fn from_parts_ed25519(
+        alg: Algorithm,
+        seed: &[u8],
+        public: &[u8],
+    ) -> Result<Self, Error> {
+        require_family(alg, Family::Ed25519)?;
         if seed.len() != 32 {
             return Err(KeyError::Format("32-byte Ed25519 seed").into());
         }
@@ -883,12 +939,8 @@ impl SigningKey {
         let pair = Ed25519KeyPair::from_seed_and_public_key(seed, public).map_err(refused(
             "Ed25519 private key: the seed does not belong to the public key",
         ))?;
-        let public = VerifyingKey::from_ed25519(pair.public_key().as_ref())?;
-        Ok(Self::with_public(
-            Algorithm::EdDSA,
-            Private::Ed25519(pair),
-            public,
-        ))
+        let public = VerifyingKey::from_ed25519_for(alg, pair.public_key().as_ref())?;
+        Ok(Self::with_public(alg, Private::Ed25519(pair), public))
     }
 
     pub(crate) fn from_parts_rsa(

@@ -29,6 +29,13 @@ impl<'a> KeyQuery<'a> {
     pub(crate) fn new(alg: Algorithm, kid: Option<&'a str>) -> Self {
         Self { alg, kid }
     }
+
+    /// The [`Error::UnknownKey`] a store answers when no key matches this
+    /// query: it carries the query's `kid` (truncated, see
+    /// [`Error::unknown_key`]).
+    pub fn unknown_key(&self) -> Error {
+        Error::unknown_key(self.kid)
+    }
 }
 
 /// Finds the verification key for a token.
@@ -51,8 +58,9 @@ pub trait KeyStore: Debug + Send + Sync {
     ///
     /// # Errors
     ///
-    /// [`Error::UnknownKey`] when no key matches; [`Error::Store`] when a
-    /// backend fails (the token is then rejected).
+    /// [`Error::UnknownKey`] ([`KeyQuery::unknown_key`]) when no key
+    /// matches; [`Error::Store`] when a backend fails (the token is then
+    /// rejected).
     fn find_key(&self, query: &KeyQuery<'_>) -> Result<Arc<VerifyingKey>, Error>;
 
     /// The algorithms of the keys the store holds now. A validator never
@@ -96,7 +104,7 @@ impl KeyStore for SingleKeyStore {
         if self.key.algorithm() == query.alg && kid_ok {
             Ok(Arc::clone(&self.key))
         } else {
-            Err(Error::UnknownKey)
+            Err(query.unknown_key())
         }
     }
 
@@ -157,7 +165,7 @@ impl KeyIndex {
                 .find(|(a, _)| *a == query.alg)
                 .map(|(_, k)| k),
         };
-        found.map(Arc::clone).ok_or(Error::UnknownKey)
+        found.map(Arc::clone).ok_or_else(|| query.unknown_key())
     }
 
     fn jwks(&self) -> JwkSet {
@@ -539,7 +547,7 @@ impl KeyStore for KeyRing {
             // With a kid, the current key wins over an older key with the
             // same id only if ids repeat, which `rotate` prevents.
             (Some(k), Some(_), Some(_)) => Ok(Arc::clone(k)),
-            _ => Err(Error::UnknownKey),
+            _ => Err(query.unknown_key()),
         }
     }
 
@@ -578,11 +586,11 @@ mod tests {
         assert!(store.find_key(&q(Algorithm::HS256, None)).is_ok());
         assert!(matches!(
             store.find_key(&q(Algorithm::HS256, Some("k2"))),
-            Err(Error::UnknownKey)
+            Err(Error::UnknownKey { .. })
         ));
         assert!(matches!(
             store.find_key(&q(Algorithm::HS384, Some("k1"))),
-            Err(Error::UnknownKey)
+            Err(Error::UnknownKey { .. })
         ));
         assert!(store.jwks().keys().is_empty());
     }
@@ -595,7 +603,7 @@ mod tests {
         assert_eq!(store.len(), 3);
         assert!(matches!(
             store.find_key(&q(Algorithm::HS256, None)),
-            Err(Error::UnknownKey)
+            Err(Error::UnknownKey { .. })
         ));
         assert_eq!(
             store.find_key(&q(Algorithm::ES256, None)).unwrap().key_id(),
@@ -610,7 +618,7 @@ mod tests {
         );
         assert!(matches!(
             store.find_key(&q(Algorithm::HS512, Some("b"))),
-            Err(Error::UnknownKey)
+            Err(Error::UnknownKey { .. })
         ));
         assert_eq!(store.jwks().keys().len(), 1);
     }
@@ -651,7 +659,7 @@ mod tests {
         clock.set_unix(1_600);
         assert!(matches!(
             ring.find_key(&q(Algorithm::ES256, Some(&first_kid))),
-            Err(Error::UnknownKey)
+            Err(Error::UnknownKey { .. })
         ));
         assert!(!ring.algorithms().contains(Algorithm::ES256));
         assert_eq!(ring.jwks().keys().len(), 1);
@@ -695,7 +703,7 @@ mod tests {
         assert_ne!(ring.current().key_id(), first_kid);
         assert!(matches!(
             ring.find_key(&q(Algorithm::ES256, Some(&first_kid))),
-            Err(Error::UnknownKey)
+            Err(Error::UnknownKey { .. })
         ));
         assert!(!ring.algorithms().contains(Algorithm::ES256));
         assert_eq!(ring.jwks().keys().len(), 1);

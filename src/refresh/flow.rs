@@ -212,16 +212,16 @@ impl RefreshTokens {
     ///
     /// # Errors
     ///
-    /// [`Error::UnknownKey`], [`Error::InvalidSecret`] (compared in
+    /// [`Error::UnknownCredential`], [`Error::InvalidSecret`] (compared in
     /// constant time), [`Error::WrongClient`] for another client's token,
     /// [`Error::Expired`] past the idle timeout or the family's absolute
-    /// lifetime, [`Error::SigningFailed`].
+    /// lifetime, [`Error::SigningFailed`], [`Error::RandomnessFailed`].
     pub fn plan_refresh(
         &self,
         attempt: &RefreshAttempt,
         record: Option<Arc<RefreshRecord>>,
     ) -> Result<RefreshStep, Error> {
-        let record = record.ok_or(Error::UnknownKey)?;
+        let record = record.ok_or(Error::UnknownCredential)?;
         if record.id != attempt.id || !record.secret_digest.matches(&attempt.digest) {
             return Err(Error::InvalidSecret);
         }
@@ -264,7 +264,7 @@ impl RefreshTokens {
     ///
     /// # Errors
     ///
-    /// [`Error::Revoked`] for a revoked family, [`Error::UnknownKey`] for a
+    /// [`Error::Revoked`] for a revoked family, [`Error::UnknownCredential`] for a
     /// token that disappeared.
     pub fn finish_refresh(
         &self,
@@ -278,7 +278,7 @@ impl RefreshTokens {
                 self.family_revocation_at(&plan.request.successor.family_id, plan.request.at),
             )),
             RotateOutcome::FamilyRevoked => Err(Error::Revoked),
-            RotateOutcome::Unknown => Err(Error::UnknownKey),
+            RotateOutcome::Unknown => Err(Error::UnknownCredential),
         }
     }
 
@@ -287,14 +287,15 @@ impl RefreshTokens {
     ///
     /// # Errors
     ///
-    /// [`Error::SigningFailed`] if randomness or signing fails;
+    /// [`Error::RandomnessFailed`] if the system random generator fails,
+    /// [`Error::SigningFailed`] if signing fails;
     /// [`Error::InvalidConfiguration`] when the grant's claims repeat a
     /// registered claim.
     pub fn prepare_login(&self, grant: super::Grant) -> Result<LoginPlan, Error> {
         let now = self.clock.now();
         let mut family = [0u8; 16];
         crate::crypto::rand::SecureRandom::fill(&self.rng, &mut family)
-            .map_err(|_| Error::SigningFailed)?;
+            .map_err(|_| Error::RandomnessFailed)?;
         let record = RefreshRecord {
             id: String::new(),
             secret_digest: SecretDigest::from_bytes([0; 32]),

@@ -171,7 +171,7 @@ impl RefreshTokens {
     ///
     /// # Errors
     ///
-    /// [`Error::Malformed`], [`Error::UnknownKey`], [`Error::InvalidSecret`];
+    /// [`Error::Malformed`], [`Error::UnknownCredential`], [`Error::InvalidSecret`];
     /// [`Error::WrongClient`] for another client's token (nothing changes);
     /// [`Error::Revoked`] for a revoked family;
     /// [`Error::RefreshTokenReused`] for a token used before, outside the
@@ -240,7 +240,7 @@ impl RefreshTokens {
     fn check(&self, presented: &str) -> Result<Arc<RefreshRecord>, Error> {
         let parsed = self.format.parse(presented)?;
         let digest = parsed.digest();
-        let record = self.store.get(parsed.id)?.ok_or(Error::UnknownKey)?;
+        let record = self.store.get(parsed.id)?.ok_or(Error::UnknownCredential)?;
         if !record.secret_digest.matches(&digest) {
             return Err(Error::InvalidSecret);
         }

@@ -58,7 +58,7 @@ pub fn reseal(credential: &str) -> String {
 ///
 /// With the lengths of `format` and base62 characters it is well formed,
 /// and what it is worth is up to the store: a real id with a guessed
-/// secret is `invalid_secret`, a made-up id `unknown_key`.
+/// secret is `invalid_secret`, a made-up id `unknown_credential`.
 pub fn forge(format: &ApiKeyFormat, id: &str, secret: &str) -> String {
     with_checksum(&format!("{}{id}{secret}", format.lead()))
 }
