@@ -46,7 +46,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
-use time::Duration;
+use tokengate::time::Duration;
 use tokengate::{
     Algorithm, Error, ErrorKind, FixedClock, KeyError, KeySetStore, KeyStore, SkipReason,
     Validator, Verified, VerifyingKey,
