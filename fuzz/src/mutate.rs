@@ -95,7 +95,11 @@ fn build() -> Fixture {
         pem_signer(ES256, data::EC_P256_PKCS8, "es256"),
         pem_signer(ES384, data::EC_P384_PKCS8, "es384"),
         pem_signer(EdDSA, data::ED25519_PKCS8, "ed"),
-        pem_signer(Ed25519, data::ED25519_PKCS8, "ed25519"),
+        // Not the `ed` key's material: EdDSA and Ed25519 signatures are the
+        // same computation, so one key under both names would verify each
+        // other's tokens (as it should), which this oracle, judging by
+        // signer rather than by key bytes, would take for a forgery.
+        must(SigningKey::generate(Ed25519), "ed25519").with_key_id("ed25519"),
     ];
     let jwk_signer = |vector: &str, alg: Algorithm, kid: &str| {
         let jwk = vector_member(vector, "jwk");
