@@ -37,14 +37,23 @@ pub trait Clock: Debug + Send + Sync {
     /// [`UNKNOWN_TIME`], saturate to its first or last second: never to
     /// the epoch, which would put every expiry back in the future.
     fn now(&self) -> OffsetDateTime {
-        /// -9999-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
-        const FIRST: i64 = -377_705_116_800;
-        const LAST: i64 = 253_402_300_799;
-        OffsetDateTime::from_unix_timestamp(self.now_unix().clamp(FIRST, LAST))
-            // Cannot fail within the range; were it to, the end of time
-            // fails closed.
-            .unwrap_or(PrimitiveDateTime::MAX.assume_utc())
+        instant(self.now_unix())
     }
+}
+
+/// The UTC instant `unix` seconds after the epoch, clamped to the range of
+/// [`OffsetDateTime`] (the years -9999 to 9999): a time too far to
+/// represent (a lifetime too long, [`UNKNOWN_TIME`]) ends at the first or
+/// last representable second, never wraps and never falls back to the
+/// epoch.
+pub(crate) fn instant(unix: i64) -> OffsetDateTime {
+    /// -9999-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
+    const FIRST: i64 = -377_705_116_800;
+    const LAST: i64 = 253_402_300_799;
+    OffsetDateTime::from_unix_timestamp(unix.clamp(FIRST, LAST))
+        // Cannot fail within the range; were it to, the end of time fails
+        // closed.
+        .unwrap_or(PrimitiveDateTime::MAX.assume_utc())
 }
 
 /// The operating system's wall clock.

@@ -60,7 +60,7 @@ use std::sync::Arc;
 use crate::crypto::rand::SystemRandom;
 use time::{Duration, OffsetDateTime};
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, SystemClock, instant};
 use crate::error::Error;
 use crate::scope::ScopeSet;
 
@@ -436,18 +436,6 @@ impl ApiKeyVerifier {
 
 fn already_rotated() -> Error {
     Error::config("this API key was already rotated")
-}
-
-/// The UTC instant `unix` seconds after the epoch, clamped to the range of
-/// [`OffsetDateTime`] (the years -9999 to 9999), so that a lifetime or grace
-/// period too long to represent ends at the last representable second
-/// rather than failing or wrapping.
-fn instant(unix: i64) -> OffsetDateTime {
-    /// -9999-01-01T00:00:00Z.
-    const MIN: i64 = -377_705_116_800;
-    /// 9999-12-31T23:59:59Z.
-    const MAX: i64 = 253_402_300_799;
-    OffsetDateTime::from_unix_timestamp(unix.clamp(MIN, MAX)).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 #[cfg(test)]

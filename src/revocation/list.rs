@@ -9,7 +9,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::{
     ChangeCursor, ChangeFeed, Revocation, RevocationChange, RevocationQuery, RevocationStore,
-    Snapshot, unix,
+    Snapshot,
 };
 use crate::error::Error;
 
@@ -109,15 +109,6 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn at(unix_seconds: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(unix_seconds).unwrap_or(if unix_seconds < 0 {
-        OffsetDateTime::UNIX_EPOCH
-    } else {
-        // Beyond year 9999: the furthest instant `time` represents.
-        time::PrimitiveDateTime::MAX.assume_utc()
-    })
-}
-
 impl RevocationList {
     /// An empty list.
     pub fn new() -> Self {
@@ -210,7 +201,7 @@ impl RevocationList {
     /// entries stay. Returns how many entries were dropped. Call it
     /// periodically (once a minute is plenty).
     pub fn prune(&self, now: OffsetDateTime) -> usize {
-        let now = unix(now);
+        let now = now.unix_timestamp();
         let margin = self.margin;
         let mut dropped: usize = 0;
         for shard in self.jti.iter().chain(std::iter::once(&self.sessions)) {
@@ -234,7 +225,7 @@ impl RevocationList {
             j.entries.retain(|(_, c)| match c {
                 RevocationChange::Token { expires_at: t, .. }
                 | RevocationChange::Session { until: t, .. } => {
-                    unix(*t).saturating_add(margin) > now
+                    t.unix_timestamp().saturating_add(margin) > now
                 }
                 RevocationChange::SubjectBefore { before, .. } => subject_live(unix_ceil(*before)),
                 RevocationChange::Key { .. } => true,
@@ -363,7 +354,7 @@ impl Revocation for RevocationList {
 
 impl RevocationStore for RevocationList {
     fn revoke_token(&self, jti: &str, expires_at: OffsetDateTime) -> Result<(), Error> {
-        if self.insert_jti(jti, unix(expires_at)) {
+        if self.insert_jti(jti, expires_at.unix_timestamp()) {
             self.journal(RevocationChange::Token {
                 jti: jti.to_owned(),
                 expires_at,
@@ -406,7 +397,7 @@ impl RevocationStore for RevocationList {
     }
 
     fn revoke_session(&self, sid: &str, until: OffsetDateTime) -> Result<(), Error> {
-        if self.insert_session(sid, unix(until)) {
+        if self.insert_session(sid, until.unix_timestamp()) {
             self.journal(RevocationChange::Session {
                 sid: sid.to_owned(),
                 until,
@@ -479,9 +470,15 @@ fn unix_ceil(t: OffsetDateTime) -> i64 {
     }
 }
 
-/// The instant for Unix seconds, clamped into `OffsetDateTime`'s range.
+/// The instant for Unix seconds, for revocation entries: never before the
+/// epoch (NumericDates are not negative), and beyond year 9999 the furthest
+/// instant `time` represents.
 pub(crate) fn instant(unix_seconds: i64) -> OffsetDateTime {
-    at(unix_seconds)
+    OffsetDateTime::from_unix_timestamp(unix_seconds).unwrap_or(if unix_seconds < 0 {
+        OffsetDateTime::UNIX_EPOCH
+    } else {
+        time::PrimitiveDateTime::MAX.assume_utc()
+    })
 }
 
 #[cfg(test)]
@@ -650,8 +647,8 @@ mod tests {
 
     #[test]
     fn far_instants_clamp() {
-        assert_eq!(at(i64::MAX), time::PrimitiveDateTime::MAX.assume_utc());
-        assert_eq!(at(i64::MIN), OffsetDateTime::UNIX_EPOCH);
+        assert_eq!(instant(i64::MAX), time::PrimitiveDateTime::MAX.assume_utc());
+        assert_eq!(instant(i64::MIN), OffsetDateTime::UNIX_EPOCH);
         assert_eq!(instant(5).unix_timestamp(), 5);
     }
 }

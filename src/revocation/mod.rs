@@ -305,7 +305,7 @@ pub trait RevocationStore: Revocation {
         subject: &str,
         at: OffsetDateTime,
     ) -> Result<(), Error> {
-        self.revoke_subject_before(subject, instant(unix(at).saturating_add(1)))
+        self.revoke_subject_before(subject, instant(at.unix_timestamp().saturating_add(1)))
     }
 
     /// Revokes every token signed by the key with this id (a compromised
@@ -388,16 +388,7 @@ impl<S: RevocationStore + ?Sized> RevocationStore for std::sync::Arc<S> {
     }
 }
 
-/// Unix seconds of an instant (always fits in `i64`).
-pub(crate) fn unix(t: OffsetDateTime) -> i64 {
-    t.unix_timestamp()
-}
-
 pub(crate) use list::instant;
-
-fn list_margin_default() -> i64 {
-    DEFAULT_RETENTION_MARGIN.whole_seconds()
-}
 
 #[cfg(test)]
 mod tests {

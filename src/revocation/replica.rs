@@ -103,7 +103,10 @@ impl RevocationReplica {
     /// without contact with its source and then applies `policy`.
     pub fn new(max_staleness: Duration, policy: StalePolicy) -> Self {
         Self {
-            local: RevocationList::without_journal(super::list_margin_default(), None),
+            local: RevocationList::without_journal(
+                super::DEFAULT_RETENTION_MARGIN.whole_seconds(),
+                None,
+            ),
             cursor: Mutex::new(ChangeCursor::start()),
             last_contact: AtomicI64::new(NEVER),
             max_staleness: max_staleness.whole_seconds().max(0),
