@@ -265,3 +265,83 @@ fn reuse_detected_on_server_a_revokes_the_family_on_server_b() {
     replica.sync(&*revocations).unwrap();
     assert_eq!(verdict(&other.access_token), "revoked");
 }
+
+#[test]
+fn a_compromised_key_is_refused_by_servers_that_still_hold_it() {
+    let clock = Arc::new(FixedClock::at_unix(T0));
+    // The issuer's old key, and the attacker's copy of it.
+    let der = SigningKey::generate_pkcs8_der(Algorithm::ES256).unwrap();
+    let old = || {
+        SigningKey::from_pkcs8_der(Algorithm::ES256, &der)
+            .unwrap()
+            .with_key_id("k-old")
+    };
+    let stolen = old();
+    let ring = Arc::new(KeyRing::with_clock(old(), clock.clone()));
+    ring.rotate(
+        SigningKey::generate(Algorithm::ES256)
+            .unwrap()
+            .with_key_id("k-new"),
+        Duration::hours(1),
+    )
+    .unwrap();
+    let revocations = Arc::new(SharedRevocations::default());
+    let validator = |keys: Arc<dyn tokengate::KeyStore>| {
+        Validator::builder(keys)
+            .danger_accept_any_type()
+            .issuer(ISS)
+            .audience(AUD)
+            .revocation(revocations.clone())
+            .clock(clock.clone())
+            .build()
+            .unwrap()
+    };
+    // Server A validates against the ring; server B against the key set it
+    // fetched before the compromise, which still holds the old key.
+    let a = validator(ring.clone());
+    let b = validator(Arc::new(
+        tokengate::KeySetStore::new([old().verifying_key()]).unwrap(),
+    ));
+    let verdict = |v: &Validator, t: &str| match v.validate::<NoCustomClaims>(t) {
+        Ok(_) => "ok",
+        Err(e) => e.kind().as_str(),
+    };
+    // The attacker mints tokens with the stolen key, any iat it likes.
+    let forged = TokenBuilder::new()
+        .issuer(ISS)
+        .audience(AUD)
+        .subject("mallory")
+        .clock(clock.clone())
+        .sign(&stolen)
+        .unwrap();
+    assert_eq!(
+        verdict(&a, &forged),
+        "ok",
+        "within the old key's grace period"
+    );
+    assert_eq!(verdict(&b, &forged), "ok");
+
+    assert!(ring.revoke_compromised("k-old", &*revocations).unwrap());
+    // A no longer holds the key; B still does, and refuses its tokens
+    // through the shared revocation store, including ones minted later.
+    assert_eq!(verdict(&a, &forged), "unknown_key");
+    assert_eq!(verdict(&b, &forged), "revoked");
+    clock.advance(60);
+    let later = TokenBuilder::new()
+        .issuer(ISS)
+        .audience(AUD)
+        .subject("mallory")
+        .clock(clock.clone())
+        .sign(&stolen)
+        .unwrap();
+    assert_eq!(verdict(&b, &later), "revoked");
+    // The current key's tokens are untouched.
+    let current = TokenBuilder::new()
+        .issuer(ISS)
+        .audience(AUD)
+        .subject("alice")
+        .clock(clock.clone())
+        .sign(&ring.current())
+        .unwrap();
+    assert_eq!(verdict(&a, &current), "ok");
+}
