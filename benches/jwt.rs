@@ -14,7 +14,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use ring::signature::{self, UnparsedPublicKey};
 use serde::Deserialize;
 use tokengate::testing::clock_at;
-use tokengate::{Algorithm, NoCustomClaims, SigningKey, SingleKeyStore, TokenBuilder, Validator};
+use tokengate::{Algorithm, SigningKey, SingleKeyStore, TokenBuilder, Validator};
 
 const NOW: i64 = 1_800_000_000;
 const RSA_PEM: &str = include_str!("../tests/data/keys/rsa2048_pkcs8.pem");
@@ -93,7 +93,7 @@ fn bench_validate(c: &mut Criterion) {
         let key = key(alg);
         let token = builder().sign(&key).unwrap();
         let v = validator(&key);
-        v.validate::<NoCustomClaims>(&token).unwrap();
+        v.validate(&token).unwrap();
         let raw_verify: RawVerify = match alg {
             Algorithm::HS256 => {
                 let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &[0x42; 32]);
@@ -112,7 +112,7 @@ fn bench_validate(c: &mut Criterion) {
         assert!(floor(&token, &*raw_verify).is_some());
         let mut g = c.benchmark_group(format!("validate/{alg}"));
         g.bench_function("tokengate", |b| {
-            b.iter(|| v.validate::<NoCustomClaims>(black_box(&token)).unwrap())
+            b.iter(|| v.validate(black_box(&token)).unwrap())
         });
         g.bench_function("floor", |b| {
             b.iter(|| floor(black_box(&token), &*raw_verify).unwrap())
@@ -179,22 +179,13 @@ fn bench_reject(c: &mut Criterion) {
         .unwrap();
     let mut g = c.benchmark_group("reject");
     g.bench_function("garbage_300_bytes", |b| {
-        b.iter(|| {
-            v.validate::<NoCustomClaims>(black_box(&garbage))
-                .unwrap_err()
-        })
+        b.iter(|| v.validate(black_box(&garbage)).unwrap_err())
     });
     g.bench_function("hs256_wrong_signature", |b| {
-        b.iter(|| {
-            v.validate::<NoCustomClaims>(black_box(&wrong_sig))
-                .unwrap_err()
-        })
+        b.iter(|| v.validate(black_box(&wrong_sig)).unwrap_err())
     });
     g.bench_function("hs256_expired", |b| {
-        b.iter(|| {
-            v.validate::<NoCustomClaims>(black_box(&expired))
-                .unwrap_err()
-        })
+        b.iter(|| v.validate(black_box(&expired)).unwrap_err())
     });
     g.finish();
 }

@@ -885,7 +885,7 @@ fn main() -> ExitCode {
     let mut rng = XorShift::new(o.seed);
     println!(
         "dudect-style timing check: backend {}, {} build, seed {}, up to {} measurements or {} s per check{}",
-        tokengate::crypto::BACKEND,
+        tokengate::CRYPTO_BACKEND,
         if cfg!(debug_assertions) {
             "debug"
         } else {

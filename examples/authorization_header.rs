@@ -32,8 +32,8 @@ fn handle(
             200,
             format!(
                 "hello {} ({:?})",
-                caller.subject.as_deref().unwrap_or("client"),
-                caller.kind
+                caller.subject().unwrap_or("client"),
+                caller.kind()
             ),
         ),
         // `err.cause()` holds the precise reason (with a stable kind) for

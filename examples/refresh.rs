@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use tokengate::refresh::DEFAULT_IDLE_TIMEOUT;
 use tokengate::{
-    Algorithm, FixedClock, Grant, InMemoryRefreshStore, KeyRing, NoCustomClaims, RefreshTokens,
-    RevocationList, ScopeRequirement, ScopeSet, SigningKey, TokenBuilder, Validator,
+    Algorithm, FixedClock, Grant, InMemoryRefreshStore, KeyRing, RefreshTokens, RevocationList,
+    ScopeRequirement, ScopeSet, SigningKey, TokenBuilder, Validator,
 };
 
 const ISSUER: &str = "https://auth.example.com";
@@ -65,7 +65,7 @@ fn main() -> Result<(), Box<dyn StdError>> {
             .scopes(ScopeSet::parse("orders:read profile")?),
     )?;
     // What the access token carries, read back through the validator.
-    let verified = api.validate::<NoCustomClaims>(&login.access_token)?;
+    let verified = api.validate(&login.access_token)?;
     let claims = verified.claims();
     println!(
         "1. login: access token sub={} scope=\"{}\" sid={} (expires in {} s), refresh token {} (id {})",
@@ -163,7 +163,7 @@ fn shown(token: &str) -> String {
 
 /// `ok` or the error kind the API answers with.
 fn verdict(api: &Validator, token: &str, need: &ScopeRequirement) -> &'static str {
-    match api.validate_for::<NoCustomClaims>(token, need) {
+    match api.validate_for(token, need) {
         Ok(_) => "ok",
         Err(e) => e.kind().as_str(),
     }

@@ -158,7 +158,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match validator.validate::<Map<String, Value>>(&token) {
+    match validator.validate_with::<Map<String, Value>>(&token, None) {
         Ok(verified) => print_claims(&verified),
         Err(err) => {
             eprintln!("error: {}: {err}", err.kind().as_str());

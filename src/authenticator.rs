@@ -37,34 +37,103 @@ pub enum CredentialKind {
 /// [`Authenticator::authenticate_with`] (a tenant id, roles); the common
 /// calls, [`Authenticator::authenticate`] and
 /// [`Authenticator::authenticate_for`], read none.
+///
+/// Read through methods, as every value the crate verified: only the
+/// crate makes one. For an access token, the subject, issuer and ids are
+/// read from the verified claims themselves, not from copies of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal<T = NoCustomClaims> {
-    /// `sub` of the token (`None` for a token without one, such as a client
-    /// credentials grant's), or the API key's owner.
-    pub subject: Option<String>,
-    /// `iss` of the token; `None` for an API key.
-    pub issuer: Option<String>,
-    /// The scopes granted.
-    pub scopes: ScopeSet,
-    /// The credential kind.
-    pub kind: CredentialKind,
-    /// The token's `jti`, or the API key's id.
-    pub credential_id: Option<String>,
-    /// The OAuth client, for access tokens that name one.
-    pub client_id: Option<String>,
-    /// When the credential expires, seconds since the epoch.
-    pub expires_at: Option<i64>,
-    /// Every verified claim of an access token, the application's own
-    /// (`T`) included, so a handler reads them without validating the token
-    /// again; `None` for an API key.
-    pub claims: Option<Claims<T>>,
+    scopes: ScopeSet,
+    source: Source<T>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Source<T> {
+    AccessToken(Claims<T>),
+    ApiKey {
+        owner: String,
+        id: String,
+        expires_at: Option<i64>,
+    },
 }
 
 impl<T> Principal<T> {
+    /// `sub` of the token (`None` for a token without one, such as a client
+    /// credentials grant's), or the API key's owner.
+    pub fn subject(&self) -> Option<&str> {
+        match &self.source {
+            Source::AccessToken(claims) => claims.subject.as_deref(),
+            Source::ApiKey { owner, .. } => Some(owner),
+        }
+    }
+
+    /// `iss` of the token; `None` for an API key.
+    pub fn issuer(&self) -> Option<&str> {
+        match &self.source {
+            Source::AccessToken(claims) => claims.issuer.as_deref(),
+            Source::ApiKey { .. } => None,
+        }
+    }
+
+    /// The scopes granted.
+    pub fn scopes(&self) -> &ScopeSet {
+        &self.scopes
+    }
+
+    /// The credential kind.
+    pub fn kind(&self) -> CredentialKind {
+        match &self.source {
+            Source::AccessToken(_) => CredentialKind::AccessToken,
+            Source::ApiKey { .. } => CredentialKind::ApiKey,
+        }
+    }
+
+    /// The token's `jti`, or the API key's id.
+    pub fn credential_id(&self) -> Option<&str> {
+        match &self.source {
+            Source::AccessToken(claims) => claims.jwt_id.as_deref(),
+            Source::ApiKey { id, .. } => Some(id),
+        }
+    }
+
+    /// The OAuth client, for access tokens that name one.
+    pub fn client_id(&self) -> Option<&str> {
+        match &self.source {
+            Source::AccessToken(claims) => claims.client_id.as_deref(),
+            Source::ApiKey { .. } => None,
+        }
+    }
+
+    /// When the credential expires, seconds since the epoch.
+    pub fn expires_at(&self) -> Option<i64> {
+        match &self.source {
+            Source::AccessToken(claims) => claims.expires_at,
+            Source::ApiKey { expires_at, .. } => *expires_at,
+        }
+    }
+
+    /// Every verified claim of an access token, the application's own
+    /// (`T`) included, so a handler reads them without validating the token
+    /// again; `None` for an API key.
+    pub fn claims(&self) -> Option<&Claims<T>> {
+        match &self.source {
+            Source::AccessToken(claims) => Some(claims),
+            Source::ApiKey { .. } => None,
+        }
+    }
+
     /// The application's own claims of an access token; `None` for an API
     /// key.
     pub fn custom(&self) -> Option<&T> {
-        self.claims.as_ref().map(|c| &c.custom)
+        self.claims().map(|c| &c.custom)
+    }
+
+    /// Takes the verified claims out; `None` for an API key.
+    pub fn into_claims(self) -> Option<Claims<T>> {
+        match self.source {
+            Source::AccessToken(claims) => Some(claims),
+            Source::ApiKey { .. } => None,
+        }
     }
 }
 
@@ -222,8 +291,8 @@ impl std::error::Error for AuthError {
 /// let header = format!("Bearer {token}");
 ///
 /// let principal = door.authenticate_for(Some(&header), &ScopeRequirement::all("orders:read")?)?;
-/// assert_eq!(principal.subject.as_deref(), Some("user-7"));
-/// assert_eq!(principal.issuer.as_deref(), Some("https://auth.example.com"));
+/// assert_eq!(principal.subject(), Some("user-7"));
+/// assert_eq!(principal.issuer(), Some("https://auth.example.com"));
 ///
 /// let denied = door
 ///     .authenticate_for(Some(&header), &ScopeRequirement::all("orders:write")?)
@@ -407,7 +476,7 @@ impl Authenticator {
     ///     .sign(&ring.current())?;
     /// let header = format!("Bearer {token}");
     /// let caller = door.authenticate_with::<Tenant>(Some(&header), None)?;
-    /// assert_eq!(caller.subject, None);
+    /// assert_eq!(caller.subject(), None);
     /// assert_eq!(caller.custom().map(|t| t.tenant.as_str()), Some("acme"));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -416,7 +485,7 @@ impl Authenticator {
     ///
     /// As [`Authenticator::authenticate_for`]; an access token whose claims
     /// do not deserialize into `T` is [`BearerError::InvalidToken`].
-    pub fn authenticate_with<T: DeserializeOwned + 'static>(
+    pub fn authenticate_with<T: DeserializeOwned>(
         &self,
         authorization: Option<&str>,
         requirement: Option<&ScopeRequirement>,
@@ -446,20 +515,18 @@ impl Authenticator {
                     .map_err(|e| self.reject_for(e, own, requirement))?;
             }
             return Ok(Principal {
-                subject: Some(key.owner().to_owned()),
-                issuer: None,
                 scopes: key.scopes().clone(),
-                kind: CredentialKind::ApiKey,
-                credential_id: Some(key.id().to_owned()),
-                client_id: None,
-                expires_at: key.expires_at().map(OffsetDateTime::unix_timestamp),
-                claims: None,
+                source: Source::ApiKey {
+                    owner: key.owner().to_owned(),
+                    id: key.id().to_owned(),
+                    expires_at: key.expires_at().map(OffsetDateTime::unix_timestamp),
+                },
             });
         }
         self.access_token(credential, requirement)
     }
 
-    fn access_token<T: DeserializeOwned + 'static>(
+    fn access_token<T: DeserializeOwned>(
         &self,
         credential: &str,
         requirement: Option<&ScopeRequirement>,
@@ -469,23 +536,15 @@ impl Authenticator {
             // with API keys only answered above.
             return Err(self.reject(Error::config("no validator for access tokens")));
         };
-        let verified = match requirement {
-            Some(req) => validator.validate_for::<T>(credential, req),
-            None => validator.validate::<T>(credential),
-        }
-        .map_err(|e| self.reject_for(e, validator.scope_requirement(), requirement))?;
+        let verified = validator
+            .validate_with::<T>(credential, requirement)
+            .map_err(|e| self.reject_for(e, validator.scope_requirement(), requirement))?;
         let claims = verified.into_claims();
         let scopes = ScopeSet::parse(claims.scope.as_deref().unwrap_or(""))
             .map_err(|_| self.reject(Error::claim(validator.scope_claim().to_owned())))?;
         Ok(Principal {
-            subject: claims.subject.clone(),
-            issuer: claims.issuer.clone(),
             scopes,
-            kind: CredentialKind::AccessToken,
-            credential_id: claims.jwt_id.clone(),
-            client_id: claims.client_id.clone(),
-            expires_at: claims.expires_at,
-            claims: Some(claims),
+            source: Source::AccessToken(claims),
         })
     }
 }

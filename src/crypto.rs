@@ -17,7 +17,14 @@ compile_error!(
     "tokengate needs a crypto backend: enable the `ring` (default) or `aws-lc-rs` feature"
 );
 
-/// The name of the backend this build uses: `"ring"` or `"aws-lc-rs"`.
+/// The name of the crypto backend this build uses: `"ring"` or
+/// `"aws-lc-rs"`.
+///
+/// ring is the default (feature `ring`). The `aws-lc-rs` feature switches
+/// every operation to aws-lc-rs and adds `ES512` (P-521) and RSA key
+/// generation. When both features are on, aws-lc-rs wins, so adding the
+/// feature anywhere in a dependency graph switches the whole crate, and
+/// enabling both never fails to build. There is no runtime selection.
 pub const BACKEND: &str = if cfg!(feature = "aws-lc-rs") {
     "aws-lc-rs"
 } else {

@@ -30,9 +30,7 @@ pub fn decode_header_unverified(token: &str) -> Result<Header, Error> {
 /// # Errors
 ///
 /// [`Error::TokenTooLarge`] over 8 KiB and [`Error::Malformed`].
-pub fn decode_claims_unverified<T: DeserializeOwned + 'static>(
-    token: &str,
-) -> Result<Claims<T>, Error> {
+pub fn decode_claims_unverified<T: DeserializeOwned>(token: &str) -> Result<Claims<T>, Error> {
     let compact = Compact::split(token, DEFAULT_MAX_TOKEN_SIZE)?;
     parse_claims(&b64_decode(compact.payload)?)
 }

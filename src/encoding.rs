@@ -25,7 +25,7 @@ const STRICT: GeneralPurpose = GeneralPurpose::new(
 );
 
 /// Encodes `bytes` as unpadded base64url.
-pub fn b64_encode(bytes: impl AsRef<[u8]>) -> String {
+pub(crate) fn b64_encode(bytes: impl AsRef<[u8]>) -> String {
     STRICT.encode(bytes)
 }
 
@@ -41,7 +41,7 @@ pub(crate) fn b64_encode_into(bytes: &[u8], out: &mut String) {
 /// [`Error::Malformed`] with [`Malformed::Base64`] for padding, characters
 /// outside the base64url alphabet, an impossible length or non-zero
 /// trailing bits.
-pub fn b64_decode(input: &[u8]) -> Result<Vec<u8>, Error> {
+pub(crate) fn b64_decode(input: &[u8]) -> Result<Vec<u8>, Error> {
     STRICT
         .decode(input)
         .map_err(|_| Error::Malformed(Malformed::Base64))

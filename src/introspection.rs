@@ -233,7 +233,7 @@ impl Introspector {
         let Some(validator) = &self.validator else {
             return inactive;
         };
-        match validator.validate::<NoCustomClaims>(token) {
+        match validator.validate(token) {
             Ok(v) => {
                 let c = v.into_claims();
                 // Validators allow leeway for clock skew between servers;
@@ -378,7 +378,7 @@ impl Introspector {
                  build it with `revocation(store)`",
             )
         })?;
-        let claims = match validator.validate::<NoCustomClaims>(token) {
+        let claims = match validator.validate(token) {
             Ok(v) => v.into_claims(),
             Err(e) if e.is_internal() => return Err(e),
             Err(_) => return Ok(None),

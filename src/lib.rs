@@ -8,7 +8,7 @@
 //! - **Signed JWTs** ([`jwt`]): HS256/384/512, RS256/384/512,
 //!   PS256/384/512, ES256, ES384, and Ed25519 under both `EdDSA` and its
 //!   RFC 9864 fully-specified name `Ed25519`, through ring (ES512
-//!   too with the `aws-lc-rs` feature, see [`crypto`]). There is no `none`.
+//!   too with the `aws-lc-rs` feature, see [`CRYPTO_BACKEND`]). There is no `none`.
 //! - **Keys** ([`keys`]): one key, one algorithm; PEM, DER and JWK import;
 //!   JWK Set import that leaves out, and reports, the members it cannot use
 //!   (and any secret in a public set); JWK Set export for
@@ -67,7 +67,7 @@
 //!
 //! // A tampered token is rejected with a stable error kind.
 //! let tampered = format!("{}x", &token[..token.len() - 1]);
-//! let err = validator.validate::<tokengate::NoCustomClaims>(&tampered).unwrap_err();
+//! let err = validator.validate(&tampered).unwrap_err();
 //! assert!(matches!(err.kind(), ErrorKind::InvalidSignature | ErrorKind::Malformed));
 //! # Ok::<(), tokengate::Error>(())
 //! ```
@@ -155,6 +155,17 @@
 //! the Unix epoch, as on the wire (RFC 7519 §2), and so do the values that
 //! report them: [`Error::Expired`], [`IntrospectionResponse`] and
 //! [`Principal::expires_at`]. A [`Clock`] counts whole seconds.
+//!
+//! ## Fields and methods
+//!
+//! One rule for every public type. What the crate verified or made, and
+//! only it can make ([`Verified`], [`Principal`], [`Header`],
+//! [`VerifiedApiKey`], [`IssuedApiKey`], [`RefreshToken`], [`AuthError`]),
+//! is read through methods, so it cannot be altered after the check.
+//! Plain data that an application or a store builds and reads back
+//! ([`Claims`], [`ApiKeyRecord`], [`RefreshRecord`], [`TokenPair`],
+//! [`IntrospectionResponse`], [`RevocationQuery`], [`Snapshot`]) has public
+//! fields.
 
 #![forbid(unsafe_code, unused_must_use)]
 #![deny(missing_docs, clippy::arithmetic_side_effects)]
@@ -172,9 +183,9 @@
 pub mod api_key;
 pub mod authenticator;
 pub mod clock;
-pub mod crypto;
+mod crypto;
 pub mod danger;
-pub mod encoding;
+mod encoding;
 pub mod error;
 pub mod introspection;
 mod json;
@@ -196,6 +207,8 @@ pub use authenticator::{
     AuthError, Authenticator, AuthenticatorBuilder, BearerError, CredentialKind, Principal,
 };
 pub use clock::{Clock, FixedClock, SystemClock, UNKNOWN_TIME};
+pub use crypto::BACKEND as CRYPTO_BACKEND;
+pub use encoding::{DEFAULT_MAX_TOKEN_SIZE, MAX_TOKEN_SIZE_LIMIT};
 pub use error::{Error, ErrorKind, KeyError, Malformed};
 pub use introspection::{IntrospectionResponse, Introspector, IntrospectorBuilder};
 pub use jws::{Algorithm, AlgorithmSet, Header};
@@ -217,3 +230,8 @@ pub use scope::{RoleMap, ScopeRequirement, ScopeSet};
 /// The `time` crate, whose `Duration` and `OffsetDateTime` the builders
 /// take, re-exported so applications need not depend on it themselves.
 pub use time;
+
+/// Every Rust snippet of the README, compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeSnippets;

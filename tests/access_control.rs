@@ -25,10 +25,10 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use tokengate::api_key::{ApiKeyFormat, ApiKeyIssuer, ApiKeyVerifier, InMemoryApiKeyStore};
 use tokengate::authenticator::{AuthError, Authenticator, BearerError, CredentialKind};
-use tokengate::encoding::b64_encode;
+use tokengate::testing::b64_encode;
 use tokengate::testing::{T0, clock};
 use tokengate::{
-    Algorithm, Claim, Error, ErrorKind, FixedClock, Malformed, NewApiKey, NoCustomClaims, RoleMap,
+    Algorithm, Claim, Error, ErrorKind, FixedClock, Malformed, NewApiKey, RoleMap,
     ScopeRequirement, ScopeSet, SigningKey, SingleKeyStore, TokenBuilder, Validator,
     ValidatorBuilder, jws,
 };
@@ -120,7 +120,7 @@ fn rfc6749_scope_char(b: u8) -> bool {
 
 /// The outcome of `validate_for` as `Ok(())` or the missing set.
 fn outcome(v: &Validator, token: &str, req: &ScopeRequirement) -> Result<(), String> {
-    match v.validate_for::<NoCustomClaims>(token, req) {
+    match v.validate_for(token, req) {
         Ok(_) => Ok(()),
         Err(Error::InsufficientScope { missing }) => Err(missing.to_string()),
         Err(e) => panic!("unexpected error {e:?}"),
@@ -304,7 +304,7 @@ fn all_requires_every_scope_and_names_the_missing_ones() {
     );
     // The error's kind and category.
     let err = v
-        .validate_for::<NoCustomClaims>(&env.token(Some("orders:read")), &need)
+        .validate_for(&env.token(Some("orders:read")), &need)
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InsufficientScope);
     assert_eq!(err.kind().as_str(), "insufficient_scope");
@@ -314,10 +314,7 @@ fn all_requires_every_scope_and_names_the_missing_ones() {
     let empty = ScopeRequirement::All(ScopeSet::new());
     assert_eq!(outcome(&v, &env.token(None), &empty), Err(String::new()));
     // A plain `validate` checks no per-call requirement.
-    assert!(
-        v.validate::<NoCustomClaims>(&env.token(Some("profile")))
-            .is_ok()
-    );
+    assert!(v.validate(&env.token(Some("profile"))).is_ok());
 }
 
 #[test]
@@ -488,7 +485,7 @@ fn verified_require_matches_validate_for() {
     let need = all_of("a").and(one_of("x y"));
     for granted in ["a x", "a", "x", "", "a y z"] {
         let token = env.token(Some(granted));
-        let verified = v.validate::<NoCustomClaims>(&token).unwrap();
+        let verified = v.validate(&token).unwrap();
         let by_require = match verified.require(&need) {
             Ok(()) => Ok(()),
             Err(e) => Err(missing_of::<()>(Err(e))),
@@ -496,7 +493,7 @@ fn verified_require_matches_validate_for() {
         assert_eq!(by_require, outcome(&v, &token, &need), "{granted:?}");
     }
     // A token without a scope claim grants nothing.
-    let verified = v.validate::<NoCustomClaims>(&env.token(None)).unwrap();
+    let verified = v.validate(&env.token(None)).unwrap();
     assert_eq!(missing_of(verified.require(&all_of("a"))), "a");
     assert!(
         verified
@@ -515,23 +512,14 @@ fn validator_wide_requirement() {
         .build()
         .unwrap();
     // Met: every call passes it.
-    assert!(
-        v.validate::<NoCustomClaims>(&env.token(Some("api:use")))
-            .is_ok()
-    );
-    assert!(
-        v.validate::<NoCustomClaims>(&env.token(Some("admin")))
-            .is_ok()
-    );
+    assert!(v.validate(&env.token(Some("api:use"))).is_ok());
+    assert!(v.validate(&env.token(Some("admin"))).is_ok());
     // Not met: plain validate refuses, naming the validator's requirement.
     assert_eq!(
-        missing_of(v.validate::<NoCustomClaims>(&env.token(Some("profile")))),
+        missing_of(v.validate(&env.token(Some("profile")))),
         "admin api:use"
     );
-    assert_eq!(
-        missing_of(v.validate::<NoCustomClaims>(&env.token(None))),
-        "admin api:use"
-    );
+    assert_eq!(missing_of(v.validate(&env.token(None))), "admin api:use");
     // Per call, both requirements apply; the validator's is checked first.
     let per_call = all_of("orders:write");
     assert_eq!(
@@ -567,9 +555,7 @@ fn scopes_are_checked_only_after_every_other_check() {
     let (input, _) = good.rsplit_once('.').unwrap();
     let forged = format!("{input}.{}", b64_encode([7u8; 64]));
     assert_eq!(
-        v.validate_for::<NoCustomClaims>(&forged, &need)
-            .unwrap_err()
-            .kind(),
+        v.validate_for(&forged, &need).unwrap_err().kind(),
         ErrorKind::InvalidSignature
     );
     // Another key signs a token: the payload says nothing to the validator.
@@ -578,18 +564,14 @@ fn scopes_are_checked_only_after_every_other_check() {
         .with_key_id("k1");
     let foreign = env.builder().scope("profile").sign(&other).unwrap();
     assert_eq!(
-        v.validate_for::<NoCustomClaims>(&foreign, &need)
-            .unwrap_err()
-            .kind(),
+        v.validate_for(&foreign, &need).unwrap_err().kind(),
         ErrorKind::InvalidSignature
     );
     // Expired and lacking scopes: expired.
     let token = env.token(Some("profile"));
     env.clock.advance(3_600);
     assert_eq!(
-        v.validate_for::<NoCustomClaims>(&token, &need)
-            .unwrap_err()
-            .kind(),
+        v.validate_for(&token, &need).unwrap_err().kind(),
         ErrorKind::Expired
     );
     // Wrong audience and lacking scopes: invalid_audience.
@@ -601,9 +583,7 @@ fn scopes_are_checked_only_after_every_other_check() {
         .sign(&env.key)
         .unwrap();
     assert_eq!(
-        v.validate_for::<NoCustomClaims>(&token, &need)
-            .unwrap_err()
-            .kind(),
+        v.validate_for(&token, &need).unwrap_err().kind(),
         ErrorKind::InvalidAudience
     );
 }
@@ -655,8 +635,8 @@ fn api_key_scopes_through_the_authenticator() {
         .door
         .authenticate_for(Some(&header), &all_of("reports:read"))
         .unwrap();
-    assert_eq!(p.kind, CredentialKind::ApiKey);
-    assert_eq!(p.scopes, set("reports:export reports:read"));
+    assert_eq!(p.kind(), CredentialKind::ApiKey);
+    assert_eq!(*p.scopes(), set("reports:export reports:read"));
     assert!(
         k.door
             .authenticate_for(Some(&header), &one_of("admin reports:export"))
@@ -1049,7 +1029,7 @@ fn empty_scope_requirements_are_refused() {
     let v = env.validator();
     let token = env.token(Some("orders:read"));
     assert!(
-        v.validate_for::<NoCustomClaims>(&token, &ScopeRequirement::All(ScopeSet::new()))
+        v.validate_for(&token, &ScopeRequirement::All(ScopeSet::new()))
             .is_err()
     );
 }
@@ -1084,7 +1064,7 @@ fn scope_as_a_space_delimited_string() {
     let v = env.validator();
     let token = env.raw(r#""scope":"orders:read  orders:write""#);
     let verified = v
-        .validate_for::<NoCustomClaims>(&token, &all_of("orders:write orders:read"))
+        .validate_for(&token, &all_of("orders:write orders:read"))
         .unwrap();
     assert_eq!(
         verified.claims().scopes().collect::<Vec<_>>(),
@@ -1093,12 +1073,12 @@ fn scope_as_a_space_delimited_string() {
     // Rejected twin: a scope the string does not hold, and a string that
     // holds it only as a substring.
     assert_eq!(
-        missing_of(v.validate_for::<NoCustomClaims>(&token, &all_of("orders:refund"))),
+        missing_of(v.validate_for(&token, &all_of("orders:refund"))),
         "orders:refund"
     );
     let token = env.raw(r#""scope":"orders:read:all""#);
     assert_eq!(
-        missing_of(v.validate_for::<NoCustomClaims>(&token, &all_of("orders:read"))),
+        missing_of(v.validate_for(&token, &all_of("orders:read"))),
         "orders:read"
     );
 }
@@ -1109,7 +1089,7 @@ fn scope_as_an_array_of_strings() {
     let v = env.validator();
     let token = env.raw(r#""scope":["orders:read","orders:write"]"#);
     let verified = v
-        .validate_for::<NoCustomClaims>(&token, &all_of("orders:read orders:write"))
+        .validate_for(&token, &all_of("orders:read orders:write"))
         .unwrap();
     assert_eq!(
         verified.claims().scope.as_deref(),
@@ -1119,7 +1099,7 @@ fn scope_as_an_array_of_strings() {
     // Rejected twins: a scope the array lacks; an array of other types; an
     // element that would read as two scopes once joined.
     assert_eq!(
-        missing_of(v.validate_for::<NoCustomClaims>(&token, &all_of("admin"))),
+        missing_of(v.validate_for(&token, &all_of("admin"))),
         "admin"
     );
     for bad in [
@@ -1133,11 +1113,7 @@ fn scope_as_an_array_of_strings() {
         r#""scope":{"admin":true}"#,
     ] {
         let token = env.raw(bad);
-        assert_eq!(
-            malformed_claim(v.validate::<NoCustomClaims>(&token)),
-            "scope",
-            "{bad}"
-        );
+        assert_eq!(malformed_claim(v.validate(&token)), "scope", "{bad}");
     }
 }
 
@@ -1147,27 +1123,20 @@ fn scp_claim_as_a_string() {
     let v = env.validator_builder().scope_claim("scp").build().unwrap();
     assert_eq!(v.scope_claim(), "scp");
     let token = env.raw(r#""scp":"orders:read orders:write""#);
-    v.validate_for::<NoCustomClaims>(&token, &all_of("orders:read orders:write"))
+    v.validate_for(&token, &all_of("orders:read orders:write"))
         .unwrap();
     // Rejected twins: a scope `scp` lacks; `scp` of the wrong type, named
     // in the error; and a validator still reading `scope` grants nothing
     // from `scp`.
     assert_eq!(
-        missing_of(v.validate_for::<NoCustomClaims>(&token, &all_of("admin"))),
+        missing_of(v.validate_for(&token, &all_of("admin"))),
         "admin"
     );
     for bad in [r#""scp":42"#, r#""scp":{"admin":true}"#, r#""scp":null"#] {
-        assert_eq!(
-            malformed_claim(v.validate::<NoCustomClaims>(&env.raw(bad))),
-            "scp",
-            "{bad}"
-        );
+        assert_eq!(malformed_claim(v.validate(&env.raw(bad))), "scp", "{bad}");
     }
     assert_eq!(
-        missing_of(
-            env.validator()
-                .validate_for::<NoCustomClaims>(&token, &all_of("orders:read"))
-        ),
+        missing_of(env.validator().validate_for(&token, &all_of("orders:read"))),
         "orders:read"
     );
 }
@@ -1182,9 +1151,7 @@ fn scp_claim_as_an_array_of_strings() {
         .build()
         .unwrap();
     let token = env.raw(r#""scp":["api:use","orders:read"]"#);
-    let verified = v
-        .validate_for::<NoCustomClaims>(&token, &all_of("orders:read"))
-        .unwrap();
+    let verified = v.validate_for(&token, &all_of("orders:read")).unwrap();
     assert_eq!(
         verified.claims().scope.as_deref(),
         Some("api:use orders:read")
@@ -1192,17 +1159,13 @@ fn scp_claim_as_an_array_of_strings() {
     // Rejected twins: the validator-wide requirement unmet; an element of
     // another type, named `scp`.
     let token = env.raw(r#""scp":["orders:read"]"#);
-    assert_eq!(missing_of(v.validate::<NoCustomClaims>(&token)), "api:use");
+    assert_eq!(missing_of(v.validate(&token)), "api:use");
     for bad in [
         r#""scp":["api:use",1]"#,
         r#""scp":["api:use",{}]"#,
         r#""scp":["api:use orders:read"]"#,
     ] {
-        assert_eq!(
-            malformed_claim(v.validate::<NoCustomClaims>(&env.raw(bad))),
-            "scp",
-            "{bad}"
-        );
+        assert_eq!(malformed_claim(v.validate(&env.raw(bad))), "scp", "{bad}");
     }
 }
 
@@ -1213,18 +1176,17 @@ fn with_scp_named_the_scope_member_grants_nothing() {
     // The token carries both: only `scp` counts, and `scope` is not read
     // (not even its type).
     let token = env.raw(r#""scope":"admin","scp":"orders:read""#);
-    v.validate_for::<NoCustomClaims>(&token, &all_of("orders:read"))
-        .unwrap();
+    v.validate_for(&token, &all_of("orders:read")).unwrap();
     assert_eq!(
-        missing_of(v.validate_for::<NoCustomClaims>(&token, &all_of("admin"))),
+        missing_of(v.validate_for(&token, &all_of("admin"))),
         "admin"
     );
     let token = env.raw(r#""scope":7,"scp":"orders:read""#);
-    v.validate::<NoCustomClaims>(&token).unwrap();
+    v.validate(&token).unwrap();
     // Twin: without `scp`, no scopes at all.
     let token = env.raw(r#""scope":"orders:read""#);
     assert_eq!(
-        missing_of(v.validate_for::<NoCustomClaims>(&token, &all_of("orders:read"))),
+        missing_of(v.validate_for(&token, &all_of("orders:read"))),
         "orders:read"
     );
 }
@@ -1238,9 +1200,8 @@ fn a_required_scope_claim_is_the_named_one() {
         .require(Claim::Scope)
         .build()
         .unwrap();
-    v.validate::<NoCustomClaims>(&env.raw(r#""scp":[]"#))
-        .unwrap();
-    match v.validate::<NoCustomClaims>(&env.raw(r#""scope":"a""#)) {
+    v.validate(&env.raw(r#""scp":[]"#)).unwrap();
+    match v.validate(&env.raw(r#""scope":"a""#)) {
         Err(Error::MissingClaim(name)) => assert_eq!(name, "scp"),
         other => panic!("{other:?}"),
     }
@@ -1272,7 +1233,7 @@ fn scp_array_through_the_authenticator() {
     let caller = door
         .authenticate_for(Some(&header), &all_of("orders:read"))
         .unwrap();
-    assert_eq!(caller.scopes, set("orders:read profile"));
+    assert_eq!(*caller.scopes(), set("orders:read profile"));
     // Twin: a scope it lacks is 403 naming it; a mistyped `scp` is 401.
     let denied = door
         .authenticate_for(Some(&header), &all_of("orders:write"))
@@ -1293,7 +1254,7 @@ fn insufficient_scope_names_the_missing_scopes_in_its_message() {
     let v = env.validator();
     let token = env.token(Some("orders:read granted:MARKER"));
     let err = v
-        .validate_for::<NoCustomClaims>(&token, &all_of("orders:read orders:write orders:refund"))
+        .validate_for(&token, &all_of("orders:read orders:write orders:refund"))
         .unwrap_err();
     // The scopes come from the requirement (configuration), never from
     // the token: what it was granted is not repeated.
@@ -1308,8 +1269,7 @@ fn insufficient_scope_names_the_missing_scopes_in_its_message() {
         .unwrap_err();
     assert_eq!(err.to_string(), "insufficient scope: missing `x y`");
     // Twin: met, no error at all.
-    v.validate_for::<NoCustomClaims>(&token, &all_of("orders:read"))
-        .unwrap();
+    v.validate_for(&token, &all_of("orders:read")).unwrap();
     // At the front door the cause says the same, for the logs.
     let door = Authenticator::builder().access_tokens(v).build().unwrap();
     let denied = door

@@ -643,31 +643,27 @@ fn principal_of_an_access_token() {
         .validator()
         .build()
         .unwrap()
-        .validate::<NoCustomClaims>(&jwt)
+        .validate(&jwt)
         .unwrap()
         .into_claims();
-    assert_eq!(
-        p,
-        Principal {
-            subject: Some("user-7".to_owned()),
-            issuer: Some(ISS.to_owned()),
-            scopes: scopes("orders:read profile"),
-            kind: CredentialKind::AccessToken,
-            credential_id: Some("jti-42".to_owned()),
-            client_id: Some("web-app".to_owned()),
-            expires_at: Some(T0 + 600),
-            claims: Some(claims),
-        }
-    );
+    assert_eq!(p.subject(), Some("user-7"));
+    assert_eq!(p.issuer(), Some(ISS));
+    assert_eq!(*p.scopes(), scopes("orders:read profile"));
+    assert_eq!(p.kind(), CredentialKind::AccessToken);
+    assert_eq!(p.credential_id(), Some("jti-42"));
+    assert_eq!(p.client_id(), Some("web-app"));
+    assert_eq!(p.expires_at(), Some(T0 + 600));
+    assert_eq!(p.claims(), Some(&claims));
+    assert_eq!(p.clone().into_claims(), Some(claims));
     assert_eq!(p.custom(), Some(&NoCustomClaims));
     // Without the optional claims.
     let bare = e.jwt(&e.builder().without_jwt_id());
     let p = e.auth(&bearer(&bare)).unwrap();
-    assert_eq!(p.kind, CredentialKind::AccessToken);
-    assert!(p.scopes.is_empty());
-    assert_eq!(p.credential_id, None);
-    assert_eq!(p.client_id, None);
-    assert_eq!(p.expires_at, Some(T0 + 600));
+    assert_eq!(p.kind(), CredentialKind::AccessToken);
+    assert!(p.scopes().is_empty());
+    assert_eq!(p.credential_id(), None);
+    assert_eq!(p.client_id(), None);
+    assert_eq!(p.expires_at(), Some(T0 + 600));
 }
 
 #[test]
@@ -684,16 +680,13 @@ fn a_token_without_sub_has_no_subject() {
             .clock(e.clock.clone()),
     );
     let p = e.auth(&bearer(&machine)).unwrap();
-    assert_eq!(p.subject, None);
-    assert_eq!(p.client_id.as_deref(), Some("billing-cron"));
-    assert_eq!(p.issuer.as_deref(), Some(ISS));
-    assert_eq!(p.claims.as_ref().unwrap().subject, None);
+    assert_eq!(p.subject(), None);
+    assert_eq!(p.client_id(), Some("billing-cron"));
+    assert_eq!(p.issuer(), Some(ISS));
+    assert_eq!(p.claims().unwrap().subject, None);
     // Twin: with `sub`, the subject is there, never an empty string.
     let user = e.jwt(&e.builder());
-    assert_eq!(
-        e.auth(&bearer(&user)).unwrap().subject.as_deref(),
-        Some("user-7")
-    );
+    assert_eq!(e.auth(&bearer(&user)).unwrap().subject(), Some("user-7"));
 }
 
 #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -718,8 +711,8 @@ fn authenticate_with_reads_the_applications_claims() {
         .authenticate_with::<Tenant>(Some(&bearer(&jwt)), Some(&need))
         .unwrap();
     assert_eq!(p.custom().map(|t| t.tenant.as_str()), Some("acme"));
-    assert_eq!(p.claims.as_ref().unwrap().custom.tenant, "acme");
-    assert_eq!(p.subject.as_deref(), Some("user-7"));
+    assert_eq!(p.claims().unwrap().custom.tenant, "acme");
+    assert_eq!(p.subject(), Some("user-7"));
     // The same with no requirement, and the route's requirement still
     // applies.
     let p = e
@@ -753,7 +746,7 @@ fn authenticate_with_reads_the_applications_claims() {
         .door
         .authenticate_with::<Tenant>(Some(&bearer(&key)), None)
         .unwrap();
-    assert_eq!(p.claims, None);
+    assert_eq!(p.claims(), None);
     assert_eq!(p.custom(), None);
 }
 
@@ -773,21 +766,17 @@ fn principal_of_an_api_key() {
             &ScopeRequirement::all("invoices:read").unwrap(),
         )
         .unwrap();
-    assert_eq!(
-        p,
-        Principal {
-            subject: Some("svc-billing".to_owned()),
-            issuer: None,
-            scopes: scopes("invoices:read"),
-            kind: CredentialKind::ApiKey,
-            credential_id: Some(id),
-            client_id: None,
-            expires_at: Some(T0 + 7 * 86_400),
-            claims: None,
-        }
-    );
+    assert_eq!(p.subject(), Some("svc-billing"));
+    assert_eq!(p.issuer(), None);
+    assert_eq!(*p.scopes(), scopes("invoices:read"));
+    assert_eq!(p.kind(), CredentialKind::ApiKey);
+    assert_eq!(p.credential_id(), Some(id.as_str()));
+    assert_eq!(p.client_id(), None);
+    assert_eq!(p.expires_at(), Some(T0 + 7 * 86_400));
+    assert_eq!(p.claims(), None);
+    assert_eq!(p.custom(), None);
     let forever = e.api_key(NewApiKey::new("svc-cron"));
-    assert_eq!(e.auth(&bearer(&forever)).unwrap().expires_at, None);
+    assert_eq!(e.auth(&bearer(&forever)).unwrap().expires_at(), None);
 }
 
 // ---------------------------------------------------------------------------

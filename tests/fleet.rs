@@ -22,9 +22,9 @@ use time::{Duration, OffsetDateTime};
 use tokengate::revocation::{ChangeCursor, ChangeFeed, RevocationChange, Snapshot};
 use tokengate::testing::conformance;
 use tokengate::{
-    Algorithm, Error, ErrorKind, FixedClock, Grant, InMemoryRefreshStore, KeyRing, NoCustomClaims,
-    RefreshTokens, Revocation, RevocationQuery, RevocationReplica, RevocationStore, SigningKey,
-    StalePolicy, TokenBuilder, Validator,
+    Algorithm, Error, ErrorKind, FixedClock, Grant, InMemoryRefreshStore, KeyRing, RefreshTokens,
+    Revocation, RevocationQuery, RevocationReplica, RevocationStore, SigningKey, StalePolicy,
+    TokenBuilder, Validator,
 };
 
 const T0: i64 = 1_750_000_000;
@@ -153,7 +153,7 @@ struct Server {
 
 impl Server {
     fn verdict(&self, access: &str) -> &'static str {
-        match self.validator.validate::<NoCustomClaims>(access) {
+        match self.validator.validate(access) {
             Ok(_) => "ok",
             Err(e) => e.kind().as_str(),
         }
@@ -247,7 +247,7 @@ fn reuse_detected_on_server_a_revokes_the_family_on_server_b() {
         .clock(clock.clone())
         .build()
         .unwrap();
-    let verdict = |t: &str| match c.validate::<NoCustomClaims>(t) {
+    let verdict = |t: &str| match c.validate(t) {
         Ok(_) => "ok",
         Err(e) => e.kind().as_str(),
     };
@@ -302,7 +302,7 @@ fn a_compromised_key_is_refused_by_servers_that_still_hold_it() {
     let b = validator(Arc::new(
         tokengate::KeySetStore::new([old().verifying_key()]).unwrap(),
     ));
-    let verdict = |v: &Validator, t: &str| match v.validate::<NoCustomClaims>(t) {
+    let verdict = |v: &Validator, t: &str| match v.validate(t) {
         Ok(_) => "ok",
         Err(e) => e.kind().as_str(),
     };

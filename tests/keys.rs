@@ -19,8 +19,8 @@ use serde_json::{Value, json};
 use time::Duration;
 use tokengate::testing::clock;
 use tokengate::{
-    Algorithm, Error, FixedClock, KeyError, KeyRing, KeySetStore, NoCustomClaims, SigningKey,
-    SingleKeyStore, SkipReason, TokenBuilder, Validator, VerifyingKey, jws,
+    Algorithm, Error, FixedClock, KeyError, KeyRing, KeySetStore, SigningKey, SingleKeyStore,
+    SkipReason, TokenBuilder, Validator, VerifyingKey, jws,
 };
 
 const ISS: &str = "https://auth.example.com";
@@ -135,11 +135,11 @@ fn assert_verifies(signer: &SigningKey, verifier: impl Into<Arc<VerifyingKey>>, 
     let v = validator(verifier);
     let token = token(signer);
     let verified = v
-        .validate::<NoCustomClaims>(&token)
+        .validate(&token)
         .unwrap_or_else(|e| panic!("{what}: {e:?}"));
     assert_eq!(verified.subject(), Some("user-1"));
     assert_eq!(verified.header().algorithm(), signer.algorithm());
-    let err = v.validate::<NoCustomClaims>(&tampered(&token)).unwrap_err();
+    let err = v.validate(&tampered(&token)).unwrap_err();
     assert!(matches!(err, Error::InvalidSignature), "{what}: {err:?}");
 }
 
@@ -236,9 +236,7 @@ fn one_rsa_key_serves_every_rsa_algorithm_but_only_the_one_it_was_bound_to() {
         jws::verify(&signed, &rs_verifier),
         Err(Error::AlgorithmNotAllowed(Algorithm::PS256))
     ));
-    let err = validator(rs_verifier)
-        .validate::<NoCustomClaims>(&token(&ps))
-        .unwrap_err();
+    let err = validator(rs_verifier).validate(&token(&ps)).unwrap_err();
     assert!(matches!(err, Error::AlgorithmNotAllowed(Algorithm::PS256)));
 }
 
@@ -342,7 +340,7 @@ fn a_different_key_of_the_same_type_does_not_verify() {
             .unwrap()
             .with_key_id(fixture.key_id());
         let err = validator(fixture.verifying_key())
-            .validate::<NoCustomClaims>(&token(&other))
+            .validate(&token(&other))
             .unwrap_err();
         assert!(matches!(err, Error::InvalidSignature), "{alg}: {err:?}");
     }
@@ -1205,12 +1203,12 @@ fn exported_jwks_validates_the_rings_tokens() {
         .build()
         .unwrap();
     for token in &r.tokens {
-        v.validate::<NoCustomClaims>(token).unwrap();
-        let err = v.validate::<NoCustomClaims>(&tampered(token)).unwrap_err();
+        v.validate(token).unwrap();
+        let err = v.validate(&tampered(token)).unwrap_err();
         assert!(matches!(err, Error::InvalidSignature), "{err:?}");
     }
     // The HMAC key was never published, so its tokens have no key here.
-    let err = v.validate::<NoCustomClaims>(&r.hs_token).unwrap_err();
+    let err = v.validate(&r.hs_token).unwrap_err();
     assert!(matches!(err, Error::AlgorithmNotAllowed(Algorithm::HS256)));
     // The ring itself still validates all four.
     let own = Validator::builder(Arc::clone(&r.ring))
@@ -1221,7 +1219,7 @@ fn exported_jwks_validates_the_rings_tokens() {
         .build()
         .unwrap();
     for token in r.tokens.iter().chain([&r.hs_token]) {
-        own.validate::<NoCustomClaims>(token).unwrap();
+        own.validate(token).unwrap();
     }
 }
 
@@ -1422,7 +1420,7 @@ fn fully_specified_ed25519_algorithm_rfc9864() {
     for (signer, verifier) in [(&ed25519, &eddsa), (&eddsa, &ed25519)] {
         let t = token(signer);
         let err = validator(verifier.verifying_key())
-            .validate::<NoCustomClaims>(&t)
+            .validate(&t)
             .unwrap_err();
         assert!(
             matches!(err, Error::AlgorithmNotAllowed(a) if a == signer.algorithm()),
@@ -1502,10 +1500,8 @@ fn fully_specified_ed25519_algorithm_rfc9864() {
         .build()
         .unwrap();
     let t = token(&ed25519.with_key_id("ed"));
-    v.validate::<NoCustomClaims>(&t).unwrap();
-    let err = v
-        .validate::<NoCustomClaims>(&token(&eddsa.with_key_id("ed")))
-        .unwrap_err();
+    v.validate(&t).unwrap();
+    let err = v.validate(&token(&eddsa.with_key_id("ed"))).unwrap_err();
     assert!(
         matches!(err, Error::AlgorithmNotAllowed(Algorithm::EdDSA)),
         "{err:?}"
@@ -1561,7 +1557,7 @@ fn rsa_key_generation_with_aws_lc_rs() {
         // Another generated key does not verify this one's tokens.
         let other = SigningKey::generate(alg).unwrap().with_key_id(key.key_id());
         let err = validator(other.verifying_key())
-            .validate::<NoCustomClaims>(&token(&key))
+            .validate(&token(&key))
             .unwrap_err();
         assert!(matches!(err, Error::InvalidSignature), "{err:?}");
     }

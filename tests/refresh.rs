@@ -28,9 +28,9 @@ use tokengate::refresh::{RotateOutcome, RotateRequest};
 use tokengate::testing::{BASE62, T0, checksum, clock, forge};
 use tokengate::time::OffsetDateTime;
 use tokengate::{
-    Algorithm, Error, ErrorKind, FixedClock, Grant, InMemoryRefreshStore, KeyRing, NoCustomClaims,
-    RefreshRecord, RefreshStore, RefreshTokens, RefreshTokensBuilder, RevocationList, ScopeSet,
-    SigningKey, TokenBuilder, TokenPair, Validator, Verified,
+    Algorithm, Error, ErrorKind, FixedClock, Grant, InMemoryRefreshStore, KeyRing, RefreshRecord,
+    RefreshStore, RefreshTokens, RefreshTokensBuilder, RevocationList, ScopeSet, SigningKey,
+    TokenBuilder, TokenPair, Validator, Verified,
 };
 
 const ISS: &str = "https://auth.example.com";
@@ -219,7 +219,7 @@ impl Env {
     }
 
     fn access(&self, token: &str) -> Result<Verified, Error> {
-        self.validator.validate::<NoCustomClaims>(token)
+        self.validator.validate(token)
     }
 
     fn access_verdict(&self, token: &str) -> &'static str {
@@ -842,7 +842,7 @@ fn a_family_revocation_interrupted_between_its_writes_is_completed_by_the_retry(
         .audience(AUD)
         .build()
         .unwrap();
-    let verdict = |t: &str| match validator.validate::<NoCustomClaims>(t) {
+    let verdict = |t: &str| match validator.validate(t) {
         Ok(_) => "ok",
         Err(e) => e.kind().as_str(),
     };

@@ -20,11 +20,11 @@ use std::thread;
 use serde_json::{Value, json};
 use time::Duration;
 use tokengate::RevocationStore;
-use tokengate::encoding::b64_encode;
+use tokengate::testing::b64_encode;
 use tokengate::testing::{T0, clock};
 use tokengate::{
-    Algorithm, Claim, Clock, Error, ErrorKind, FixedClock, KeySetStore, NoCustomClaims, Revocation,
-    RevocationList, RevocationQuery, SigningKey, TokenBuilder, Validator, ValidatorBuilder, jws,
+    Algorithm, Claim, Clock, Error, ErrorKind, FixedClock, KeySetStore, Revocation, RevocationList,
+    RevocationQuery, SigningKey, TokenBuilder, Validator, ValidatorBuilder, jws,
 };
 
 const NOW: i64 = T0;
@@ -95,7 +95,7 @@ impl Env {
 
 /// The kind name of the validator's verdict: `"ok"` or the error kind.
 fn verdict(v: &Validator, token: &str) -> &'static str {
-    match v.validate::<NoCustomClaims>(token) {
+    match v.validate(token) {
         Ok(_) => "ok",
         Err(e) => e.kind().as_str(),
     }
@@ -192,7 +192,7 @@ fn by_jti_the_revoked_token_fails_and_its_twin_passes() {
         .unwrap();
     assert_eq!(verdict(&v, &a), "revoked");
     assert_eq!(verdict(&v, &twin), "ok");
-    let err = v.validate::<NoCustomClaims>(&a).unwrap_err();
+    let err = v.validate(&a).unwrap_err();
     assert!(matches!(err, Error::Revoked));
     assert!(err.is_rejection() && !err.is_internal());
     assert_eq!(env.list.jti_count(), 1);
@@ -645,7 +645,7 @@ fn a_token_without_jti_is_refused_when_jti_is_required() {
         .require(Claim::JwtId)
         .build()
         .unwrap();
-    let err = v.validate::<NoCustomClaims>(&no_jti).unwrap_err();
+    let err = v.validate(&no_jti).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::MissingClaim);
     assert!(matches!(&err, Error::MissingClaim(name) if name == "jti"));
     assert_eq!(verdict(&v, &with_jti), "ok");
@@ -774,7 +774,7 @@ fn a_failing_revocation_backend_rejects_the_token() {
     let down = Arc::new(Down::default());
     let v = env.plain().revocation(down.clone()).build().unwrap();
     let token = env.builder().sign(&env.k1).unwrap();
-    let err = v.validate::<NoCustomClaims>(&token).unwrap_err();
+    let err = v.validate(&token).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::StoreFailure);
     assert_eq!(err.kind().as_str(), "store_failure");
     assert!(err.is_internal() && !err.is_rejection());
@@ -782,7 +782,7 @@ fn a_failing_revocation_backend_rejects_the_token() {
     assert_eq!(down.calls.load(Ordering::SeqCst), 1);
     // Through validate_for as well.
     let err = v
-        .validate_for::<NoCustomClaims>(
+        .validate_for(
             &token,
             &tokengate::ScopeRequirement::all("orders:read").unwrap(),
         )

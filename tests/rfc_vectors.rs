@@ -45,7 +45,7 @@ fn parts(token: &str) -> (&str, Vec<u8>) {
     let (input, sig) = token.rsplit_once('.').unwrap();
     (
         input,
-        tokengate::encoding::b64_decode(sig.as_bytes()).unwrap(),
+        tokengate::testing::b64_decode(sig.as_bytes()).unwrap(),
     )
 }
 
@@ -62,7 +62,7 @@ fn check_jwt_vector(name: &str, alg: Algorithm) {
 
     // Accepted with a clock before the 2011 expiry; the claims come back.
     let verified = validator(key, Some(EXP - 60))
-        .validate::<serde_json::Map<String, Value>>(token)
+        .validate_with::<serde_json::Map<String, Value>>(token, None)
         .unwrap();
     assert_eq!(verified.claims().issuer.as_deref(), Some("joe"));
     assert_eq!(verified.claims().expires_at, Some(EXP));
@@ -71,15 +71,17 @@ fn check_jwt_vector(name: &str, alg: Algorithm) {
 
     // Expired with the real clock, and at the leeway boundary.
     let key = || VerifyingKey::from_jwk(&public, Some(alg)).unwrap();
-    let err = validator(key(), None).validate::<Value>(token).unwrap_err();
+    let err = validator(key(), None)
+        .validate_with::<Value>(token, None)
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Expired);
     let err = validator(key(), Some(EXP + 30))
-        .validate::<Value>(token)
+        .validate_with::<Value>(token, None)
         .unwrap_err();
     assert_eq!(err.kind().as_str(), "expired");
     assert!(
         validator(key(), Some(EXP + 29))
-            .validate::<Value>(token)
+            .validate_with::<Value>(token, None)
             .is_ok()
     );
 
@@ -88,7 +90,7 @@ fn check_jwt_vector(name: &str, alg: Algorithm) {
     let last = tampered.pop().unwrap();
     tampered.push(if last == 'A' { 'Q' } else { 'A' });
     let err = validator(key(), Some(EXP - 60))
-        .validate::<Value>(&tampered)
+        .validate_with::<Value>(&tampered, None)
         .unwrap_err();
     assert!(
         matches!(
@@ -151,7 +153,7 @@ fn rfc7515_a4_es512_is_unsupported() {
     let es256 = VerifyingKey::from_jwk(&vector("rfc7515_a3_es256")["public_jwk"].to_string(), None)
         .unwrap();
     let err = validator(es256, Some(EXP - 60))
-        .validate::<Value>(token)
+        .validate_with::<Value>(token, None)
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UnsupportedAlgorithm);
     // Its P-521 key is not importable either.
@@ -202,7 +204,7 @@ fn rfc7515_a5_unsecured_is_rejected() {
     )
     .unwrap();
     let err = validator(hs, Some(EXP - 60))
-        .validate::<Value>(token)
+        .validate_with::<Value>(token, None)
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UnsupportedAlgorithm);
     // Also with a signature glued on, and with the alg spelled differently.
@@ -213,7 +215,7 @@ fn rfc7515_a5_unsecured_is_rejected() {
     )
     .unwrap();
     let err = validator(hs, Some(EXP - 60))
-        .validate::<Value>(&with_sig)
+        .validate_with::<Value>(&with_sig, None)
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UnsupportedAlgorithm);
 }
@@ -250,7 +252,7 @@ fn rfc8037_ed25519() {
         .expect_no_audience()
         .build()
         .unwrap()
-        .validate::<Value>(token)
+        .validate_with::<Value>(token, None)
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Malformed);
 }

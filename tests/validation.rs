@@ -20,13 +20,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
-use tokengate::encoding::b64_encode;
 use tokengate::jwt::DEFAULT_LEEWAY;
+use tokengate::testing::b64_encode;
 use tokengate::testing::{T0, attacker_hmac_key, clock};
 use tokengate::{
     Algorithm, AlgorithmSet, Claim, Error, ErrorKind, FixedClock, KeyRing, KeySetStore, Malformed,
-    NoCustomClaims, SigningKey, SingleKeyStore, TokenBuilder, Validator, ValidatorBuilder,
-    Verified, VerifyingKey, jws,
+    SigningKey, SingleKeyStore, TokenBuilder, Validator, ValidatorBuilder, Verified, VerifyingKey,
+    jws,
 };
 
 const NOW: i64 = T0;
@@ -123,7 +123,7 @@ fn without(mut claims: Value, name: &str) -> Value {
 
 #[track_caller]
 fn accept(v: &Validator, token: &str) -> Verified {
-    match v.validate::<NoCustomClaims>(token) {
+    match v.validate(token) {
         Ok(verified) => verified,
         Err(e) => panic!("expected the token to validate, got {e:?}"),
     }
@@ -131,7 +131,7 @@ fn accept(v: &Validator, token: &str) -> Verified {
 
 #[track_caller]
 fn reject(v: &Validator, token: &str) -> Error {
-    match v.validate::<NoCustomClaims>(token) {
+    match v.validate(token) {
         Ok(verified) => panic!("expected a rejection, got {verified:?}"),
         Err(e) => e,
     }
@@ -1027,7 +1027,7 @@ fn key_set_replace_while_validating_on_other_threads() {
                 let mut rounds = 0;
                 while !done.load(Ordering::SeqCst) || rounds < 50 {
                     for token in [&token_a, &token_b] {
-                        match v.validate::<NoCustomClaims>(token) {
+                        match v.validate(token) {
                             Ok(_) => {
                                 accepted.fetch_add(1, Ordering::Relaxed);
                             }
@@ -1286,9 +1286,11 @@ struct RoleClaims {
 #[track_caller]
 fn reject_as_every_claims_type(v: &Validator, token: &str) -> [Error; 3] {
     [
-        v.validate::<NoCustomClaims>(token).map(|_| ()).unwrap_err(),
-        v.validate::<RoleClaims>(token).map(|_| ()).unwrap_err(),
-        v.validate::<serde_json::Map<String, Value>>(token)
+        v.validate(token).map(|_| ()).unwrap_err(),
+        v.validate_with::<RoleClaims>(token, None)
+            .map(|_| ())
+            .unwrap_err(),
+        v.validate_with::<serde_json::Map<String, Value>>(token, None)
             .map(|_| ())
             .unwrap_err(),
     ]
@@ -1313,9 +1315,9 @@ fn nested_duplicate_members_are_duplicate_member_for_every_claims_type() {
     let fine = format!(r#"{{{body},"roles":{{"admin":false,"user":true}}}}"#);
     let token = env.compact(&header, &fine);
     accept(&v, &token);
-    let roles = v.validate::<RoleClaims>(&token).unwrap();
+    let roles = v.validate_with::<RoleClaims>(&token, None).unwrap();
     assert_eq!(roles.custom().roles.get("admin"), Some(&false));
-    v.validate::<serde_json::Map<String, Value>>(&token)
+    v.validate_with::<serde_json::Map<String, Value>>(&token, None)
         .unwrap();
 
     for payload in [
@@ -1566,7 +1568,7 @@ fn custom_claims_are_deserialized() {
         features: vec!["beta".into(), "exports".into()],
     };
     let token = env.sign(&env.tokens().scope("orders:read").custom(profile.clone()));
-    let verified: Verified<Profile> = v.validate(&token).unwrap();
+    let verified: Verified<Profile> = v.validate_with(&token, None).unwrap();
     assert_eq!(verified.custom(), &profile);
     assert_eq!(verified.subject(), Some("user-1"));
     assert_eq!(verified.claims().scope.as_deref(), Some("orders:read"));
@@ -1593,7 +1595,7 @@ fn custom_claims_that_do_not_match_are_malformed() {
             claims[k] = value.clone();
         }
         let token = env.raw(&claims);
-        let err = v.validate::<Profile>(&token).unwrap_err();
+        let err = v.validate_with::<Profile>(&token, None).unwrap_err();
         assert!(
             matches!(err, Error::Malformed(Malformed::CustomClaims)),
             "{custom}: {err:?}"
@@ -1610,10 +1612,14 @@ fn custom_claims_type_is_checked_after_the_claim_checks() {
     let env = Env::new();
     let v = env.validator().build().unwrap();
     let claims = with(good_claims(), "exp", json!(NOW - 3_600));
-    let err = v.validate::<Profile>(&env.raw(&claims)).unwrap_err();
+    let err = v
+        .validate_with::<Profile>(&env.raw(&claims), None)
+        .unwrap_err();
     assert_eq!(err.kind().as_str(), "expired", "{err:?}");
     let claims = with(good_claims(), "aud", json!("https://other.example"));
-    let err = v.validate::<Profile>(&env.raw(&claims)).unwrap_err();
+    let err = v
+        .validate_with::<Profile>(&env.raw(&claims), None)
+        .unwrap_err();
     assert_eq!(err.kind().as_str(), "invalid_audience", "{err:?}");
 }
 
@@ -1689,10 +1695,10 @@ fn an_id_token_does_not_pass_a_validator_that_chose_the_access_token_profile() {
         .access_token_profile()
         .build()
         .unwrap();
-    v.validate::<NoCustomClaims>(&access).unwrap();
+    v.validate(&access).unwrap();
     for other in [&id_token, &logout] {
         assert_eq!(
-            v.validate::<NoCustomClaims>(other).unwrap_err().kind(),
+            v.validate(other).unwrap_err().kind(),
             ErrorKind::InvalidType
         );
     }
@@ -1704,7 +1710,7 @@ fn an_id_token_does_not_pass_a_validator_that_chose_the_access_token_profile() {
         .build()
         .unwrap();
     for t in [&access, &id_token, &logout] {
-        any.validate::<NoCustomClaims>(t).unwrap();
+        any.validate(t).unwrap();
     }
 }
 

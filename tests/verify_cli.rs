@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use tokengate::encoding::b64_encode;
+use tokengate::testing::b64_encode;
 use tokengate::testing::{attacker_hmac_key, clock_at};
 use tokengate::{Algorithm, JwkSet, SigningKey, TokenBuilder};
 
@@ -810,7 +810,7 @@ fn ec_point_off_the_curve_is_invalid_key() {
     let key = SigningKey::generate(Algorithm::ES256).unwrap();
     let mut jwk: Value =
         serde_json::from_str(&key.verifying_key().to_jwk().unwrap().to_json()).unwrap();
-    let mut y = tokengate::encoding::b64_decode(jwk["y"].as_str().unwrap().as_bytes()).unwrap();
+    let mut y = tokengate::testing::b64_decode(jwk["y"].as_str().unwrap().as_bytes()).unwrap();
     y[31] ^= 1;
     jwk["y"] = b64_encode(&y).into();
     assert_invalid_key("off-curve.json", &jwk.to_string(), &[], "not on the curve");

@@ -622,11 +622,11 @@ fn secret_windows(cred: &str) -> Vec<&str> {
 
 fn expect_principal(p: &Principal, c: &Credential) {
     assert!(
-        p.subject.as_deref() == Some(c.subject)
-            && p.kind == c.kind
-            && p.scopes.to_string() == c.scopes
-            && p.claims.is_some() == (c.kind == CredentialKind::AccessToken)
-            && p.issuer.is_some() == (c.kind == CredentialKind::AccessToken),
+        p.subject() == Some(c.subject)
+            && p.kind() == c.kind
+            && p.scopes().to_string() == c.scopes
+            && p.claims().is_some() == (c.kind == CredentialKind::AccessToken)
+            && p.issuer().is_some() == (c.kind == CredentialKind::AccessToken),
         "principal {p:?} does not match credential {c:?}"
     );
 }
@@ -658,9 +658,9 @@ pub fn check_header(header: Option<&str>, known: Option<&str>, requirement: usiz
     let satisfied = |p: &Principal| {
         let mut wanted = scopes.split(' ');
         if *all {
-            wanted.all(|s| p.scopes.contains(s))
+            wanted.all(|s| p.scopes().contains(s))
         } else {
-            wanted.any(|s| p.scopes.contains(s))
+            wanted.any(|s| p.scopes().contains(s))
         }
     };
     match (&scoped, &plain) {

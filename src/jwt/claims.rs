@@ -5,7 +5,6 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::{Error, Malformed};
-use std::any::{Any, TypeId};
 use std::borrow::Cow;
 
 use crate::json::{Number, Scalar, walk_object};
@@ -365,23 +364,13 @@ pub(crate) fn parse_registered(payload: &[u8], scope_name: &str) -> Result<Claim
     Ok(c)
 }
 
-/// Deserializes the application's claims type from the payload. For
-/// [`NoCustomClaims`] there is nothing to read, and the payload is not
-/// parsed a second time.
-pub(crate) fn parse_custom<T: de::DeserializeOwned + 'static>(payload: &[u8]) -> Result<T, Error> {
-    if TypeId::of::<T>() == TypeId::of::<NoCustomClaims>() {
-        let none: Box<dyn Any> = Box::new(NoCustomClaims);
-        if let Ok(t) = none.downcast::<T>() {
-            return Ok(*t);
-        }
-    }
+/// Deserializes the application's claims type from the payload.
+pub(crate) fn parse_custom<T: de::DeserializeOwned>(payload: &[u8]) -> Result<T, Error> {
     serde_json::from_slice(payload).map_err(|_| Error::Malformed(Malformed::CustomClaims))
 }
 
 /// Parses a whole claims payload: registered claims strictly, then `T`.
-pub(crate) fn parse_claims<T: de::DeserializeOwned + 'static>(
-    payload: &[u8],
-) -> Result<Claims<T>, Error> {
+pub(crate) fn parse_claims<T: de::DeserializeOwned>(payload: &[u8]) -> Result<Claims<T>, Error> {
     let registered = parse_registered(payload, Claim::Scope.name())?;
     Ok(registered.with_custom(parse_custom(payload)?))
 }

@@ -202,9 +202,9 @@ impl Validator {
             .intersection(self.config.store.algorithms())
     }
 
-    /// Validates `token` and returns its verified header and claims, with
-    /// the custom claims deserialized into `T` (use [`NoCustomClaims`] when
-    /// there are none to read).
+    /// Validates `token` and returns its verified header and registered
+    /// claims. To read the application's own claims too, use
+    /// [`Validator::validate_with`].
     ///
     /// # Errors
     ///
@@ -218,11 +218,8 @@ impl Validator {
     /// [`Error::InvalidIssuer`], [`Error::InvalidAudience`],
     /// [`Error::Revoked`], [`Error::InsufficientScope`];
     /// [`Error::Store`] when the key store or revocation list fails.
-    pub fn validate<T: DeserializeOwned + 'static>(
-        &self,
-        token: &str,
-    ) -> Result<Verified<T>, Error> {
-        self.validate_inner(token, None)
+    pub fn validate(&self, token: &str) -> Result<Verified, Error> {
+        self.validate_inner(token, None, |_| Ok(NoCustomClaims))
     }
 
     /// As [`Validator::validate`], and then checks `requirement` (per
@@ -231,18 +228,57 @@ impl Validator {
     /// # Errors
     ///
     /// As [`Validator::validate`].
-    pub fn validate_for<T: DeserializeOwned + 'static>(
+    pub fn validate_for(
         &self,
         token: &str,
         requirement: &ScopeRequirement,
-    ) -> Result<Verified<T>, Error> {
-        self.validate_inner(token, Some(requirement))
+    ) -> Result<Verified, Error> {
+        self.validate_inner(token, Some(requirement), |_| Ok(NoCustomClaims))
     }
 
-    fn validate_inner<T: DeserializeOwned + 'static>(
+    /// As [`Validator::validate_for`] (or, without a requirement,
+    /// [`Validator::validate`]), and deserializes the application's own
+    /// claims into `T`, after every other check has passed.
+    ///
+    /// ```
+    /// # use tokengate::{Algorithm, SigningKey, SingleKeyStore, TokenBuilder, Validator};
+    /// #[derive(serde::Serialize, serde::Deserialize)]
+    /// struct Tenant {
+    ///     tenant: String,
+    /// }
+    /// # let key = SigningKey::generate(Algorithm::EdDSA)?;
+    /// # let validator = Validator::builder(SingleKeyStore::new(key.verifying_key()))
+    /// #     .danger_accept_any_type()
+    /// #     .issuer("https://auth.example.com")
+    /// #     .audience("orders-api")
+    /// #     .build()?;
+    /// let token = TokenBuilder::new()
+    ///     .issuer("https://auth.example.com")
+    ///     .audience("orders-api")
+    ///     .custom(Tenant { tenant: "acme".into() })
+    ///     .sign(&key)?;
+    /// let verified = validator.validate_with::<Tenant>(&token, None)?;
+    /// assert_eq!(verified.claims().custom.tenant, "acme");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Validator::validate`]; claims that do not deserialize into `T`
+    /// are [`Error::Malformed`].
+    pub fn validate_with<T: DeserializeOwned>(
         &self,
         token: &str,
         requirement: Option<&ScopeRequirement>,
+    ) -> Result<Verified<T>, Error> {
+        self.validate_inner(token, requirement, parse_custom::<T>)
+    }
+
+    fn validate_inner<T>(
+        &self,
+        token: &str,
+        requirement: Option<&ScopeRequirement>,
+        custom: impl FnOnce(&[u8]) -> Result<T, Error>,
     ) -> Result<Verified<T>, Error> {
         let cfg = &*self.config;
         let compact = Compact::split(token, cfg.max_size)?;
@@ -285,7 +321,7 @@ impl Validator {
         for req in cfg.scopes.iter().chain(requirement) {
             req.check(granted)?;
         }
-        let custom: T = parse_custom(payload)?;
+        let custom = custom(payload)?;
         Ok(Verified {
             header,
             claims: claims.with_custom(custom),

@@ -33,10 +33,12 @@
 mod attacker;
 mod clock;
 pub mod conformance;
+mod encoding;
 mod failing;
 mod forge;
 
 pub use attacker::attacker_hmac_key;
 pub use clock::{T0, clock, clock_at};
+pub use encoding::{b64_decode, b64_encode};
 pub use failing::{FailingApiKeyStore, FailingRevocation};
 pub use forge::{BASE62, checksum, forge, reseal, with_checksum, wrong_secret};

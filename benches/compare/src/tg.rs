@@ -46,7 +46,7 @@ pub(crate) fn verify(alg: Alg, token: &str, expect: bool) -> Res<Cell> {
     let v = validator(alg)?;
     let token = token.to_owned();
     Ok(plain(Col::Tokengate, move || {
-        v.validate::<NoCustomClaims>(black_box(&token))
+        v.validate(black_box(&token))
             .is_ok_and(|t| t.subject() == Some(SUB))
             == expect
     }))
