@@ -151,8 +151,13 @@ pub enum BearerError {
     InvalidToken,
     /// The credential lacks scopes: 403.
     InsufficientScope,
-    /// Our side failed (a store): 500. The request was not authenticated.
+    /// Our side failed (the crypto library, the random generator, a
+    /// misconfiguration): 500. The request was not authenticated.
     ServerError,
+    /// A dependency of ours is unavailable (a shared store, a remote key
+    /// set past its staleness bound): 503, so clients retry rather than
+    /// discard their credentials. The request was not authenticated.
+    Unavailable,
 }
 
 impl BearerError {
@@ -162,7 +167,7 @@ impl BearerError {
             Self::InvalidRequest => Some("invalid_request"),
             Self::InvalidToken => Some("invalid_token"),
             Self::InsufficientScope => Some("insufficient_scope"),
-            Self::MissingCredentials | Self::ServerError => None,
+            Self::MissingCredentials | Self::ServerError | Self::Unavailable => None,
         }
     }
 
@@ -173,6 +178,7 @@ impl BearerError {
             Self::MissingCredentials | Self::InvalidToken => 401,
             Self::InsufficientScope => 403,
             Self::ServerError => 500,
+            Self::Unavailable => 503,
         }
     }
 }
@@ -211,7 +217,8 @@ impl AuthError {
     /// lists every scope the route's requirement names (RFC 6750 §3: the
     /// scope necessary to access the resource), not only the missing ones.
     /// A challenge belongs on 401 and 403 answers; with
-    /// [`BearerError::ServerError`] (500) send none.
+    /// [`BearerError::ServerError`] (500) and [`BearerError::Unavailable`]
+    /// (503) send none.
     pub fn www_authenticate(&self) -> String {
         let mut out = String::from("Bearer");
         let mut attrs: Vec<String> = Vec::new();
@@ -411,7 +418,9 @@ impl Authenticator {
     }
 
     fn reject(&self, e: Error) -> AuthError {
-        let kind = if e.is_internal() || e.is_configuration() {
+        let kind = if e.is_unavailable() {
+            BearerError::Unavailable
+        } else if e.is_internal() || e.is_configuration() {
             BearerError::ServerError
         } else if matches!(e, Error::InsufficientScope { .. }) {
             BearerError::InsufficientScope

@@ -178,9 +178,17 @@ pub enum Error {
     RandomnessFailed,
 
     /// A pluggable store (key store, revocation list, ...) failed. The token
-    /// is rejected: failures close, they never open.
+    /// is rejected: failures close, they never open. Our side is
+    /// unavailable: answer 503.
     #[error("store failure: {0}")]
     Store(Box<dyn std::error::Error + Send + Sync + 'static>),
+
+    /// A remote key set has no keys to check the token with: it was never
+    /// fetched, or every fetch failed for longer than its maximum
+    /// staleness. The token was not judged; our side is unavailable:
+    /// answer 503, not 401.
+    #[error("the key set is unavailable: {0}")]
+    KeySetUnavailable(String),
 }
 
 /// The `kid` of an [`Error::UnknownKey`] in `Debug`: its length only.
@@ -251,6 +259,7 @@ impl fmt::Debug for Error {
             Self::SigningFailed => f.write_str("SigningFailed"),
             Self::RandomnessFailed => f.write_str("RandomnessFailed"),
             Self::Store(e) => f.debug_tuple("Store").field(e).finish(),
+            Self::KeySetUnavailable(why) => f.debug_tuple("KeySetUnavailable").field(why).finish(),
         }
     }
 }
@@ -449,6 +458,8 @@ pub enum ErrorKind {
     RandomnessFailed,
     /// See [`Error::Store`].
     StoreFailure,
+    /// See [`Error::KeySetUnavailable`].
+    KeySetUnavailable,
 }
 
 impl ErrorKind {
@@ -464,7 +475,7 @@ impl ErrorKind {
     /// `invalid_key`, `invalid_configuration`, `invalid_secret`, `revoked`,
     /// `insufficient_scope`, `refresh_token_reused`, `wrong_client`,
     /// `invalid_scope`, `signing_failed`, `randomness_failed`,
-    /// `store_failure`.
+    /// `store_failure`, `key_set_unavailable`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Malformed => "malformed",
@@ -494,6 +505,7 @@ impl ErrorKind {
             Self::SigningFailed => "signing_failed",
             Self::RandomnessFailed => "randomness_failed",
             Self::StoreFailure => "store_failure",
+            Self::KeySetUnavailable => "key_set_unavailable",
         }
     }
 }
@@ -535,6 +547,7 @@ impl Error {
             Self::SigningFailed => ErrorKind::SigningFailed,
             Self::RandomnessFailed => ErrorKind::RandomnessFailed,
             Self::Store(_) => ErrorKind::StoreFailure,
+            Self::KeySetUnavailable(_) => ErrorKind::KeySetUnavailable,
         }
     }
 
@@ -544,14 +557,25 @@ impl Error {
         !self.is_internal() && !self.is_configuration()
     }
 
-    /// `true` when our side failed (a store backend, the crypto library while
-    /// signing, the system random generator): answer 500; the token was
-    /// still rejected.
+    /// `true` when our side failed (a store backend, a key set that cannot
+    /// be fetched, the crypto library while signing, the system random
+    /// generator); the token was still rejected. Of these,
+    /// [`Error::is_unavailable`] ones answer 503, the others 500.
     pub fn is_internal(&self) -> bool {
         matches!(
             self,
-            Self::Store(_) | Self::SigningFailed | Self::RandomnessFailed
+            Self::Store(_)
+                | Self::KeySetUnavailable(_)
+                | Self::SigningFailed
+                | Self::RandomnessFailed
         )
+    }
+
+    /// `true` when a dependency of ours is unavailable (a shared store, a
+    /// remote key set): answer 503, so that clients and load balancers
+    /// retry instead of dropping their credentials.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Store(_) | Self::KeySetUnavailable(_))
     }
 
     /// `true` for mistakes in building keys, validators and tokens.
@@ -674,6 +698,10 @@ mod tests {
             (Error::SigningFailed, "signing_failed"),
             (Error::RandomnessFailed, "randomness_failed"),
             (Error::store(std::io::Error::other("down")), "store_failure"),
+            (
+                Error::KeySetUnavailable("never fetched".into()),
+                "key_set_unavailable",
+            ),
         ];
         for (err, name) in cases {
             assert_eq!(err.kind().as_str(), name);

@@ -107,7 +107,7 @@
 //!   ([`ApiKeyStore::rotate`]), each one compare-and-set across every
 //!   server; revocation writes, idempotent and never un-revoking.
 //! - **An `Err` fails closed:** the token is rejected with
-//!   [`Error::Store`] (answer 500/503), never accepted.
+//!   [`Error::Store`] (answer 503), never accepted.
 //!
 //! The core has no async runtime. An async application keeps the hot-path
 //! lookups as they are (they are in-memory) and drives the one networked

@@ -8,7 +8,7 @@
 //! and API keys (401 `invalid_token`); missing scopes (403
 //! `insufficient_scope` naming them); the [`Principal`] of each credential
 //! kind; refresh tokens refused as bearer credentials; challenges that
-//! never echo the credential; and failing backends (500).
+//! never echo the credential; and failing backends (503).
 //!
 //! Time is pinned with a shared [`FixedClock`].
 
@@ -862,8 +862,9 @@ fn a_failing_backend_is_a_server_error() {
             ),
         ] {
             let err = r.unwrap_err();
-            assert_eq!(err.bearer_error(), BearerError::ServerError);
-            assert_eq!(err.status(), 500);
+            // Unavailable, not the client's fault: 503, so it retries.
+            assert_eq!(err.bearer_error(), BearerError::Unavailable);
+            assert_eq!(err.status(), 503);
             assert_eq!(err.bearer_error().code(), None);
             assert!(!err.www_authenticate().contains("error="));
             assert_eq!(err.cause().map(Error::kind), Some(ErrorKind::StoreFailure));
