@@ -214,8 +214,9 @@ pub use introspection::{IntrospectionResponse, Introspector, IntrospectorBuilder
 pub use jws::{Algorithm, AlgorithmSet, Header};
 pub use jwt::{Claim, Claims, NoCustomClaims, TokenBuilder, Validator, ValidatorBuilder, Verified};
 pub use keys::{
-    Jwk, JwkSet, JwkSetImport, JwkSetOptions, KeyQuery, KeyRing, KeySetStore, KeyStore, SigningKey,
-    SingleKeyStore, SkipReason, SkippedJwk, VerifyingKey,
+    Jwk, JwkSet, JwkSetImport, JwkSetOptions, KeyQuery, KeyRing, KeySetPolicy, KeySetStatus,
+    KeySetStore, KeyStore, RemoteKeySet, SigningKey, SingleKeyStore, SkipReason, SkippedJwk,
+    VerifyingKey,
 };
 pub use refresh::{
     Grant, InMemoryRefreshStore, RefreshRecord, RefreshStore, RefreshToken, RefreshTokens,

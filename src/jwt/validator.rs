@@ -697,7 +697,11 @@ impl ValidatorBuilder {
             Some(list) => list,
             None if in_store.is_empty() => {
                 return Err(Error::config(
-                    "the key store is empty: name the algorithms to accept",
+                    "the key store holds no key: if it was imported from a JWK Set \
+                     whose keys have no `alg` (RSA keys often have none), bind them \
+                     with JwkSetOptions::assume_alg, since an allow-list cannot use \
+                     a key bound to no algorithm; for a store filled later, name the \
+                     algorithms to accept",
                 ));
             }
             None => Algorithm::ALL.into_iter().collect(),

@@ -671,7 +671,9 @@ impl fmt::Display for SkipReason {
             Self::SymmetricKey => f.write_str("a secret (`oct`) key in a public key set"),
             Self::NotForVerification => f.write_str("not a key for verifying signatures"),
             Self::Unsupported(what) => write!(f, "unsupported {what}"),
-            Self::MissingAlgorithm => f.write_str("no `alg`, and none assumed"),
+            Self::MissingAlgorithm => f.write_str(
+                "no `alg`, and none assumed (bind such keys with JwkSetOptions::assume_alg)",
+            ),
             Self::DuplicateKeyId => f.write_str("another member has the same `kid` and `alg`"),
             Self::Invalid(e) => e.fmt(f),
         }

@@ -32,6 +32,7 @@
 
 mod der;
 mod jwk;
+pub mod remote;
 mod store;
 
 use std::fmt;
@@ -47,6 +48,10 @@ use crate::error::{Error, KeyError};
 use crate::jws::{Algorithm, Family};
 
 pub use jwk::{Jwk, JwkSet, JwkSetImport, JwkSetOptions, SkipReason, SkippedJwk};
+pub use remote::{
+    FetchOutcome, FetchReason, FetchResult, KeySetPolicy, KeySetStatus, RemoteKeySet,
+    UnknownKeyAction,
+};
 pub use store::{KeyQuery, KeyRing, KeySetStore, KeyStore, SingleKeyStore};
 
 pub(crate) use der::Curve;

@@ -115,7 +115,7 @@ impl KeyStore for SingleKeyStore {
 
 /// An immutable index of keys by `kid` and `alg`.
 #[derive(Debug, Default)]
-struct KeyIndex {
+pub(super) struct KeyIndex {
     by_kid: HashMap<String, Vec<Arc<VerifyingKey>>>,
     /// Per algorithm, the key to use for a token without `kid`: set only when
     /// the index holds exactly one key of that algorithm.
@@ -321,6 +321,13 @@ impl KeySetStore {
         self.snapshot().jwks()
     }
 
+    /// Swaps in a built index; returns its key count and skipped members.
+    pub(super) fn swap_index(&self, index: KeyIndex) -> (usize, Vec<SkippedJwk>) {
+        let out = (index.len, index.skipped.clone());
+        *self.index.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(index);
+        out
+    }
+
     fn snapshot(&self) -> Arc<KeyIndex> {
         Arc::clone(&self.index.read().unwrap_or_else(PoisonError::into_inner))
     }
@@ -332,6 +339,12 @@ pub(super) fn options(assume_alg: Option<Algorithm>) -> JwkSetOptions {
         Some(alg) => JwkSetOptions::new().assume_alg(alg),
         None => JwkSetOptions::new(),
     }
+}
+
+/// The index of a fetched JWK Set, for [`RemoteKeySet`](super::RemoteKeySet)
+/// to swap in with [`KeySetStore::swap_index`].
+pub(super) fn index_for_remote(json: &str, options: JwkSetOptions) -> Result<KeyIndex, Error> {
+    index_of_jwks(json, options)
 }
 
 /// The index of the usable keys of a JWK Set, with the members left out.
@@ -361,6 +374,8 @@ impl KeyStore for KeySetStore {
 #[derive(Debug)]
 struct RingState {
     current: Arc<SigningKey>,
+    /// The next key, published but not yet signing (see [`KeyRing::stage`]).
+    staged: Option<Arc<SigningKey>>,
     /// Earlier keys and the Unix second from which they no longer verify.
     previous: Vec<(Arc<VerifyingKey>, i64)>,
 }
@@ -391,6 +406,7 @@ impl KeyRing {
         Self {
             state: RwLock::new(Arc::new(RingState {
                 current: Arc::new(current),
+                staged: None,
                 previous: Vec::new(),
             })),
             clock,
@@ -441,6 +457,100 @@ impl KeyRing {
         ));
         *guard = Arc::new(RingState {
             current: Arc::new(next),
+            staged: guard.staged.clone(),
+            previous,
+        });
+        Ok(())
+    }
+
+    /// Stages `next` for a rotation in two steps: it is published by
+    /// [`KeyRing::jwks`] at once, but tokens are still signed with the
+    /// current key until [`KeyRing::promote`]. Validators elsewhere that
+    /// cache this ring's JWK Set thus learn the new key before the first
+    /// token signed with it arrives: promote once their longest cache age
+    /// has passed (an hour, by the [`KeySetPolicy`](super::KeySetPolicy)
+    /// default), and none of them ever sees an unknown `kid`. Staging
+    /// again replaces the staged key. The staged key verifies nothing until
+    /// it is promoted (nothing is signed with it before).
+    ///
+    /// ```
+    /// use tokengate::{Algorithm, KeyRing, SigningKey};
+    /// use tokengate::time::Duration;
+    ///
+    /// let ring = KeyRing::new(SigningKey::generate(Algorithm::ES256)?.with_key_id("2026-11"));
+    /// // 1. Publish the next key; keep signing with the current one.
+    /// ring.stage(SigningKey::generate(Algorithm::ES256)?.with_key_id("2026-12"))?;
+    /// assert_eq!(ring.jwks().keys().len(), 2);
+    /// assert_eq!(ring.current().key_id(), "2026-11");
+    /// // 2. After the longest JWKS cache age: sign with it. The old key keeps
+    /// //    verifying for the longest token lifetime.
+    /// ring.promote(Duration::hours(1))?;
+    /// assert_eq!(ring.current().key_id(), "2026-12");
+    /// // 3. After the grace period, prune() drops the old key.
+    /// # Ok::<(), tokengate::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfiguration`] when `next` has the key id and
+    /// algorithm of a key in the ring.
+    pub fn stage(&self, next: SigningKey) -> Result<(), Error> {
+        let now = self.clock.now_unix();
+        let mut guard = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        let clash =
+            |k: &VerifyingKey| k.key_id() == next.key_id() && k.algorithm() == next.algorithm();
+        if clash(&guard.current.verifying_key())
+            || guard
+                .previous
+                .iter()
+                .any(|(k, until)| *until > now && clash(k))
+        {
+            return Err(Error::config("the staged key's id is already in the ring"));
+        }
+        *guard = Arc::new(RingState {
+            current: Arc::clone(&guard.current),
+            staged: Some(Arc::new(next)),
+            previous: guard.previous.clone(),
+        });
+        Ok(())
+    }
+
+    /// The key staged by [`KeyRing::stage`], if any.
+    pub fn staged(&self) -> Option<Arc<SigningKey>> {
+        self.snapshot().staged.clone()
+    }
+
+    /// Makes the staged key the current signing key; the key it replaces
+    /// keeps verifying for `grace`, as with [`KeyRing::rotate`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfiguration`] when no key is staged or `grace` is
+    /// negative.
+    pub fn promote(&self, grace: Duration) -> Result<(), Error> {
+        if grace.is_negative() {
+            return Err(Error::config(
+                "a rotation's grace period cannot be negative",
+            ));
+        }
+        let now = self.clock.now_unix();
+        let mut guard = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        let Some(next) = guard.staged.clone() else {
+            return Err(Error::config("no key is staged: stage() one first"));
+        };
+        let mut previous: Vec<(Arc<VerifyingKey>, i64)> = guard
+            .previous
+            .iter()
+            .filter(|(_, until)| *until > now)
+            .cloned()
+            .collect();
+        previous.push((
+            guard.current.verifying_key(),
+            now.saturating_add(grace.whole_seconds()),
+        ));
+        *guard = Arc::new(RingState {
+            current: next,
+            staged: None,
             previous,
         });
         Ok(())
@@ -463,6 +573,7 @@ impl KeyRing {
             .collect();
         *guard = Arc::new(RingState {
             current: Arc::clone(&guard.current),
+            staged: guard.staged.clone(),
             previous,
         });
         true
@@ -500,17 +611,19 @@ impl KeyRing {
                 .collect();
             *guard = Arc::new(RingState {
                 current: Arc::clone(&guard.current),
+                staged: guard.staged.clone(),
                 previous,
             });
         }
     }
 
-    /// The live public keys (current first, then unretired earlier keys) as
-    /// a JWK Set; empty of HMAC secrets.
+    /// The live public keys (current first, then the staged key, then
+    /// unretired earlier keys) as a JWK Set; empty of HMAC secrets.
     pub fn jwks(&self) -> JwkSet {
         let now = self.clock.now_unix();
         let state = self.snapshot();
         std::iter::once(state.current.verifying_key())
+            .chain(state.staged.as_ref().map(|k| k.verifying_key()))
             .chain(
                 state
                     .previous
@@ -707,5 +820,46 @@ mod tests {
         ));
         assert!(!ring.algorithms().contains(Algorithm::ES256));
         assert_eq!(ring.jwks().keys().len(), 1);
+    }
+
+    #[test]
+    fn a_staged_key_is_published_first_and_signs_only_once_promoted() {
+        let clock = Arc::new(FixedClock::at_unix(1_800_000_000));
+        let old = SigningKey::generate(Algorithm::ES256)
+            .unwrap()
+            .with_key_id("old");
+        let ring = KeyRing::with_clock(old, clock.clone());
+        assert!(ring.promote(Duration::ZERO).is_err(), "nothing staged");
+        let clash = SigningKey::generate(Algorithm::ES256)
+            .unwrap()
+            .with_key_id("old");
+        assert!(ring.stage(clash).is_err());
+        let next = SigningKey::generate(Algorithm::ES256)
+            .unwrap()
+            .with_key_id("next");
+        ring.stage(next).unwrap();
+        let kids: Vec<String> = ring
+            .jwks()
+            .keys()
+            .iter()
+            .map(|k| k.key_id().to_owned())
+            .collect();
+        assert_eq!(kids, ["old", "next"]);
+        assert_eq!(ring.current().key_id(), "old");
+        assert_eq!(ring.staged().unwrap().key_id(), "next");
+        // The staged key verifies nothing yet, so a token without kid still
+        // finds its one key.
+        assert!(ring.find_key(&q(Algorithm::ES256, Some("next"))).is_err());
+        assert_eq!(
+            ring.find_key(&q(Algorithm::ES256, None)).unwrap().key_id(),
+            "old"
+        );
+        ring.promote(Duration::seconds(60)).unwrap();
+        assert_eq!(ring.current().key_id(), "next");
+        assert!(ring.staged().is_none());
+        assert!(ring.find_key(&q(Algorithm::ES256, Some("old"))).is_ok());
+        clock.advance(60);
+        assert!(ring.find_key(&q(Algorithm::ES256, Some("old"))).is_err());
+        assert!(ring.promote(Duration::seconds(-1)).is_err());
     }
 }
