@@ -630,6 +630,61 @@ fn a_pruned_revocation_does_not_resurrect_the_token_within_leeway() {
     assert_eq!(verdict(&v, &token), "revoked");
 }
 
+/// A leeway above the retention margin would let a revoked token through
+/// between `exp + margin` (its entry pruned) and `exp + leeway` (the
+/// validator's last accepting instant): such a validator is not built, and
+/// with a margin wide enough, the token stays revoked up to the last
+/// second the leeway accepts it, pruned or not.
+#[test]
+fn a_leeway_above_the_retention_margin_cannot_resurrect_a_pruned_revocation() {
+    const LEEWAY: i64 = 10 * 60; // above the default 5-minute margin
+    let env = Env::new();
+    let err = env
+        .plain()
+        .leeway(Duration::seconds(LEEWAY))
+        .revocation(env.list.clone())
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidConfiguration);
+    assert!(err.to_string().contains("retention margin"), "{err}");
+    // Equal to the margin is fine; so is a replica's margin.
+    let at_margin = env
+        .plain()
+        .leeway(Duration::minutes(5))
+        .revocation(env.list.clone())
+        .build();
+    assert!(at_margin.is_ok());
+
+    // A list whose margin covers the leeway.
+    let wide = Arc::new(RevocationList::with_retention_margin(Duration::seconds(
+        LEEWAY,
+    )));
+    let v = env
+        .plain()
+        .leeway(Duration::seconds(LEEWAY))
+        .revocation(wide.clone())
+        .build()
+        .unwrap();
+    let token = env.builder().jwt_id("j-late").sign(&env.k1).unwrap();
+    let exp = NOW + LIFE;
+    wide.revoke_token(
+        "j-late",
+        tokengate::time::OffsetDateTime::from_unix_timestamp(exp).unwrap(),
+    )
+    .unwrap();
+    // The last second the leeway accepts the token, after a prune at
+    // that same instant: still revoked.
+    env.clock.set_unix(exp + LEEWAY - 1);
+    wide.prune(tokengate::time::OffsetDateTime::from_unix_timestamp(exp + LEEWAY - 1).unwrap());
+    assert_eq!(wide.jti_count(), 1);
+    assert_eq!(verdict(&v, &token), "revoked");
+    // One second later the token is expired whatever the list says.
+    env.clock.set_unix(exp + LEEWAY);
+    wide.prune(tokengate::time::OffsetDateTime::from_unix_timestamp(exp + LEEWAY).unwrap());
+    assert_eq!(wide.jti_count(), 0);
+    assert_eq!(verdict(&v, &token), "expired");
+}
+
 // ---------------------------------------------------------------------------
 // Tokens without jti
 // ---------------------------------------------------------------------------

@@ -709,6 +709,23 @@ impl ValidatorBuilder {
         if self.leeway.is_negative() {
             return Err(Error::config("the leeway is negative"));
         }
+        if let Some(margin) = self.revocation.as_ref().and_then(|r| r.retention_margin())
+            && self.leeway > margin
+        {
+            // Tokens pass until exp + leeway; the store forgets their
+            // revocation at exp + margin. In between, a revoked token
+            // would validate again.
+            return Err(Error::InvalidConfiguration(
+                format!(
+                    "the leeway ({} s) exceeds the revocation store's retention margin \
+                     ({} s): a revoked token would pass again after its entry is pruned; \
+                     keep the leeway at most the margin, or widen the margin",
+                    self.leeway.whole_seconds(),
+                    margin.whole_seconds()
+                )
+                .into(),
+            ));
+        }
         if self.max_age.is_some_and(|m| m.is_negative()) {
             return Err(Error::config("the maximum age is negative"));
         }

@@ -323,6 +323,10 @@ impl RevocationList {
 }
 
 impl Revocation for RevocationList {
+    fn retention_margin(&self) -> Option<Duration> {
+        Some(Duration::seconds(self.margin))
+    }
+
     fn is_revoked(&self, q: &RevocationQuery<'_>) -> Result<bool, Error> {
         if q.jti.is_some_and(|j| self.jti_revoked(j)) {
             return Ok(true);

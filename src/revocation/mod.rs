@@ -137,11 +137,26 @@ pub trait Revocation: Debug + Send + Sync {
     ///
     /// [`Error::Store`] when a backend fails or a replica is too stale.
     fn is_revoked(&self, query: &RevocationQuery<'_>) -> Result<bool, Error>;
+
+    /// How long past a token's `exp` this store still remembers a
+    /// revocation of it (its retention margin), or `None` when it never
+    /// forgets one by itself (the default).
+    ///
+    /// A validator accepts a token until `exp` plus its leeway, so an entry
+    /// dropped earlier would let a revoked token through again:
+    /// [`ValidatorBuilder::build`](crate::ValidatorBuilder::build) refuses
+    /// a leeway larger than this. A store that prunes must report it.
+    fn retention_margin(&self) -> Option<time::Duration> {
+        None
+    }
 }
 
 impl<R: Revocation + ?Sized> Revocation for std::sync::Arc<R> {
     fn is_revoked(&self, query: &RevocationQuery<'_>) -> Result<bool, Error> {
         (**self).is_revoked(query)
+    }
+    fn retention_margin(&self) -> Option<time::Duration> {
+        (**self).retention_margin()
     }
 }
 

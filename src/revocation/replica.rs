@@ -275,6 +275,10 @@ impl RevocationReplica {
 }
 
 impl Revocation for RevocationReplica {
+    fn retention_margin(&self) -> Option<Duration> {
+        self.local.retention_margin()
+    }
+
     fn is_revoked(&self, query: &RevocationQuery<'_>) -> Result<bool, Error> {
         let Some(last) = self.last_contact() else {
             return Err(Error::store(ReplicaError::NotReady));
