@@ -646,9 +646,9 @@ impl Error {
 mod tests {
     use super::*;
 
-    #[test]
-    fn kind_names_are_stable_snake_case() {
-        let cases = [
+    /// One error of every variant, with its kind name.
+    fn every_error() -> Vec<(Error, &'static str)> {
+        vec![
             (Error::Malformed(Malformed::Shape), "malformed"),
             (Error::TokenTooLarge { len: 9, limit: 8 }, "token_too_large"),
             (Error::UnsupportedAlgorithm, "unsupported_algorithm"),
@@ -702,7 +702,12 @@ mod tests {
                 Error::KeySetUnavailable("never fetched".into()),
                 "key_set_unavailable",
             ),
-        ];
+        ]
+    }
+
+    #[test]
+    fn kind_names_are_stable_snake_case() {
+        let cases = every_error();
         for (err, name) in cases {
             assert_eq!(err.kind().as_str(), name);
             assert_eq!(err.kind().to_string(), name);
@@ -757,17 +762,76 @@ mod tests {
         );
     }
 
+    /// Every kind's category, written out by hand (not derived from the
+    /// predicates under test): the credential is refused (401/403), the
+    /// configuration is wrong (500), or our side failed, unavailable (503)
+    /// or broken (500). Each error is in exactly one.
     #[test]
-    fn categories_are_disjoint() {
-        assert!(Error::RandomnessFailed.is_internal() && !Error::RandomnessFailed.is_rejection());
-        assert_eq!(Error::RandomnessFailed.oauth_error(), "server_error");
-        assert!(Error::UnknownCredential.is_rejection());
-        assert_eq!(Error::UnknownCredential.oauth_error(), "invalid_grant");
-        let store = Error::store(std::io::Error::other("down"));
-        assert!(store.is_internal() && !store.is_rejection());
-        let cfg = Error::InvalidKey(KeyError::AlgorithmMismatch);
-        assert!(cfg.is_configuration() && !cfg.is_rejection());
-        assert!(Error::InvalidSignature.is_rejection());
+    fn every_kind_has_exactly_one_category() {
+        const REJECTED: &[&str] = &[
+            "malformed",
+            "token_too_large",
+            "unsupported_algorithm",
+            "algorithm_not_allowed",
+            "unknown_key",
+            "unknown_credential",
+            "invalid_signature",
+            "expired",
+            "not_yet_valid",
+            "issued_in_future",
+            "token_too_old",
+            "invalid_issuer",
+            "invalid_audience",
+            "invalid_type",
+            "missing_claim",
+            "unsupported_critical_header",
+            "invalid_secret",
+            "revoked",
+            "insufficient_scope",
+            "refresh_token_reused",
+            "wrong_client",
+        ];
+        const CONFIGURATION: &[&str] = &["invalid_key", "invalid_configuration", "invalid_scope"];
+        const UNAVAILABLE: &[&str] = &["store_failure", "key_set_unavailable"];
+        const BROKEN: &[&str] = &["signing_failed", "randomness_failed"];
+        let cases = every_error();
+        let mut seen = std::collections::BTreeSet::new();
+        for (err, name) in &cases {
+            seen.insert(*name);
+            let expected = [
+                REJECTED.contains(name),
+                CONFIGURATION.contains(name),
+                UNAVAILABLE.contains(name),
+                BROKEN.contains(name),
+            ];
+            assert_eq!(
+                expected.iter().filter(|b| **b).count(),
+                1,
+                "{name} must be listed in exactly one category"
+            );
+            let actual = [
+                err.is_rejection(),
+                err.is_configuration(),
+                err.is_internal() && err.is_unavailable(),
+                err.is_internal() && !err.is_unavailable(),
+            ];
+            assert_eq!(actual, expected, "{name}");
+            let oauth = err.oauth_error();
+            if *name == "invalid_scope" || *name == "insufficient_scope" {
+                assert_eq!(oauth, "invalid_scope");
+            } else if expected[0] {
+                assert_eq!(oauth, "invalid_grant", "{name}");
+            } else {
+                assert_eq!(oauth, "server_error", "{name}");
+            }
+        }
+        // Every kind is covered: the lists name each exactly once.
+        let listed: std::collections::BTreeSet<&str> =
+            [REJECTED, CONFIGURATION, UNAVAILABLE, BROKEN]
+                .concat()
+                .into_iter()
+                .collect();
+        assert_eq!(seen, listed);
     }
 
     #[test]
