@@ -38,12 +38,17 @@
 
 mod config;
 mod conn;
+pub mod revocation;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use config::{DEFAULT_PREFIX, RedisConfig};
 pub use conn::{RedisClient, RedisConnection};
+pub use revocation::{
+    DEFAULT_MAX_STALENESS, DEFAULT_STREAM_MAX_LEN, RedisRevocationReplica, RedisRevocationStore,
+    ReplicaBuilder,
+};
 // The `redis` crate, re-exported for commands on a [`RedisConnection`].
 #[doc(no_inline)]
 pub use redis;
