@@ -336,9 +336,10 @@ impl RedisRevocationStore {
 
     /// Keeps `jti` and session entries `margin` past their `exp` /
     /// `until` (default [`DEFAULT_RETENTION_MARGIN`]); at least the
-    /// largest leeway of any validator. Give replicas the same.
+    /// largest leeway of any validator (a validator over a store or replica
+    /// with a smaller margin is refused at build). Give replicas the same.
     #[must_use]
-    pub fn retention_margin(mut self, margin: Duration) -> Self {
+    pub fn with_retention_margin(mut self, margin: Duration) -> Self {
         self.margin = margin.whole_seconds().max(0);
         self
     }
@@ -475,6 +476,10 @@ impl RedisRevocationStore {
 }
 
 impl Revocation for RedisRevocationStore {
+    fn retention_margin(&self) -> Option<Duration> {
+        Some(Duration::seconds(self.margin))
+    }
+
     /// Reads Redis (one `MGET`): the write side's own check. Validators
     /// use a [`RedisRevocationReplica`].
     fn is_revoked(&self, q: &RevocationQuery<'_>) -> Result<bool, Error> {
@@ -739,7 +744,7 @@ impl ReplicaBuilder {
     /// thread keeps trying.
     pub fn start(self) -> Result<RedisRevocationReplica, Error> {
         let store = RedisRevocationStore::new(&self.config)?
-            .retention_margin(self.margin)
+            .with_retention_margin(self.margin)
             .max_token_lifetime_opt(self.max_lifetime);
         let client = self.config.client()?;
         let replica = Arc::new(
@@ -913,6 +918,9 @@ impl RedisRevocationReplica {
 impl Revocation for RedisRevocationReplica {
     fn is_revoked(&self, query: &RevocationQuery<'_>) -> Result<bool, Error> {
         self.replica.is_revoked(query)
+    }
+    fn retention_margin(&self) -> Option<Duration> {
+        self.replica.retention_margin()
     }
 }
 

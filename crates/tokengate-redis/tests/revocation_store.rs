@@ -77,7 +77,7 @@ fn entries_expire_with_the_token_plus_margin_and_never_earlier() {
     let config = RedisConfig::new(server.url()).prefix("ttl");
     let store = RedisRevocationStore::new(&config)
         .unwrap()
-        .retention_margin(Duration::seconds(100))
+        .with_retention_margin(Duration::seconds(100))
         .max_token_lifetime(Duration::hours(2));
     let mut c = conn(&server);
     let now = OffsetDateTime::now_utc();

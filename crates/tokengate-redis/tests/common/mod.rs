@@ -13,9 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
-use tokengate::{
-    Algorithm, KeySetStore, NoCustomClaims, Revocation, SigningKey, TokenBuilder, Validator,
-};
+use tokengate::{Algorithm, KeySetStore, Revocation, SigningKey, TokenBuilder, Validator};
 use tokengate_redis::testing::{INSTALL_HINT, redis_server_available};
 
 pub const ISS: &str = "https://auth.example.com";
@@ -57,7 +55,7 @@ pub fn validator(revocation: Arc<dyn Revocation>) -> Validator {
 
 /// `"ok"` or the rejection's kind.
 pub fn verdict(v: &Validator, token: &str) -> &'static str {
-    match v.validate::<NoCustomClaims>(token) {
+    match v.validate(token) {
         Ok(_) => "ok",
         Err(e) => e.kind().as_str(),
     }
