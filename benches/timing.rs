@@ -13,7 +13,7 @@
 //! other outliers); the largest |t| is reported, and |t| >= 4.5 is a leak.
 //!
 //! ```text
-//! cargo bench --bench timing
+//! cargo bench --bench timing -- --strict
 //! cargo bench --bench timing -- [--strict] [--verbose] [--measurements N] [--budget SECONDS] [--seed N] [FILTER...]
 //! ```
 //!

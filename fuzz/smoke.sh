@@ -5,13 +5,23 @@
 # times out, runs out of memory or fails an invariant; the failing input is
 # left under fuzz/artifacts/TARGET/.
 #
-# Environment: FUZZ_SECONDS (per target, default 30), FUZZ_TOOLCHAIN
-# (default nightly; cargo-fuzz needs a nightly compiler).
+# Each run is bounded so that the "no hang, no unbounded allocation" claim
+# is tested, not assumed: one input taking longer than FUZZ_TIMEOUT seconds
+# (default 10) is a hang, a process over FUZZ_RSS_MB (default 1024) or a
+# single allocation over FUZZ_MALLOC_MB (default 256) is a blow-up, and
+# libFuzzer fails the run for each.
+#
+# Environment: FUZZ_SECONDS (per target, default 30), FUZZ_TIMEOUT,
+# FUZZ_RSS_MB, FUZZ_MALLOC_MB, FUZZ_TOOLCHAIN (default nightly; cargo-fuzz
+# needs a nightly compiler).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
 seconds="${FUZZ_SECONDS:-30}"
+timeout="${FUZZ_TIMEOUT:-10}"
+rss_mb="${FUZZ_RSS_MB:-1024}"
+malloc_mb="${FUZZ_MALLOC_MB:-256}"
 toolchain="${FUZZ_TOOLCHAIN:-nightly}"
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -25,7 +35,9 @@ failed=()
 for target in $(cargo +"$toolchain" fuzz list); do
     echo "== $target (${seconds} s)"
     if ! cargo +"$toolchain" fuzz run "$target" -- \
-        -max_total_time="$seconds" -print_final_stats=1; then
+        -max_total_time="$seconds" -timeout="$timeout" \
+        -rss_limit_mb="$rss_mb" -malloc_limit_mb="$malloc_mb" \
+        -print_final_stats=1; then
         failed+=("$target")
     fi
 done

@@ -865,9 +865,18 @@ fn self_test() {
             .claims
             .push(ClaimOp::Set(ClaimName::Exp, false, ClaimValue::At(9000)));
         assert!(!check(&tampered), "self-test: tampered token {i} accepted");
+        // The signature in the standard, padded alphabet: refused unless
+        // that text happens to equal the strict base64url one (no `+`,
+        // `/` or `=` in it), when the token is the base token itself.
         let mut padded = plain(i, Sign::Keep);
         padded.signature_encoding = Some(Encoding::StandardPadded);
-        let _ = check(&padded);
+        let signature = &fx.bases[i].signature;
+        let same_text = STANDARD.encode(signature) == b64url(signature);
+        assert_eq!(
+            check(&padded),
+            same_text,
+            "self-test: token {i} with a standard-alphabet padded signature"
+        );
     }
     // HS/RS confusion: HS256 keyed with the RSA public key, RS256 kid.
     let mut confused = plain(4, Sign::Foreign(0));
