@@ -59,14 +59,17 @@ fn main() -> Result<(), Box<dyn StdError>> {
     let typo = one_character_off(key.expose_secret());
     println!(
         " 5. a typo: {} (checksum fails, is_well_formed = {}, so no store lookup)",
-        refused(&verifier, &typo)?,
-        format.is_well_formed(&typo)
+        expect(refused(&verifier, &typo)?, "malformed")?,
+        expect(format.is_well_formed(&typo), false)?
     );
 
     let (stray, _never_stored) = issuer.issue(NewApiKey::new("service-billing"))?;
     println!(
         " 6. a valid checksum but an id nobody stored: {}",
-        refused(&verifier, stray.expose_secret())?
+        expect(
+            refused(&verifier, stray.expose_secret())?,
+            "unknown_credential"
+        )?
     );
 
     // What someone who knows a key's public id can build without its
@@ -77,7 +80,7 @@ fn main() -> Result<(), Box<dyn StdError>> {
     let forged = tokengate::testing::forge(&format, key.id(), stray_secret);
     println!(
         " 7. the real id with another secret and a correct checksum: {}",
-        refused(&verifier, &forged)?
+        expect(refused(&verifier, &forged)?, "invalid_secret")?
     );
 
     let next = issuer.rotate(&*store, key.id(), Duration::hours(1))?;
@@ -93,14 +96,14 @@ fn main() -> Result<(), Box<dyn StdError>> {
     verifier.verify(next.expose_secret())?;
     println!(
         " 9. one hour after the rotation the old key is {}, the new one works",
-        refused(&verifier, key.expose_secret())?
+        expect(refused(&verifier, key.expose_secret())?, "expired")?
     );
 
     verifier.revoke(next.id())?;
     println!(
         "10. after revoking {}: {}",
         next.display_prefix(),
-        refused(&verifier, next.expose_secret())?
+        expect(refused(&verifier, next.expose_secret())?, "revoked")?
     );
     Ok(())
 }
@@ -130,4 +133,14 @@ fn one_character_off(key: &str) -> String {
 fn secret_of<'a>(format: &ApiKeyFormat, key: &'a IssuedApiKey) -> Option<&'a str> {
     let plain = key.expose_secret();
     plain.get(format.lead().len() + key.id().len()..plain.len().checked_sub(6)?)
+}
+
+/// `got`, or an error (and a non-zero exit) when it is not `want`: the
+/// example checks every outcome it prints.
+fn expect<T: PartialEq + std::fmt::Debug>(got: T, want: T) -> Result<T, String> {
+    if got == want {
+        Ok(got)
+    } else {
+        Err(format!("expected {want:?}, got {got:?}"))
+    }
 }

@@ -98,47 +98,63 @@ fn main() -> Result<(), Box<dyn StdError>> {
         .sign(&ring.current())?;
 
     let bearer = |credential: &str| format!("Bearer {credential}");
-    let cases: [(&str, Option<String>, &ScopeRequirement); 9] = [
+    // Each case with the status the route must answer.
+    let cases: [(&str, Option<String>, &ScopeRequirement, u16); 9] = [
         (
             "GET /orders, JWT with orders:read",
             Some(bearer(&reader)),
             &read,
+            200,
         ),
         (
             "GET /orders, API key with orders:read",
             Some(bearer(api_key.expose_secret())),
             &read,
+            200,
         ),
-        ("GET /orders, no Authorization header", None, &read),
+        ("GET /orders, no Authorization header", None, &read, 401),
         (
             "GET /orders, Basic credentials",
             Some("Basic dXNlcjpwYXNz".to_owned()),
             &read,
+            401,
         ),
         (
             "GET /orders, malformed header",
             Some("Bearer two words".to_owned()),
             &read,
+            400,
         ),
-        ("GET /orders, expired JWT", Some(bearer(&expired)), &read),
+        (
+            "GET /orders, expired JWT",
+            Some(bearer(&expired)),
+            &read,
+            401,
+        ),
         (
             "POST /refunds (admin), JWT with orders:read only",
             Some(bearer(&reader)),
             &admin,
+            403,
         ),
         (
             "POST /refunds (admin), API key with orders:read only",
             Some(bearer(api_key.expose_secret())),
             &admin,
+            403,
         ),
         (
             "POST /refunds (admin), admin's JWT",
             Some(bearer(&boss)),
             &admin,
+            200,
         ),
     ];
-    for (n, (what, header, need)) in cases.iter().enumerate() {
+    for (n, (what, header, need, want)) in cases.iter().enumerate() {
         let (status, body) = handle(&door, header.as_deref(), need);
+        if status != *want {
+            return Err(format!("{what}: expected {want}, got {status} {body}").into());
+        }
         let shown = if status == 200 {
             body
         } else {
@@ -153,5 +169,8 @@ fn main() -> Result<(), Box<dyn StdError>> {
         .err()
         .and_then(|e| e.cause().map(|c| c.kind().as_str()));
     println!("   (the server log for 6 says: {})", why.unwrap_or("-"));
+    if why != Some("expired") {
+        return Err(format!("the log reason for 6 should be expired, got {why:?}").into());
+    }
     Ok(())
 }

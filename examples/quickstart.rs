@@ -78,7 +78,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tampered = tamper_payload(&token).ok_or("the token has no payload segment")?;
     match validator.validate_with::<AppClaims>(&tampered, None) {
         Ok(_) => return Err("a tampered token was accepted".into()),
-        Err(err) => println!("5. tampered token rejected: {} ({err})", err.kind()),
+        Err(err) => println!(
+            "5. tampered token rejected: {} ({err})",
+            expect(err.kind().as_str(), "invalid_signature")?
+        ),
     }
 
     // 6. A genuine token presented to the wrong API is refused too.
@@ -91,7 +94,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok(_) => return Err("a token for another audience was accepted".into()),
         Err(err) => println!(
             "6. same token at https://billing.example.com rejected: {} ({err})",
-            err.kind()
+            expect(err.kind().as_str(), "invalid_audience")?
         ),
     }
 
@@ -109,7 +112,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok(_) => return Err("an ID token passed as an access token".into()),
         Err(err) => println!(
             "7. ID token (typ JWT) presented as an access token: {} ({err})",
-            err.kind()
+            expect(err.kind().as_str(), "invalid_type")?
         ),
     }
 
@@ -135,7 +138,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let typo = mistype(api_key.expose_secret());
     match verifier.verify(&typo) {
         Ok(_) => return Err("a mistyped API key was accepted".into()),
-        Err(err) => println!("9. mistyped API key rejected: {} ({err})", err.kind()),
+        Err(err) => println!(
+            "9. mistyped API key rejected: {} ({err})",
+            expect(err.kind().as_str(), "malformed")?
+        ),
     }
 
     println!("done.");
@@ -165,4 +171,14 @@ fn mistype(key: &str) -> String {
             _ => c,
         })
         .collect()
+}
+
+/// `got`, or an error (and a non-zero exit) when it is not `want`: the
+/// example checks every outcome it prints.
+fn expect<T: PartialEq + std::fmt::Debug>(got: T, want: T) -> Result<T, String> {
+    if got == want {
+        Ok(got)
+    } else {
+        Err(format!("expected {want:?}, got {got:?}"))
+    }
 }

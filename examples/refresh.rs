@@ -81,7 +81,7 @@ fn main() -> Result<(), Box<dyn StdError>> {
     //    orders:read.
     println!(
         "2. API, a route that needs orders:read: {}",
-        verdict(&api, &login.access_token, &read_orders)
+        expect(verdict(&api, &login.access_token, &read_orders), "ok")?
     );
 
     // 3. Rotate twice: each refresh returns a new pair and retires the
@@ -92,7 +92,7 @@ fn main() -> Result<(), Box<dyn StdError>> {
     let stolen_by_other_client =
         match tokens.refresh(login.refresh_token.expose_secret(), Some("other-app")) {
             Ok(_) => return Err("another client redeemed the token".into()),
-            Err(e) => e.kind(),
+            Err(e) => expect(e.kind().as_str(), "wrong_client")?,
         };
     let lost = tokens.refresh(login.refresh_token.expose_secret(), Some("web-app"))?;
     // The response carrying `lost` never reached the client, which retries
@@ -102,7 +102,7 @@ fn main() -> Result<(), Box<dyn StdError>> {
     let second = tokens.refresh(login.refresh_token.expose_secret(), Some("web-app"))?;
     println!(
         "   another client presenting it: {stolen_by_other_client}; a retry 2 s after a lost response: ok, same sid: {}; the lost token {} is superseded",
-        second.family_id == login.family_id,
+        expect(second.family_id == login.family_id, true)?,
         shown(lost.refresh_token.expose_secret()),
     );
     clock.advance(5 * 60);
@@ -112,9 +112,12 @@ fn main() -> Result<(), Box<dyn StdError>> {
         shown(login.refresh_token.expose_secret()),
         shown(second.refresh_token.expose_secret()),
         shown(third.refresh_token.expose_secret()),
-        second.family_id == login.family_id && third.family_id == login.family_id,
-        verdict(&api, &second.access_token, &read_orders),
-        verdict(&api, &third.access_token, &read_orders),
+        expect(
+            second.family_id == login.family_id && third.family_id == login.family_id,
+            true
+        )?,
+        expect(verdict(&api, &second.access_token, &read_orders), "ok")?,
+        expect(verdict(&api, &third.access_token, &read_orders), "ok")?,
     );
 
     // 4. An attacker who copied the first refresh token replays it, long
@@ -122,7 +125,7 @@ fn main() -> Result<(), Box<dyn StdError>> {
     //    it: the family is revoked.
     let replay = match tokens.refresh(login.refresh_token.expose_secret(), Some("web-app")) {
         Ok(_) => return Err("a used refresh token was accepted".into()),
-        Err(e) => e.kind(),
+        Err(e) => expect(e.kind().as_str(), "refresh_token_reused")?,
     };
     println!("4. attacker replays the first refresh token: {replay}");
 
@@ -130,14 +133,14 @@ fn main() -> Result<(), Box<dyn StdError>> {
     //    every access token of the family, at the API, before its expiry.
     let latest = match tokens.refresh(third.refresh_token.expose_secret(), Some("web-app")) {
         Ok(_) => return Err("a refresh token of a revoked family was accepted".into()),
-        Err(e) => e.kind(),
+        Err(e) => expect(e.kind().as_str(), "revoked")?,
     };
     println!("5. the user's latest refresh token: {latest}");
     for (n, access) in [&login, &second, &third].iter().enumerate() {
         println!(
             "   access token #{} at the API: {}",
             n + 1,
-            verdict(&api, &access.access_token, &read_orders)
+            expect(verdict(&api, &access.access_token, &read_orders), "revoked")?
         );
     }
 
@@ -150,9 +153,22 @@ fn main() -> Result<(), Box<dyn StdError>> {
     clock.advance(DEFAULT_IDLE_TIMEOUT.whole_seconds());
     match tokens.refresh(idle.refresh_token.expose_secret(), Some("web-app")) {
         Ok(_) => return Err("an idle refresh token was accepted".into()),
-        Err(e) => println!("   unused for 7 days: {} ({e})", e.kind()),
+        Err(e) => println!(
+            "   unused for 7 days: {} ({e})",
+            expect(e.kind().as_str(), "expired")?
+        ),
     }
     Ok(())
+}
+
+/// `got`, or an error (and a non-zero exit) when it is not `want`: the
+/// example checks every outcome it prints.
+fn expect<T: PartialEq + std::fmt::Debug>(got: T, want: T) -> Result<T, String> {
+    if got == want {
+        Ok(got)
+    } else {
+        Err(format!("expected {want:?}, got {got:?}"))
+    }
 }
 
 /// What is safe to show of a refresh token: its first 10 characters (the

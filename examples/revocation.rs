@@ -59,10 +59,10 @@ fn main() -> Result<(), Box<dyn StdError>> {
     let after = issue("user-42")?;
     println!(
         "1. log out everywhere for user-42: laptop token {}, phone token {}, user-7's token {}, a token issued after {}",
-        verdict(&api, &laptop),
-        verdict(&api, &phone),
-        verdict(&api, &someone_else),
-        verdict(&api, &after),
+        expect(verdict(&api, &laptop), "revoked")?,
+        expect(verdict(&api, &phone), "revoked")?,
+        expect(verdict(&api, &someone_else), "ok")?,
+        expect(verdict(&api, &after), "ok")?,
     );
 
     // 2. One token: the RFC 7009 revocation endpoint revokes it by `jti`
@@ -76,16 +76,19 @@ fn main() -> Result<(), Box<dyn StdError>> {
     let kept = issue("user-7")?;
     println!(
         "2. revoke one stolen token (RFC 7009); before, introspection says active={}",
-        endpoint.introspect(&stolen).active
+        expect(endpoint.introspect(&stolen).active, true)?
     );
     // The token was issued to the web app, so only the web app (the
     // client the revocation endpoint authenticated) may revoke it.
     endpoint.revoke(&stolen, Some("web-app"))?;
     println!(
         "   after: that token {} (introspection {}), the same user's other token {}",
-        verdict(&api, &stolen),
-        endpoint.introspect(&stolen).to_json(),
-        verdict(&api, &kept),
+        expect(verdict(&api, &stolen), "revoked")?,
+        expect(
+            endpoint.introspect(&stolen).to_json(),
+            r#"{"active":false}"#.to_owned()
+        )?,
+        expect(verdict(&api, &kept), "ok")?,
     );
 
     // 3. Key compromise. The issuer rotates to a new key; the old one
@@ -100,8 +103,8 @@ fn main() -> Result<(), Box<dyn StdError>> {
     let new_key_token = issue("user-7")?;
     println!(
         "3. after rotating to key-2026-02: token from key-2026-01 {}, from key-2026-02 {}",
-        verdict(&api, &old_key_token),
-        verdict(&api, &new_key_token),
+        expect(verdict(&api, &old_key_token), "ok")?,
+        expect(verdict(&api, &new_key_token), "ok")?,
     );
     // ...then the old key leaks: take it out of the ring and revoke
     // everything it signed in the revocation store, which every server
@@ -109,21 +112,23 @@ fn main() -> Result<(), Box<dyn StdError>> {
     ring.revoke_compromised("key-2026-01", &*revoked)?;
     println!(
         "   key-2026-01 compromised (still in its grace period): its token {}, key-2026-02's token {}",
-        verdict(&api, &old_key_token),
-        verdict(&api, &new_key_token),
+        expect(verdict(&api, &old_key_token), "unknown_key")?,
+        expect(verdict(&api, &new_key_token), "ok")?,
     );
 
     // 4. Memory stays bounded: a `jti` entry is kept only until the
-    //    revoked token's own `exp` plus a retention margin (5 minutes, more
-    //    than any validator leeway); after that the token fails as expired
-    //    anyway and `prune` drops the entry.
+    //    revoked token's own `exp` plus a retention margin (5 minutes; a
+    //    validator with a larger leeway is refused); after that the token
+    //    fails as expired anyway and `prune` drops the entry.
+    endpoint.revoke(&new_key_token, Some("web-app"))?;
     let before = revoked.jti_count();
     clock.advance(20 * 60);
     let dropped = revoked.prune(clock.now());
     println!(
-        "4. 20 minutes later: prune dropped {dropped} entries ({before} jti before, {} left); the revoked token is now {}",
-        revoked.jti_count(),
-        verdict(&api, &stolen),
+        "4. 20 minutes later: prune dropped {} entries ({before} jti before, {} left); the revoked token is now {}",
+        expect(dropped, before)?,
+        expect(revoked.jti_count(), 0)?,
+        expect(verdict(&api, &new_key_token), "expired")?,
     );
 
     // 5. A second API server: it validates against a local replica of the
@@ -142,19 +147,29 @@ fn main() -> Result<(), Box<dyn StdError>> {
         .clock(clock.clone())
         .build()?;
     let fresh = issue("user-9")?;
-    let before_sync = verdict(&second_server, &fresh);
+    let before_sync = expect(verdict(&second_server, &fresh), "store_failure")?;
     replica.sync(&*revoked)?;
-    let synced = verdict(&second_server, &fresh);
+    let synced = expect(verdict(&second_server, &fresh), "ok")?;
     revoked.revoke_subject_issued_through("user-9", clock.now())?;
-    let missed = verdict(&second_server, &fresh);
+    let missed = expect(verdict(&second_server, &fresh), "ok")?;
     replica.sync(&*revoked)?;
-    let caught_up = verdict(&second_server, &fresh);
+    let caught_up = expect(verdict(&second_server, &fresh), "revoked")?;
     clock.advance(31);
     println!(
         "5. a second server's replica: before its first sync {before_sync}, synced {synced}; user-9 logged out on the first server: {missed} until the next sync, then {caught_up}; 31 s without contact: {}",
-        verdict(&second_server, &issue("user-1")?),
+        expect(verdict(&second_server, &issue("user-1")?), "store_failure")?,
     );
     Ok(())
+}
+
+/// `got`, or an error (and a non-zero exit) when it is not `want`: the
+/// example checks every outcome it prints.
+fn expect<T: PartialEq + std::fmt::Debug>(got: T, want: T) -> Result<T, String> {
+    if got == want {
+        Ok(got)
+    } else {
+        Err(format!("expected {want:?}, got {got:?}"))
+    }
 }
 
 /// `ok` or the error kind the API answers with.
