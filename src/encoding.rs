@@ -74,6 +74,29 @@ pub(crate) fn b64_decode_in<'b>(
 mod tests {
     use super::*;
 
+    /// RFC 4648 §10's test vectors, unpadded, and the two characters where
+    /// base64url differs from base64 (§5): 0xFB 0xFF is `+/8=` in base64.
+    #[test]
+    fn rfc4648_vectors() {
+        let vectors: [(&[u8], &str); 8] = [
+            (b"", ""),
+            (b"f", "Zg"),
+            (b"fo", "Zm8"),
+            (b"foo", "Zm9v"),
+            (b"foob", "Zm9vYg"),
+            (b"fooba", "Zm9vYmE"),
+            (b"foobar", "Zm9vYmFy"),
+            (&[0xfb, 0xff], "-_8"),
+        ];
+        for (bytes, text) in vectors {
+            assert_eq!(b64_encode(bytes), text);
+            assert_eq!(b64_decode(text.as_bytes()).unwrap(), bytes);
+        }
+        for refused in ["Zg==", "Zm8=", "+/8", "Zh", "Zm9"] {
+            assert!(b64_decode(refused.as_bytes()).is_err(), "{refused}");
+        }
+    }
+
     #[test]
     fn round_trip() {
         for len in 0..40 {

@@ -891,7 +891,7 @@ fn a_scope_claim_with_odd_spacing_grants_only_its_tokens() {
 }
 
 // ---------------------------------------------------------------------------
-// Known library bugs
+// Fixed bugs, kept as regression tests
 // ---------------------------------------------------------------------------
 
 #[test]

@@ -158,6 +158,30 @@ fn issue(f: &Fixture, new: NewApiKey) -> IssuedApiKey {
 // Round trips
 // ---------------------------------------------------------------------------
 
+/// The checksum against values computed outside the crate: the CRC-32
+/// (IEEE 802.3, as zlib computes it) check value of the CRC catalogue
+/// (`123456789` gives `0xCBF43926`), the pangram's (`0x414FA339`), and the
+/// checksum of a whole key computed with Python's `zlib.crc32` (`0x9A2B1084`),
+/// each written as six base62 digits, most significant first.
+#[test]
+fn checksums_match_crc32_values_computed_elsewhere() {
+    assert_eq!(checksum("123456789"), "3jZRME");
+    assert_eq!(
+        checksum("The quick brown fox jumps over the lazy dog"),
+        "1C9bYH"
+    );
+    let checked = format!("acme_live_{}{}", "Ab3".repeat(4), "x".repeat(SECRET_LEN));
+    let key = format!("{checked}2p2kKK");
+    assert_eq!(key.len(), KEY_LEN);
+    assert!(format().is_well_formed(&key));
+    for wrong in ["2p2kKL", "2p2kKJ", "3p2kKK", "000000"] {
+        assert!(
+            !format().is_well_formed(&format!("{checked}{wrong}")),
+            "{wrong}"
+        );
+    }
+}
+
 #[test]
 fn documented_shape_constants() {
     assert_eq!((DEFAULT_ID_LEN, DEFAULT_SECRET_LEN), (ID_LEN, SECRET_LEN));

@@ -408,8 +408,9 @@ struct Case {
     /// (that backend implements ES512).
     expect_kind_aws_lc_rs: Option<String>,
     /// Set when the crate's answer differs from `expect_kind`: the case is
-    /// left out of the data tests and run by the ignored
-    /// [`data_cases_marked_as_library_bugs`] until the library is fixed.
+    /// left out of the data tests, and
+    /// [`no_data_case_is_marked_as_a_library_bug`] fails until the library
+    /// is fixed and the mark removed.
     library_bug: Option<String>,
 }
 
@@ -1822,15 +1823,12 @@ fn deeply_nested_json_never_overflows_the_stack() {
     }
 }
 
-/// Expected: the depth limit holds for every member, so a 10,000-level
-/// value in a header member or a claim that nothing reads is `malformed`.
-/// Actual: it is accepted; members the crate skips are skipped by serde_json's
-/// iterative `IgnoredAny`, which has no depth limit (no stack risk; cost
-/// linear and bounded by the size limit). So the header of any
-/// unauthenticated token is walked to any depth before the signature is
-/// checked, and whether a token is accepted depends on the application's
-/// claims type (`NoCustomClaims` accepts, a type with a `serde_json::Value`
-/// member rejects past serde_json's limit of 128 levels).
+/// The depth limit holds for every member, read or skipped: a 129- or
+/// 10,000-level value in a header member or in a claim that nothing reads
+/// is `malformed`. Skipping such members through serde's `IgnoredAny`
+/// alone would have no depth limit, so an unauthenticated header would be
+/// walked to any depth before the signature is checked, and acceptance
+/// would depend on the application's claims type.
 #[test]
 fn deeply_nested_values_in_skipped_members_are_malformed() {
     let key = &keys().ed;
@@ -1863,10 +1861,10 @@ fn deeply_nested_values_in_skipped_members_are_malformed() {
 /// DESIGN principle 3: "size limits, segment count, base64url alphabet and
 /// an API key's checksum are checked before any key lookup, JSON parse or
 /// crypto, so garbage costs nanoseconds, not a signature verification".
-/// The header and signature segments are decoded before the key lookup,
-/// but the payload segment only after the signature verified, so garbage
-/// in the payload is reported as `invalid_signature` (after a key lookup
-/// and a verification) or `unknown_key`, not `malformed`.
+/// Every segment, the payload included, is decoded before the key lookup
+/// (the payload is decoded, not parsed: its JSON is read only after the
+/// signature verifies), so garbage in any segment is `malformed` at the
+/// cost of a decode, never of a lookup or a verification.
 ///
 /// Construction: a genuine token whose payload segment is then broken
 /// (whitespace, padding, standard alphabet, non-canonical trailing bits,

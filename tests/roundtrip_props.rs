@@ -205,31 +205,73 @@ fn rsa_tokens() -> &'static [(Validator, String)] {
     CELL.get_or_init(|| fixed_tokens(rsa_keys()))
 }
 
-/// Replaces the byte at `pos` with `byte` (skipping a no-op) and checks
-/// the result is rejected. Bytes that break UTF-8 are passed through a
-/// lossy conversion, which still changes the token.
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// Replaces one base64url character of each token (never a dot) with
+/// another character of the alphabet, so the token keeps its shape and
+/// every segment still decodes unless the change sets trailing bits that
+/// must be zero, and checks the exact verdict: `malformed` for such a
+/// non-canonical last character; `invalid_signature` for any other change
+/// in the payload or the signature (the payload is not read before the
+/// signature verifies); for the header, a rejection (its JSON, `alg` or
+/// `kid` changed, or the signature over it fails).
 fn tamper_rejected(
     validators: &[(Validator, String)],
     pos: &Index,
-    byte: u8,
+    replacement: &Index,
 ) -> Result<(), TestCaseError> {
     for (validator, token) in validators {
-        let mut bytes = token.clone().into_bytes();
-        let i = pos.index(bytes.len());
-        if bytes[i] == byte {
-            continue;
+        let bytes = token.as_bytes();
+        let positions: Vec<usize> = (0..bytes.len()).filter(|i| bytes[*i] != b'.').collect();
+        let i = positions[pos.index(positions.len())];
+        let others: Vec<u8> = ALPHABET
+            .iter()
+            .copied()
+            .filter(|c| *c != bytes[i])
+            .collect();
+        let new = others[replacement.index(others.len())];
+        let mut tampered = bytes.to_vec();
+        tampered[i] = new;
+        let tampered = String::from_utf8(tampered).unwrap();
+
+        // Where the change landed.
+        let segment = token[..i].matches('.').count();
+        let start = token[..i].rfind('.').map_or(0, |d| d + 1);
+        let end = token[i..].find('.').map_or(token.len(), |d| i + d);
+        let is_last = i + 1 == end;
+        let unused_bits = match (end - start) % 4 {
+            2 => 4,
+            3 => 2,
+            _ => 0,
+        };
+        let value = ALPHABET.iter().position(|c| *c == new).unwrap();
+        let non_canonical = is_last && unused_bits > 0 && value & ((1 << unused_bits) - 1) != 0;
+
+        let err = validator.validate(&tampered).map(|_| ()).unwrap_err();
+        let alg = validator.algorithms().iter().next().unwrap();
+        let kind = err.kind().as_str();
+        if non_canonical {
+            prop_assert_eq!(
+                kind,
+                "malformed",
+                "{} at {} of a {} token",
+                new as char,
+                i,
+                alg
+            );
+        } else if segment == 0 {
+            prop_assert!(err.is_rejection(), "{:?}", err);
+        } else {
+            prop_assert_eq!(
+                kind,
+                "invalid_signature",
+                "{} at {} (segment {}) of a {} token",
+                new as char,
+                i,
+                segment,
+                alg
+            );
         }
-        bytes[i] = byte;
-        let tampered = String::from_utf8_lossy(&bytes);
-        prop_assert_ne!(tampered.as_ref(), token.as_str());
-        let result = validator.validate(&tampered);
-        prop_assert!(
-            result.is_err(),
-            "byte {} at {} of a {} token was accepted",
-            byte,
-            i,
-            validator.algorithms().iter().next().unwrap()
-        );
     }
     Ok(())
 }
@@ -255,6 +297,99 @@ fn garbage_validator() -> &'static Validator {
             .build()
             .unwrap()
     })
+}
+
+/// The HS256 key of [`garbage_validator`], to sign generated input with.
+fn garbage_hmac() -> &'static SigningKey {
+    static CELL: OnceLock<SigningKey> = OnceLock::new();
+    CELL.get_or_init(|| SigningKey::hmac(Algorithm::HS256, &[0x4d; 32]).unwrap())
+}
+
+/// Signs `header` and `payload` as given with [`garbage_hmac`], so the
+/// validator's header reader, JSON reader and every claim check run on
+/// them, not only the base64url decoder.
+fn signed(header: &[u8], payload: &[u8]) -> String {
+    let input = format!("{}.{}", b64_encode(header), b64_encode(payload));
+    let signature = garbage_hmac().sign(input.as_bytes()).unwrap();
+    format!("{input}.{}", b64_encode(signature))
+}
+
+/// A header that usually names HS256 (so the signature verifies), with
+/// other members of arbitrary JSON-ish shapes, or raw bytes.
+fn header_bytes() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        4 => (json_ish(), prop::option::of("[a-z]{1,5}")).prop_map(|(extra, name)| {
+            let mut h = String::from(r#"{"alg":"HS256""#);
+            if let Some(name) = name {
+                h.push_str(&format!(r#","{name}":{extra}"#));
+            }
+            h.push('}');
+            h.into_bytes()
+        }),
+        1 => prop::collection::vec(any::<u8>(), 0..64),
+    ]
+}
+
+/// JSON-ish text: valid JSON values and near misses (duplicates, deep
+/// nesting, huge or fractional numbers, bad escapes).
+fn json_ish() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        Just("null".to_owned()),
+        any::<bool>().prop_map(|b| b.to_string()),
+        any::<i64>().prop_map(|n| n.to_string()),
+        any::<f64>().prop_map(|f| f.to_string()),
+        "-?[0-9]{1,30}(\\.[0-9]{0,5})?([eE][+-]?[0-9]{1,4})?",
+        "\"([a-z: ]|\\\\[nu\"]|\\\\u[0-9a-fA-F]{0,4}){0,12}\"",
+        "[\\[\\]{}\",:0-9a-z]{0,10}",
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(|v| format!("[{}]", v.join(","))),
+            prop::collection::vec(
+                (
+                    prop_oneof![
+                        Just("exp".to_owned()),
+                        Just("nbf".to_owned()),
+                        Just("iat".to_owned()),
+                        Just("aud".to_owned()),
+                        Just("iss".to_owned()),
+                        Just("sub".to_owned()),
+                        Just("scope".to_owned()),
+                        Just("jti".to_owned()),
+                        "[a-z]{1,4}",
+                    ],
+                    inner
+                ),
+                0..6
+            )
+            .prop_map(|members| {
+                let body: Vec<String> = members
+                    .into_iter()
+                    .map(|(k, v)| format!("\"{k}\":{v}"))
+                    .collect();
+                format!("{{{}}}", body.join(","))
+            }),
+        ]
+    })
+}
+
+/// A payload: a JSON object of registered claims with arbitrary values
+/// (and duplicates), any JSON-ish text, or raw bytes.
+fn payload_bytes() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        4 => json_ish().prop_map(String::into_bytes),
+        1 => prop::collection::vec(any::<u8>(), 0..96),
+    ]
+}
+
+/// Signed input may be accepted (a payload such as `{}` is a valid token
+/// for this lax validator); it must never panic, and a refusal must be a
+/// rejection of the token, never an internal error.
+fn signed_never_panics(token: &str) -> Result<(), TestCaseError> {
+    if let Err(err) = garbage_validator().validate(token) {
+        prop_assert!(err.is_rejection(), "{:?}", err);
+    }
+    Ok(())
 }
 
 fn never_panics(input: &str) -> Result<(), TestCaseError> {
@@ -314,16 +449,30 @@ proptest! {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Validly signed, so the header reader, the claims reader and every
+    /// claim check see the generated bytes.
+    #[test]
+    fn validate_never_panics_on_signed_arbitrary_headers_and_payloads(
+        header in header_bytes(),
+        payload in payload_bytes(),
+    ) {
+        signed_never_panics(&signed(&header, &payload))?;
+    }
+}
+
+proptest! {
     // Verification only (the tokens are signed once): cheap enough for
     // more cases.
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
-    fn any_single_byte_change_is_rejected_hmac_ecdsa_eddsa(
+    fn any_single_character_change_is_rejected_hmac_ecdsa_eddsa(
         pos in any::<Index>(),
-        byte in any::<u8>(),
+        replacement in any::<Index>(),
     ) {
-        tamper_rejected(fast_tokens(), &pos, byte)?;
+        tamper_rejected(fast_tokens(), &pos, &replacement)?;
     }
 }
 
@@ -342,10 +491,10 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
-    fn any_single_byte_change_is_rejected_rsa(
+    fn any_single_character_change_is_rejected_rsa(
         pos in any::<Index>(),
-        byte in any::<u8>(),
+        replacement in any::<Index>(),
     ) {
-        tamper_rejected(rsa_tokens(), &pos, byte)?;
+        tamper_rejected(rsa_tokens(), &pos, &replacement)?;
     }
 }
