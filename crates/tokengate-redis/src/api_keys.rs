@@ -290,7 +290,8 @@ impl RedisApiKeyStoreBuilder {
             policy: self.policy,
         });
         let keys = Keys::new(&self.config);
-        let block = (self.max_staleness / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+        let block =
+            (self.max_staleness / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
         let feed = Feed {
             shared: Arc::clone(&shared),
             client: client.clone(),
@@ -496,7 +497,8 @@ fn split(record: &ApiKeyRecord) -> Result<[String; 4], Error> {
 }
 
 /// Reads the stored fields (`rec`, `rv`, `ex`, `rb`, `n`) of records.
-static FETCH: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/apikey_fetch.lua")));
+static FETCH: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/apikey_fetch.lua")));
 
 type Fields = (
     Option<String>,
@@ -654,7 +656,8 @@ impl ApiKeyStore for RedisApiKeyStore {
             Some("revoked") => Ok(KeyRotationOutcome::Revoked),
             Some("rotated_already") => Ok(KeyRotationOutcome::AlreadyRotated),
             Some("expired") => {
-                let at = opt_string(reply.get(1))?.ok_or_else(|| bad_data("expired without instant"))?;
+                let at =
+                    opt_string(reply.get(1))?.ok_or_else(|| bad_data("expired without instant"))?;
                 Ok(KeyRotationOutcome::Expired(unix(&at)?))
             }
             Some("duplicate") => Err(Error::store(DuplicateKeyId)),
@@ -671,7 +674,12 @@ impl ApiKeyStore for RedisApiKeyStore {
             let mut out = Vec::with_capacity(ids.len());
             for chunk in ids.chunks(BATCH) {
                 let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
-                out.extend(fetch(conn, &self.keys, &refs)?.into_iter().flatten().map(|(_, r)| r));
+                out.extend(
+                    fetch(conn, &self.keys, &refs)?
+                        .into_iter()
+                        .flatten()
+                        .map(|(_, r)| r),
+                );
             }
             Ok(out)
         })

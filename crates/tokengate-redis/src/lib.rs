@@ -36,14 +36,18 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod api_keys;
 mod config;
 mod conn;
+pub mod refresh;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use api_keys::{RedisApiKeyStore, RedisApiKeyStoreBuilder, StalenessPolicy};
 pub use config::{DEFAULT_PREFIX, RedisConfig};
 pub use conn::{RedisClient, RedisConnection};
+pub use refresh::RedisRefreshStore;
 // The `redis` crate, re-exported for commands on a [`RedisConnection`].
 #[doc(no_inline)]
 pub use redis;
