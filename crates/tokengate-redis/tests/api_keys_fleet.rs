@@ -1,7 +1,12 @@
 //! API keys across servers: two stores on one Redis are two API servers;
 //! what one does, the other enforces. And the replica through a Redis
 //! kill and restart, a cold start, and a trimmed change stream.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -276,4 +281,40 @@ fn api_key_replica_reloads_in_full_when_the_stream_was_trimmed_past_its_cursor()
         Err(ErrorKind::Revoked),
         "no lost revocation"
     );
+}
+
+#[test]
+fn api_key_import_inserts_in_batches_skips_existing_ids_and_reaches_other_servers() {
+    let server = server(false);
+    let config = RedisConfig::new(server.url()).prefix("import");
+    let (a, b) = (store(&config), store(&config));
+    let issuer = ApiKeyIssuer::new(format());
+    let issued: Vec<_> = (0..1_234)
+        .map(|i| {
+            issuer
+                .issue(NewApiKey::new(format!("owner{}", i % 3)))
+                .unwrap()
+        })
+        .collect();
+    let existing = issued[5].1.clone();
+    a.insert(existing.clone()).unwrap();
+    let inserted = a.import(issued.iter().map(|(_, r)| r.clone())).unwrap();
+    assert_eq!(inserted, issued.len() - 1, "the existing id is skipped");
+    assert_eq!(a.import([existing]).unwrap(), 0);
+    assert_eq!(
+        a.replica_len(),
+        issued.len(),
+        "the importing store reads its writes"
+    );
+    eventually("server B has every imported key", || {
+        b.replica_len() == issued.len()
+    });
+    let on_b = ApiKeyVerifier::new(format(), b.clone());
+    for (key, _) in issued.iter().step_by(97) {
+        assert_eq!(verdict(&on_b, key.expose_secret()), Ok(()));
+    }
+    let listed: usize = (0..3)
+        .map(|o| b.list_by_owner(&format!("owner{o}")).unwrap().len())
+        .sum();
+    assert_eq!(listed, issued.len());
 }

@@ -3,7 +3,12 @@
 //!
 //! The test binary runs itself twice more as the racers (the ignored test
 //! `racer`, selected by name, with its settings in the environment).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::collections::HashSet;
 use std::process::{Command, Stdio};
@@ -151,8 +156,7 @@ fn two_processes_rotating_the_same_refresh_token_race_exactly_one_successor() {
     assert_eq!(lines[0].len(), ROUNDS);
     assert_eq!(lines[1].len(), ROUNDS);
     let mut winners = Vec::with_capacity(ROUNDS);
-    for round in 0..ROUNDS {
-        let (a, b) = (&lines[0][round], &lines[1][round]);
+    for (round, (a, b)) in lines[0].iter().zip(&lines[1]).enumerate() {
         assert_eq!((a.0, b.0), (round, round));
         let rotated = [a, b].iter().filter(|l| l.1 == "rotated").count();
         assert_eq!(rotated, 1, "round {round}: {a:?} {b:?}");

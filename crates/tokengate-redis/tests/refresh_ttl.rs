@@ -1,5 +1,10 @@
 //! Refresh families expire in Redis with their absolute lifetime.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use tokengate::api_key::SecretDigest;
 use tokengate::refresh::{Expected, RotateOutcome, RotateRequest};

@@ -1,6 +1,11 @@
 //! The core's conformance suites for refresh token and API key stores, run
 //! against the Redis stores on a single server and on a 3-master cluster.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
