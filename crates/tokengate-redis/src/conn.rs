@@ -19,6 +19,9 @@ pub(crate) enum Failure {
     /// A configuration or an argument that cannot be used.
     #[error("invalid: {0}")]
     Invalid(&'static str),
+    /// Redis answered with data this crate did not write.
+    #[error("unexpected data in redis: {0}")]
+    Data(String),
 }
 
 /// [`Error::Store`] for a failed Redis call.
@@ -29,6 +32,74 @@ pub(crate) fn redis_error(e: redis::RedisError) -> Error {
 /// [`Error::Store`] for a configuration or argument that cannot be used.
 pub(crate) fn invalid(msg: &'static str) -> Error {
     Error::store(Failure::Invalid(msg))
+}
+
+/// [`Error::Store`] for data in Redis that this crate cannot read.
+pub(crate) fn bad_data(what: impl Into<String>) -> Error {
+    Error::store(Failure::Data(what.into()))
+}
+
+/// A few idle connections for a store used from many threads: each call
+/// takes one (or opens one), and gives it back only when the call
+/// succeeded, so a connection that failed is never reused (the next call
+/// reconnects).
+#[derive(Debug)]
+pub(crate) struct Pool {
+    client: RedisClient,
+    idle: std::sync::Mutex<Vec<RedisConnection>>,
+}
+
+/// Idle connections kept per pool.
+const POOL_IDLE: usize = 8;
+
+impl Pool {
+    pub(crate) fn new(client: RedisClient) -> Self {
+        Self {
+            client,
+            idle: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs `f`, an idempotent operation (doing it twice is doing it
+    /// once), on a connection; when an idle connection turns out to be
+    /// dead (Redis restarted, an idle timeout closed it), once more on a
+    /// new one. A connection goes back to the pool only after a success.
+    pub(crate) fn run_idempotent<T>(
+        &self,
+        mut f: impl FnMut(&mut RedisConnection) -> redis::RedisResult<T>,
+    ) -> Result<T, Error> {
+        if let Some(mut conn) = self.take_idle() {
+            match f(&mut conn) {
+                Ok(value) => {
+                    self.give_back(conn);
+                    return Ok(value);
+                }
+                Err(e) if e.is_io_error() || e.is_connection_dropped() => {}
+                Err(e) => return Err(redis_error(e)),
+            }
+        }
+        let mut conn = self.client.connection()?;
+        let value = f(&mut conn).map_err(redis_error)?;
+        self.give_back(conn);
+        Ok(value)
+    }
+
+    fn take_idle(&self) -> Option<RedisConnection> {
+        self.idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop()
+    }
+
+    fn give_back(&self, conn: RedisConnection) {
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if idle.len() < POOL_IDLE {
+            idle.push(conn);
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -191,6 +262,14 @@ impl RedisConnection {
         cmd: &Cmd,
         key: &str,
     ) -> Result<T, Error> {
+        self.query_on_node_of_raw(cmd, key).map_err(redis_error)
+    }
+
+    pub(crate) fn query_on_node_of_raw<T: FromRedisValue>(
+        &mut self,
+        cmd: &Cmd,
+        key: &str,
+    ) -> redis::RedisResult<T> {
         let value = match &mut self.kind {
             ConnKind::Single(c) => c.req_command(cmd),
             ConnKind::Cluster(c) => c.route_command(
@@ -200,9 +279,8 @@ impl RedisConnection {
                     SlotAddr::Master,
                 ))),
             ),
-        }
-        .map_err(redis_error)?;
-        redis::from_redis_value(value).map_err(|e| redis_error(e.into()))
+        }?;
+        redis::from_redis_value(value).map_err(Into::into)
     }
 }
 

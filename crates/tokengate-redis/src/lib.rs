@@ -108,6 +108,7 @@ pub mod api_keys;
 mod config;
 mod conn;
 pub mod refresh;
+pub mod revocation;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -116,6 +117,10 @@ pub use api_keys::{RedisApiKeyStore, RedisApiKeyStoreBuilder, StalenessPolicy};
 pub use config::{DEFAULT_PREFIX, RedisConfig};
 pub use conn::{RedisClient, RedisConnection};
 pub use refresh::RedisRefreshStore;
+pub use revocation::{
+    DEFAULT_MAX_STALENESS, DEFAULT_STREAM_MAX_LEN, RedisRevocationReplica, RedisRevocationStore,
+    ReplicaBuilder,
+};
 // The `redis` crate, re-exported for commands on a [`RedisConnection`].
 #[doc(no_inline)]
 pub use redis;
