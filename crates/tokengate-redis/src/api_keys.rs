@@ -63,11 +63,10 @@ use tokengate::api_key::{DuplicateKeyId, KeyRotation, KeyRotationOutcome};
 use tokengate::{ApiKeyRecord, ApiKeyStore, Error};
 
 use crate::config::RedisConfig;
-use crate::conn::{RedisClient, RedisConnection, redis_error};
-use crate::refresh::{bad_data, opt_string, unix};
+use crate::conn::{RedisClient, RedisConnection, bad_data, redis_error};
+use crate::refresh::{Connections, opt_string, unix};
 
 const SHARDS: usize = 32;
-const POOL: usize = 16;
 /// Records fetched per round trip when reloading or catching up.
 const BATCH: usize = 1_000;
 
@@ -307,9 +306,8 @@ impl RedisApiKeyStoreBuilder {
             .map_err(Error::store)?;
         Ok(RedisApiKeyStore {
             shared,
-            client,
             keys,
-            pool: Mutex::new(vec![conn]),
+            conns: Connections::new(client, conn),
             scripts: Scripts {
                 insert: api_key_script!("lua/apikey_insert.lua"),
                 revoke: api_key_script!("lua/apikey_revoke.lua"),
@@ -340,9 +338,8 @@ impl RedisApiKeyStoreBuilder {
 #[derive(Debug)]
 pub struct RedisApiKeyStore {
     shared: Arc<Shared>,
-    client: RedisClient,
     keys: Keys,
-    pool: Mutex<Vec<RedisConnection>>,
+    conns: Connections,
     scripts: Scripts,
     stream_max_len: u64,
     write_sync: Duration,
@@ -473,23 +470,7 @@ impl RedisApiKeyStore {
         &self,
         f: impl FnOnce(&mut RedisConnection) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let pooled = self
-            .pool
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
-        let mut conn = match pooled {
-            Some(c) => c,
-            None => self.client.connection()?,
-        };
-        let out = f(&mut conn);
-        if out.is_ok() {
-            let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
-            if pool.len() < POOL {
-                pool.push(conn);
-            }
-        }
-        out
+        self.conns.run(f)
     }
 
     /// A script invocation with the shared keys and arguments first.

@@ -98,7 +98,7 @@
 //! # Features
 //!
 //! - `tls` (default): `rediss://` URLs, through rustls.
-//! - `testing`: [`testing`], a harness that starts real `redis-server`
+//! - `testing`: the `testing` module, a harness that starts real `redis-server`
 //!   processes and clusters on loopback ports for tests and benchmarks.
 
 #![forbid(unsafe_code)]

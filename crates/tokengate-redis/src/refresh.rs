@@ -34,7 +34,7 @@ use tokengate::refresh::{DuplicateRefreshId, Expected, RotateOutcome, RotateRequ
 use tokengate::{Error, RefreshRecord, RefreshStore};
 
 use crate::config::RedisConfig;
-use crate::conn::{RedisClient, RedisConnection, invalid, redis_error};
+use crate::conn::{RedisClient, RedisConnection, bad_data, invalid, redis_error};
 
 /// The shortest TTL a write gives a family, so that a record written after
 /// its family's lifetime ended is still briefly readable instead of
@@ -43,6 +43,64 @@ const MIN_TTL_SECS: i64 = 60;
 
 /// Idle connections kept for reuse.
 const POOL: usize = 16;
+
+/// A connection idle for longer than this is checked (`PING`) before a
+/// call that must not be retried: after a Redis restart an idle socket is
+/// dead, and a script sent on it fails without running.
+const CHECK_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The connections of one store: idle ones are reused; one that failed is
+/// dropped, never reused; one idle for more than a second is checked with
+/// `PING` (and replaced when dead) before use, so that a store does not
+/// fail its first call after a Redis restart or an idle timeout.
+#[derive(Debug)]
+pub(crate) struct Connections {
+    client: RedisClient,
+    idle: Mutex<Vec<(RedisConnection, std::time::Instant)>>,
+}
+
+impl Connections {
+    pub(crate) fn new(client: RedisClient, first: RedisConnection) -> Self {
+        Self {
+            client,
+            idle: Mutex::new(vec![(first, std::time::Instant::now())]),
+        }
+    }
+
+    fn take(&self) -> Result<RedisConnection, Error> {
+        loop {
+            let pooled = self
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop();
+            let Some((mut conn, since)) = pooled else {
+                return self.client.connection();
+            };
+            if since.elapsed() < CHECK_AFTER
+                || redis::cmd("PING").query::<String>(&mut conn).is_ok()
+            {
+                return Ok(conn);
+            }
+        }
+    }
+
+    /// Runs `f` on a connection; gives it back only after a success.
+    pub(crate) fn run<T>(
+        &self,
+        f: impl FnOnce(&mut RedisConnection) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let mut conn = self.take()?;
+        let out = f(&mut conn);
+        if out.is_ok() {
+            let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+            if idle.len() < POOL {
+                idle.push((conn, std::time::Instant::now()));
+            }
+        }
+        out
+    }
+}
 
 /// A [`RefreshStore`] in Redis or Redis Cluster.
 ///
@@ -63,10 +121,9 @@ const POOL: usize = 16;
 /// ```
 #[derive(Debug)]
 pub struct RedisRefreshStore {
-    client: RedisClient,
     config: RedisConfig,
     lifetime: Option<Duration>,
-    pool: Mutex<Vec<RedisConnection>>,
+    conns: Connections,
     scripts: Scripts,
 }
 
@@ -97,10 +154,9 @@ impl RedisRefreshStore {
             .query::<String>(&mut conn)
             .map_err(redis_error)?;
         Ok(Self {
-            client,
             config: config.clone(),
             lifetime: None,
-            pool: Mutex::new(vec![conn]),
+            conns: Connections::new(client, conn),
             scripts: Scripts {
                 insert: Script::new(include_str!("lua/refresh_insert.lua")),
                 rotate: Script::new(include_str!("lua/refresh_rotate.lua")),
@@ -140,29 +196,11 @@ impl RedisRefreshStore {
         Some(end.max(floor))
     }
 
-    /// Runs `f` on a pooled connection; a connection that failed is
-    /// dropped, not returned to the pool.
     fn with_conn<T>(
         &self,
         f: impl FnOnce(&mut RedisConnection) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let pooled = self
-            .pool
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
-        let mut conn = match pooled {
-            Some(c) => c,
-            None => self.client.connection()?,
-        };
-        let out = f(&mut conn);
-        if out.is_ok() {
-            let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
-            if pool.len() < POOL {
-                pool.push(conn);
-            }
-        }
-        out
+        self.conns.run(f)
     }
 
     /// The family of token `id`, from its index entry.
@@ -228,16 +266,6 @@ fn join(
     };
     record.successor = successor;
     Ok(record)
-}
-
-/// Data in Redis (or a reply) that this crate did not write.
-#[derive(Debug, thiserror::Error)]
-#[error("unexpected data in redis: {0}")]
-struct BadData(String);
-
-/// [`Error::Store`] for data in Redis that this crate cannot read.
-pub(crate) fn bad_data(what: impl Into<String>) -> Error {
-    Error::store(BadData(what.into()))
 }
 
 /// An instant stored as Unix seconds.

@@ -187,9 +187,8 @@ fn two_processes_rotating_the_same_refresh_token_race_exactly_one_successor() {
     }
     let last = store.get(&head).unwrap().unwrap();
     assert!(last.successor.is_none() && last.used_at.is_none());
-    let both: HashSet<&str> = winners
-        .iter()
-        .map(|w| w.rsplit('-').next().unwrap())
-        .collect();
-    assert_eq!(both.len(), 2, "both processes won some rounds: {both:?}");
+    // Which process wins a round is up to the scheduler; that every round
+    // had one winner and one `Changed` is what matters.
+    let distinct: HashSet<&String> = winners.iter().collect();
+    assert_eq!(distinct.len(), ROUNDS);
 }

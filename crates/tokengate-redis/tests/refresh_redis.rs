@@ -1,4 +1,5 @@
-//! Refresh families expire in Redis with their absolute lifetime.
+//! The refresh store on a real server: family TTLs, and a Redis restart
+//! between two calls.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -73,4 +74,27 @@ fn refresh_family_keys_expire_with_the_family_absolute_lifetime() {
     let keep_config = config.clone().prefix("keep");
     assert_eq!(ttl(&mut conn, &keep_config.key("rtf:fam", "f")), -1);
     assert_eq!(ttl(&mut conn, &keep_config.key("rti:k1", "f")), -1);
+}
+
+#[test]
+fn refresh_store_calls_succeed_after_a_redis_restart_between_them() {
+    assert!(redis_server_available(), "{INSTALL_HINT}");
+    let mut server = RedisServer::start_with_aof().unwrap();
+    let config = RedisConfig::new(server.url());
+    let store = RedisRefreshStore::connect(&config).unwrap();
+    let started = OffsetDateTime::now_utc();
+    store.insert(record("r1", started)).unwrap();
+
+    server.kill();
+    server.restart().unwrap();
+    // Let the pooled connection age past the point where it is checked
+    // before use (its socket died with the old server).
+    std::thread::sleep(std::time::Duration::from_millis(1_100));
+    let mut next = record("r2", started);
+    next.parent = Some("r1".into());
+    let outcome = store
+        .rotate(&RotateRequest::new("r1", Expected::Unused, next, started))
+        .unwrap();
+    assert_eq!(outcome, RotateOutcome::Rotated, "the record survived (AOF)");
+    assert!(store.get("r2").unwrap().is_some());
 }
