@@ -51,7 +51,7 @@
 //! "invalid key", so clients retry instead of discarding their keys.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, LazyLock, Mutex, PoisonError, RwLock};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -67,6 +67,10 @@ use crate::conn::{RedisClient, RedisConnection, bad_data, redis_error};
 use crate::refresh::{Connections, opt_string, unix};
 
 const SHARDS: usize = 32;
+/// Replica states.
+const NOT_READY: u8 = 0;
+const FRESH: u8 = 1;
+const STALE: u8 = 2;
 /// Records fetched per round trip when reloading or catching up.
 const BATCH: usize = 1_000;
 
@@ -103,7 +107,10 @@ struct Shared {
     base: Instant,
     /// Nanoseconds after `base` when Redis last answered the feed.
     heard: AtomicU64,
-    ready: AtomicBool,
+    /// [`NOT_READY`], [`FRESH`] or [`STALE`]: what `get` reads, one
+    /// atomic load (the watchdog thread keeps it current, so the hot path
+    /// reads no clock).
+    state: AtomicU8,
     stop: AtomicBool,
     /// The number of the last change applied.
     applied: Mutex<u64>,
@@ -121,6 +128,19 @@ impl Shared {
     fn touch(&self) {
         let nanos = u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.heard.store(nanos.max(1), Ordering::Release);
+        let _ = self
+            .state
+            .compare_exchange(STALE, FRESH, Ordering::AcqRel, Ordering::Acquire);
+    }
+
+    /// The watchdog's tick: marks the replica stale once it has not heard
+    /// from Redis for longer than the bound.
+    fn check_staleness(&self) {
+        if self.silence() > self.max_staleness {
+            let _ = self
+                .state
+                .compare_exchange(FRESH, STALE, Ordering::AcqRel, Ordering::Acquire);
+        }
     }
 
     fn silence(&self) -> Duration {
@@ -281,7 +301,7 @@ impl RedisApiKeyStoreBuilder {
             shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
             base: Instant::now(),
             heard: AtomicU64::new(0),
-            ready: AtomicBool::new(false),
+            state: AtomicU8::new(NOT_READY),
             stop: AtomicBool::new(false),
             applied: Mutex::new(0),
             progress: Condvar::new(),
@@ -290,8 +310,13 @@ impl RedisApiKeyStoreBuilder {
             policy: self.policy,
         });
         let keys = Keys::new(&self.config);
-        let block =
-            (self.max_staleness / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+        // The feed's blocking read: short enough that the replica hears
+        // from Redis several times per staleness bound, and within the
+        // response timeout (which a cluster connection applies to the
+        // nodes it reconnects to).
+        let block = (self.max_staleness / 4)
+            .min(client.response_timeout() / 2)
+            .clamp(Duration::from_millis(10), Duration::from_secs(1));
         let feed = Feed {
             shared: Arc::clone(&shared),
             client: client.clone(),
@@ -303,6 +328,20 @@ impl RedisApiKeyStoreBuilder {
         thread::Builder::new()
             .name("tokengate-redis-api-keys".into())
             .spawn(move || feed.run())
+            .map_err(Error::store)?;
+        // The watchdog: a tenth of the bound between checks, so `get`
+        // turns stale at most that late.
+        let tick =
+            (self.max_staleness / 10).clamp(Duration::from_millis(5), Duration::from_millis(250));
+        let watched = Arc::clone(&shared);
+        thread::Builder::new()
+            .name("tokengate-redis-api-keys-watchdog".into())
+            .spawn(move || {
+                while !watched.stop.load(Ordering::Acquire) {
+                    thread::sleep(tick);
+                    watched.check_staleness();
+                }
+            })
             .map_err(Error::store)?;
         Ok(RedisApiKeyStore {
             shared,
@@ -404,7 +443,7 @@ impl RedisApiKeyStore {
 
     /// `true` once the first full load is done.
     pub fn is_ready(&self) -> bool {
-        self.shared.ready.load(Ordering::Acquire)
+        self.shared.state.load(Ordering::Acquire) != NOT_READY
     }
 
     /// How long since the replica last heard from Redis.
@@ -568,14 +607,11 @@ fn int_reply(v: &Value) -> Result<i64, Error> {
 impl ApiKeyStore for RedisApiKeyStore {
     fn get(&self, id: &str) -> Result<Option<Arc<ApiKeyRecord>>, Error> {
         let shared = &*self.shared;
-        if !shared.ready.load(Ordering::Acquire) {
-            return Err(Error::store(ReplicaError::NotReady));
-        }
-        if shared.policy == StalenessPolicy::FailClosed {
-            let silence = shared.silence();
-            if silence > shared.max_staleness {
-                return Err(Error::store(ReplicaError::Stale(silence)));
-            }
+        match shared.state.load(Ordering::Acquire) {
+            FRESH => {}
+            STALE if shared.policy == StalenessPolicy::ServeStale => {}
+            STALE => return Err(Error::store(ReplicaError::Stale(shared.silence()))),
+            _ => return Err(Error::store(ReplicaError::NotReady)),
         }
         Ok(shared.shard(id).and_then(|s| {
             s.read()
@@ -871,7 +907,12 @@ impl Feed {
         self.cursor = cursor;
         self.last_n = last_n;
         self.shared.reloads.fetch_add(1, Ordering::AcqRel);
-        self.shared.ready.store(true, Ordering::Release);
+        let _ = self.shared.state.compare_exchange(
+            NOT_READY,
+            FRESH,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
         self.shared.set_applied(last_n);
         Ok(())
     }
