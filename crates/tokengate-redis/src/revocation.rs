@@ -22,6 +22,14 @@
 //! (writes are monotone: a later `exp`, `before` or `until` wins, an
 //! earlier one is a no-op).
 //!
+//! # Memory
+//!
+//! Measured with Redis 7.0.15 (`benches/propagation.rs`): a revoked `jti`
+//! of 22 characters costs 88 B for its key (`MEMORY USAGE`) and 94 B for
+//! its stream entry while the stream keeps it; Redis's `used_memory`
+//! grows by about 231 B per revoked `jti` in all (with the keyspace and
+//! expiry tables). A replica holds about 22 B of heap per revoked `jti`.
+//!
 //! # Cursors
 //!
 //! A [`ChangeCursor`] is `<epoch>/<stream id>`. The epoch is created with
