@@ -118,12 +118,8 @@ fn main() {
         println!("loaded {n} records into redis in {:.1?}", t.elapsed());
     }
     let redis_after = used_memory(&mut conn);
-    // The writer's feed thread frees its replica when it next wakes (its
-    // blocking read lasts at most a second): let it, before measuring heap.
-    std::thread::sleep(Duration::from_secs(2));
 
     // The replica, loaded cold.
-    let heap_before = live();
     let t = Instant::now();
     let replica = Arc::new(
         RedisApiKeyStore::connect(&config)
@@ -132,17 +128,13 @@ fn main() {
             .unwrap(),
     );
     let load_time = t.elapsed();
-    let replica_bytes = live() - heap_before;
     assert_eq!(replica.replica_len(), n);
 
-    // The core's in-memory store with copies of the same records (copies,
-    // so that its heap figure counts the records as the replica's does).
-    let heap_before = live();
+    // The core's in-memory store with copies of the same records.
     let memory = Arc::new(InMemoryApiKeyStore::new());
     for record in &records {
         memory.insert(record.clone()).unwrap();
     }
-    let memory_bytes = live() - heap_before;
     drop(records);
 
     let via_redis = ApiKeyVerifier::new(format(), replica.clone());
@@ -186,6 +178,17 @@ fn main() {
         .arg(config.key("ak", "changes"))
         .query(&mut conn)
         .unwrap();
+
+    // Heap per record: what each store frees when dropped (the replica's
+    // map goes with its threads, within a blocking read).
+    drop((via_redis, in_memory));
+    let before = live();
+    drop(memory);
+    let memory_bytes = before - live();
+    let before = live();
+    drop(replica);
+    std::thread::sleep(Duration::from_secs(3));
+    let replica_bytes = before - live();
 
     println!();
     println!("API key verification among {n} keys ({sample} distinct keys cycled):");

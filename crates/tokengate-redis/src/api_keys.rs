@@ -44,11 +44,14 @@
 //!
 //! **Staleness.** The replica knows when it last heard from Redis. Past
 //! [`max_staleness`](RedisApiKeyStoreBuilder::max_staleness) (default
-//! 10 s) it follows a [`StalenessPolicy`]; the default is
-//! [`FailClosed`](StalenessPolicy::FailClosed): a replica that cannot
+//! 30 s, as the revocation replica's: it rides out a Redis restart or
+//! failover) it follows a [`StalePolicy`]; the default is
+//! [`FailClosed`](StalePolicy::FailClosed): a replica that cannot
 //! hear revocations must not keep accepting keys that may have been
 //! revoked since, and `Error::Store` maps to "service unavailable", not to
-//! "invalid key", so clients retry instead of discarding their keys.
+//! "invalid key", so clients retry instead of discarding their keys. A
+//! watchdog thread flips the replica to stale within a tenth of the bound,
+//! so `get` reads one atomic and no clock.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
@@ -60,7 +63,7 @@ use redis::streams::{StreamRangeReply, StreamReadReply};
 use redis::{Script, Value};
 use time::OffsetDateTime;
 use tokengate::api_key::{DuplicateKeyId, KeyRotation, KeyRotationOutcome};
-use tokengate::{ApiKeyRecord, ApiKeyStore, Error};
+use tokengate::{ApiKeyRecord, ApiKeyStore, Error, StalePolicy};
 
 use crate::config::RedisConfig;
 use crate::conn::{RedisClient, RedisConnection, bad_data, redis_error};
@@ -73,20 +76,6 @@ const FRESH: u8 = 1;
 const STALE: u8 = 2;
 /// Records fetched per round trip when reloading or catching up.
 const BATCH: usize = 1_000;
-
-/// What a replica does once it has not heard from Redis for longer than
-/// its maximum staleness.
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StalenessPolicy {
-    /// [`get`](ApiKeyStore::get) fails with [`Error::Store`] (the front
-    /// door answers 503): no key is accepted on state that may be stale.
-    /// The default.
-    FailClosed,
-    /// Keep answering from the last replica state: availability first, at
-    /// the price of accepting keys revoked elsewhere during the outage.
-    ServeStale,
-}
 
 /// Why the replica refused to answer.
 #[derive(Debug, thiserror::Error)]
@@ -117,7 +106,7 @@ struct Shared {
     progress: Condvar,
     reloads: AtomicU64,
     max_staleness: Duration,
-    policy: StalenessPolicy,
+    policy: StalePolicy,
 }
 
 impl Shared {
@@ -236,31 +225,33 @@ macro_rules! api_key_script {
 ///
 /// | setting | default |
 /// |---|---|
-/// | maximum staleness | 10 s |
-/// | staleness policy | [`StalenessPolicy::FailClosed`] |
+/// | maximum staleness | 30 s (as the revocation replica) |
+/// | staleness policy | [`StalePolicy::FailClosed`] |
 /// | stream length kept (`MAXLEN ~`) | 100 000 entries |
 /// | wait for a write to reach the own replica | 2 s |
 #[derive(Debug, Clone)]
 pub struct RedisApiKeyStoreBuilder {
     config: RedisConfig,
     max_staleness: Duration,
-    policy: StalenessPolicy,
+    policy: StalePolicy,
     stream_max_len: u64,
     write_sync: Duration,
 }
 
 impl RedisApiKeyStoreBuilder {
     /// How long the replica may go without hearing from Redis before
-    /// [`staleness_policy`](Self::staleness_policy) applies.
+    /// [`policy`](Self::policy) applies.
     #[must_use]
     pub fn max_staleness(mut self, bound: Duration) -> Self {
         self.max_staleness = bound;
         self
     }
 
-    /// What `get` does past the maximum staleness.
+    /// What `get` does past the maximum staleness (default
+    /// [`StalePolicy::FailClosed`]: no key is accepted on state that may
+    /// be stale; `Error::Store` answers 503, so clients retry).
     #[must_use]
-    pub fn staleness_policy(mut self, policy: StalenessPolicy) -> Self {
+    pub fn policy(mut self, policy: StalePolicy) -> Self {
         self.policy = policy;
         self
     }
@@ -395,8 +386,8 @@ impl RedisApiKeyStore {
     pub fn builder(config: &RedisConfig) -> RedisApiKeyStoreBuilder {
         RedisApiKeyStoreBuilder {
             config: config.clone(),
-            max_staleness: Duration::from_secs(10),
-            policy: StalenessPolicy::FailClosed,
+            max_staleness: Duration::from_secs(30),
+            policy: StalePolicy::FailClosed,
             stream_max_len: 100_000,
             write_sync: Duration::from_secs(2),
         }
@@ -609,7 +600,7 @@ impl ApiKeyStore for RedisApiKeyStore {
         let shared = &*self.shared;
         match shared.state.load(Ordering::Acquire) {
             FRESH => {}
-            STALE if shared.policy == StalenessPolicy::ServeStale => {}
+            STALE if shared.policy == StalePolicy::ServeStale => {}
             STALE => return Err(Error::store(ReplicaError::Stale(shared.silence()))),
             _ => return Err(Error::store(ReplicaError::NotReady)),
         }

@@ -66,7 +66,7 @@
 //! local replica that the stream keeps current, so a key revoked or
 //! rotated on one server is refused on every other, with no network round
 //! trip per request. Past its maximum staleness the replica fails closed
-//! by default ([`StalenessPolicy`]).
+//! by default ([`tokengate::StalePolicy`]).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -142,7 +142,7 @@ pub mod revocation;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use api_keys::{RedisApiKeyStore, RedisApiKeyStoreBuilder, StalenessPolicy};
+pub use api_keys::{RedisApiKeyStore, RedisApiKeyStoreBuilder};
 pub use config::{DEFAULT_PREFIX, RedisConfig};
 pub use conn::{RedisClient, RedisConnection};
 pub use refresh::RedisRefreshStore;

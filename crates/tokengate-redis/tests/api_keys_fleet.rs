@@ -11,11 +11,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokengate::StalePolicy;
 use tokengate::{
     ApiKeyFormat, ApiKeyIssuer, ApiKeyStore, ApiKeyVerifier, Error, ErrorKind, NewApiKey,
 };
 use tokengate_redis::testing::{INSTALL_HINT, RedisServer, redis_server_available};
-use tokengate_redis::{RedisApiKeyStore, RedisConfig, StalenessPolicy};
+use tokengate_redis::{RedisApiKeyStore, RedisConfig};
 
 const READY: Duration = Duration::from_secs(10);
 
@@ -140,7 +141,7 @@ fn api_key_replica_survives_a_redis_kill_and_restart_and_catches_up() {
     let lenient = Arc::new(
         RedisApiKeyStore::builder(&config)
             .max_staleness(Duration::from_millis(300))
-            .staleness_policy(StalenessPolicy::ServeStale)
+            .policy(StalePolicy::ServeStale)
             .connect()
             .unwrap()
             .wait_ready(READY)
