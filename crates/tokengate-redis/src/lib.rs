@@ -106,23 +106,26 @@
 //! ## Memory, measured
 //!
 //! Redis 7.0, 10^6 API keys of the core's default format (owner, name,
-//! one scope, one metadata-free record), by `cargo bench -p
-//! tokengate-redis --bench api_keys`:
+//! one scope, no metadata), by `cargo bench -p tokengate-redis --bench
+//! api_keys`:
 //!
 //! | what | bytes |
 //! |---|---|
 //! | `MEMORY USAGE` of one API key record hash | 552 |
 //! | its share of the `ids` set and of its owner's set | 48 + 48 |
+//! | the change stream, per entry (at most about 100 000 kept) | 36 |
 //! | Redis `used_memory` per API key, everything included | 709 |
-//! | replica heap per API key record | 564 |
+//! | replica heap per API key record | 387 (the core's `InMemoryApiKeyStore`: 399) |
 //! | `MEMORY USAGE` of a refresh family hash with one token | 616 |
 //! | each further token of the family (rotations) | about 600 |
 //! | a refresh token's index key | 120 |
 //!
-//! API key verification among 10^6 keys through the replica runs at the
-//! speed of the core's `InMemoryApiKeyStore` (1 069 ns against 1 079 ns
-//! per verification, 0.99×, on a shared 2-core machine); a cold replica
-//! loads 10^6 records in about 14 s.
+//! API key verification among 10^6 keys through the replica costs what
+//! it costs with the core's `InMemoryApiKeyStore`, within noise: 1 035 ns
+//! against 972 ns per verification in the best rounds (1.07×; median of
+//! paired rounds 1.08×) on a shared 2-core machine. A cold replica loads
+//! 10^6 records in about 20 s there; `RedisApiKeyStore::import` writes
+//! them in about 35 s.
 //!
 //! # Features
 //!
