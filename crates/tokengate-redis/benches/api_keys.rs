@@ -5,7 +5,7 @@
 //!
 //! `cargo bench -p tokengate-redis --bench api_keys` starts its own
 //! `redis-server` (under `cargo test --benches` it runs at a thousandth of
-//! the size, as a smoke test).
+//! the size, as a smoke test; `TOKENGATE_BENCH_KEYS=<n>` sets the size).
 
 #![allow(
     clippy::unwrap_used,
@@ -79,7 +79,10 @@ fn time_verify(verifier: &ApiKeyVerifier, keys: &[IssuedApiKey], passes: usize) 
 fn main() {
     assert!(redis_server_available(), "{INSTALL_HINT}");
     let full = std::env::args().any(|a| a == "--bench");
-    let n: usize = if full { 1_000_000 } else { 1_000 };
+    let n: usize = std::env::var("TOKENGATE_BENCH_KEYS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if full { 1_000_000 } else { 1_000 });
     let sample = n.min(10_000);
     let server = RedisServer::start().unwrap();
     let config = RedisConfig::new(server.url());
