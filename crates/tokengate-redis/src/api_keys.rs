@@ -486,7 +486,7 @@ impl RedisApiKeyStore {
                     inv.arg(field);
                 }
             }
-            let reply: (i64, i64) = self.with_conn(|conn| inv.invoke(conn).map_err(redis_error))?;
+            let reply: (i64, i64) = self.once(|conn| inv.invoke(conn).map_err(redis_error))?;
             total = total.saturating_add(usize::try_from(reply.0).unwrap_or(0));
             last = last.max(reply.1);
         }
@@ -496,11 +496,18 @@ impl RedisApiKeyStore {
         Ok(total)
     }
 
-    fn with_conn<T>(
+    fn once<T>(
         &self,
         f: impl FnOnce(&mut RedisConnection) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        self.conns.run(f)
+        self.conns.run_once(f)
+    }
+
+    fn idempotent<T>(
+        &self,
+        f: impl FnMut(&mut RedisConnection) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.conns.run_idempotent(f)
     }
 
     /// A script invocation with the shared keys and arguments first.
@@ -522,7 +529,7 @@ impl RedisApiKeyStore {
         if n == 0 || self.shared.wait_applied(n, self.write_sync) {
             return Ok(());
         }
-        self.with_conn(|conn| {
+        self.idempotent(|conn| {
             let states = fetch(conn, &self.keys, ids)?;
             for (id, state) in ids.iter().zip(states) {
                 self.shared.apply(id, state);
@@ -614,7 +621,7 @@ impl ApiKeyStore for RedisApiKeyStore {
 
     fn insert(&self, record: ApiKeyRecord) -> Result<(), Error> {
         let [json, rv, ex, rb] = split(&record)?;
-        let n = self.with_conn(|conn| {
+        let n = self.once(|conn| {
             let reply: Value = self
                 .invocation(&self.scripts.insert)
                 .key(self.keys.record(&record.id))
@@ -635,7 +642,7 @@ impl ApiKeyStore for RedisApiKeyStore {
     }
 
     fn revoke(&self, id: &str, at: OffsetDateTime) -> Result<bool, Error> {
-        let n = self.with_conn(|conn| {
+        let n = self.idempotent(|conn| {
             let reply: Value = self
                 .invocation(&self.scripts.revoke)
                 .key(self.keys.record(id))
@@ -658,7 +665,7 @@ impl ApiKeyStore for RedisApiKeyStore {
         expires_at: OffsetDateTime,
         replaced_by: Option<&str>,
     ) -> Result<bool, Error> {
-        let n = self.with_conn(|conn| {
+        let n = self.idempotent(|conn| {
             let reply: Value = self
                 .invocation(&self.scripts.retire)
                 .key(self.keys.record(id))
@@ -679,7 +686,7 @@ impl ApiKeyStore for RedisApiKeyStore {
     fn rotate(&self, rotation: &KeyRotation) -> Result<KeyRotationOutcome, Error> {
         let successor = &rotation.successor;
         let [json, rv, ex, rb] = split(successor)?;
-        let reply: Vec<Value> = self.with_conn(|conn| {
+        let reply: Vec<Value> = self.once(|conn| {
             self.invocation(&self.scripts.rotate)
                 .key(self.keys.record(&rotation.old_id))
                 .key(self.keys.record(&successor.id))
@@ -715,7 +722,7 @@ impl ApiKeyStore for RedisApiKeyStore {
     }
 
     fn list_by_owner(&self, owner: &str) -> Result<Vec<Arc<ApiKeyRecord>>, Error> {
-        self.with_conn(|conn| {
+        self.idempotent(|conn| {
             let ids: Vec<String> = redis::cmd("SMEMBERS")
                 .arg(self.keys.owner(owner))
                 .query(conn)

@@ -44,59 +44,82 @@ const MIN_TTL_SECS: i64 = 60;
 /// Idle connections kept for reuse.
 const POOL: usize = 16;
 
-/// A connection idle for longer than this is checked (`PING`) before a
-/// call that must not be retried: after a Redis restart an idle socket is
-/// dead, and a script sent on it fails without running.
-const CHECK_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// The connections of one store: idle ones are reused; one that failed is
-/// dropped, never reused; one idle for more than a second is checked with
-/// `PING` (and replaced when dead) before use, so that a store does not
-/// fail its first call after a Redis restart or an idle timeout.
+/// The connections of one store: idle ones are reused, one that failed is
+/// dropped. After a Redis restart (or an idle timeout) a pooled socket is
+/// dead, and a command sent on it fails without running; so that a store
+/// does not fail its first calls after a restart:
+///
+/// - [`run_idempotent`](Self::run_idempotent) (doing it twice is doing it
+///   once) runs again on a new connection when a pooled one turns out
+///   dead;
+/// - [`run_once`](Self::run_once) (a rotation, an insert) checks a pooled
+///   connection with `PING` before using it.
 #[derive(Debug)]
 pub(crate) struct Connections {
     client: RedisClient,
-    idle: Mutex<Vec<(RedisConnection, std::time::Instant)>>,
+    idle: Mutex<Vec<RedisConnection>>,
 }
 
 impl Connections {
     pub(crate) fn new(client: RedisClient, first: RedisConnection) -> Self {
         Self {
             client,
-            idle: Mutex::new(vec![(first, std::time::Instant::now())]),
+            idle: Mutex::new(vec![first]),
         }
     }
 
-    fn take(&self) -> Result<RedisConnection, Error> {
+    /// A pooled connection (`true`), checked with `PING` if `check`, or a
+    /// new one (`false`).
+    fn take(&self, check: bool) -> Result<(RedisConnection, bool), Error> {
         loop {
             let pooled = self
                 .idle
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .pop();
-            let Some((mut conn, since)) = pooled else {
-                return self.client.connection();
+            let Some(mut conn) = pooled else {
+                return Ok((self.client.connection()?, false));
             };
-            if since.elapsed() < CHECK_AFTER
-                || redis::cmd("PING").query::<String>(&mut conn).is_ok()
-            {
-                return Ok(conn);
+            if !check || redis::cmd("PING").query::<String>(&mut conn).is_ok() {
+                return Ok((conn, true));
             }
         }
     }
 
-    /// Runs `f` on a connection; gives it back only after a success.
-    pub(crate) fn run<T>(
+    fn give_back(&self, conn: RedisConnection) {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < POOL {
+            idle.push(conn);
+        }
+    }
+
+    /// Runs `f`, which must take effect at most once.
+    pub(crate) fn run_once<T>(
         &self,
         f: impl FnOnce(&mut RedisConnection) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let mut conn = self.take()?;
+        let (mut conn, _) = self.take(true)?;
         let out = f(&mut conn);
         if out.is_ok() {
-            let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-            if idle.len() < POOL {
-                idle.push((conn, std::time::Instant::now()));
-            }
+            self.give_back(conn);
+        }
+        out
+    }
+
+    /// Runs `f`, which may run twice: again on a new connection when a
+    /// pooled one turns out closed.
+    pub(crate) fn run_idempotent<T>(
+        &self,
+        mut f: impl FnMut(&mut RedisConnection) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let (mut conn, pooled) = self.take(false)?;
+        let mut out = f(&mut conn);
+        if out.is_err() && pooled && !redis::ConnectionLike::is_open(&conn) {
+            conn = self.client.connection()?;
+            out = f(&mut conn);
+        }
+        if out.is_ok() {
+            self.give_back(conn);
         }
         out
     }
@@ -110,7 +133,10 @@ impl Connections {
 /// so two servers racing on one token cannot both win. Redis failures are
 /// [`Error::Store`]. See the [module docs](self) for the key layout.
 ///
-/// Connections come from a small pool: concurrent calls each get their own.
+/// Connections come from a small pool: concurrent calls each get their
+/// own. After a Redis restart, reads are repeated on a new connection and
+/// writes check a pooled connection with `PING` first, so no call fails
+/// on a socket that died with the old server.
 ///
 /// ```no_run
 /// use tokengate_redis::{RedisConfig, RedisRefreshStore};
@@ -196,11 +222,18 @@ impl RedisRefreshStore {
         Some(end.max(floor))
     }
 
-    fn with_conn<T>(
+    fn once<T>(
         &self,
         f: impl FnOnce(&mut RedisConnection) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        self.conns.run(f)
+        self.conns.run_once(f)
+    }
+
+    fn idempotent<T>(
+        &self,
+        f: impl FnMut(&mut RedisConnection) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.conns.run_idempotent(f)
     }
 
     /// The family of token `id`, from its index entry.
@@ -290,7 +323,7 @@ pub(crate) fn opt_string(v: Option<&Value>) -> Result<Option<String>, Error> {
 
 impl RefreshStore for RedisRefreshStore {
     fn get(&self, id: &str) -> Result<Option<Arc<RefreshRecord>>, Error> {
-        self.with_conn(|conn| {
+        self.idempotent(|conn| {
             let Some(family) = self.family_of(conn, id)? else {
                 return Ok(None);
             };
@@ -314,7 +347,7 @@ impl RefreshStore for RedisRefreshStore {
     fn insert(&self, record: RefreshRecord) -> Result<(), Error> {
         let (json, used, succ) = split(&record)?;
         let exp = self.expire_at(record.family_started_at);
-        self.with_conn(|conn| {
+        self.once(|conn| {
             if !self.claim(conn, &record.id, &record.family_id, exp)? {
                 return Err(Error::store(DuplicateRefreshId));
             }
@@ -344,7 +377,7 @@ impl RefreshStore for RedisRefreshStore {
 
     fn rotate(&self, request: &RotateRequest) -> Result<RotateOutcome, Error> {
         let (json, new_used, new_succ) = split(&request.successor)?;
-        self.with_conn(|conn| {
+        self.once(|conn| {
             let Some(family) = self.family_of(conn, &request.presented)? else {
                 return Ok(RotateOutcome::Unknown);
             };
@@ -403,7 +436,7 @@ impl RefreshStore for RedisRefreshStore {
 
     fn revoke_family(&self, family_id: &str, at: OffsetDateTime) -> Result<(), Error> {
         let exp = self.expire_at(at);
-        self.with_conn(|conn| {
+        self.idempotent(|conn| {
             self.scripts
                 .revoke
                 .key(self.family_key(family_id))
@@ -416,7 +449,7 @@ impl RefreshStore for RedisRefreshStore {
     }
 
     fn is_family_revoked(&self, family_id: &str) -> Result<bool, Error> {
-        self.with_conn(|conn| {
+        self.idempotent(|conn| {
             redis::cmd("HEXISTS")
                 .arg(self.family_key(family_id))
                 .arg("revoked")

@@ -319,3 +319,31 @@ fn api_key_import_inserts_in_batches_skips_existing_ids_and_reaches_other_server
         .sum();
     assert_eq!(listed, issued.len());
 }
+
+#[test]
+fn api_key_replica_reloads_when_redis_comes_back_without_its_data() {
+    let mut server = server(false);
+    let config = RedisConfig::new(server.url()).response_timeout(Duration::from_millis(500));
+    let writer = store(&config);
+    let replica = store(&config);
+    let issuer = ApiKeyIssuer::new(format());
+    let lost = issuer.issue_into(&*writer, NewApiKey::new("o")).unwrap();
+    eventually("the replica has the key", || replica.replica_len() == 1);
+
+    // No persistence: Redis comes back empty, stream and counter included.
+    server.kill();
+    server.restart().unwrap();
+    eventually("the replica reloads from the empty server", || {
+        replica.full_loads() == 2 && replica.replica_len() == 0
+    });
+    let on_replica = ApiKeyVerifier::new(format(), replica.clone());
+    assert_eq!(
+        verdict(&on_replica, lost.expose_secret()),
+        Err(ErrorKind::UnknownCredential),
+        "a key Redis no longer has is not served from memory"
+    );
+    let fresh = issuer.issue_into(&*writer, NewApiKey::new("o")).unwrap();
+    eventually("the replica follows the new stream", || {
+        verdict(&on_replica, fresh.expose_secret()).is_ok()
+    });
+}
