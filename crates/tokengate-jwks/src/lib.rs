@@ -458,6 +458,11 @@ impl RemoteJwks {
     /// counts as refetched: another caller's fetch completed meanwhile.
     fn refresh_blocking(&self, seen: u64) -> UnknownKeyRefresh {
         let set = &self.shared.set;
+        if seen != u64::MAX && set.generation() > seen {
+            // A fetch completed since the caller's lookup: look again
+            // rather than start another.
+            return UnknownKeyRefresh::Refetched;
+        }
         let (generation, counted) = match set.on_unknown_key() {
             UnknownKeyAction::Fetch(fetch) => {
                 let generation = set.generation();
@@ -544,6 +549,9 @@ impl RemoteJwks {
         }
         let set = &*self.shared.set;
         let mut changes = self.shared.watch.subscribe();
+        if seen != u64::MAX && set.generation() > seen {
+            return UnknownKeyRefresh::Refetched;
+        }
         let (generation, _counted) = match set.on_unknown_key() {
             UnknownKeyAction::Fetch(fetch) => {
                 let generation = set.generation();
