@@ -60,7 +60,7 @@ pub struct Idp {
     pub state: Arc<Mutex<State>>,
     fetches: Arc<AtomicUsize>,
     fetch_times: Arc<Mutex<Vec<Instant>>>,
-    huge_bytes_sent: Arc<AtomicUsize>,
+    huge_bytes_sent: Arc<Mutex<Vec<Arc<AtomicUsize>>>>,
     server: Arc<tiny_http::Server>,
     thread: Option<JoinHandle<()>>,
 }
@@ -102,7 +102,7 @@ impl Idp {
         }));
         let fetches = Arc::new(AtomicUsize::new(0));
         let fetch_times = Arc::new(Mutex::new(Vec::new()));
-        let huge_bytes_sent = Arc::new(AtomicUsize::new(0));
+        let huge_bytes_sent = Arc::new(Mutex::new(Vec::new()));
         let thread = {
             let server = Arc::clone(&server);
             let state = Arc::clone(&state);
@@ -145,8 +145,15 @@ impl Idp {
         self.fetch_times.lock().unwrap().clone()
     }
 
-    pub fn huge_bytes_sent(&self) -> usize {
-        self.huge_bytes_sent.load(Ordering::SeqCst)
+    /// For each oversized response so far, the bytes the server managed
+    /// to send.
+    pub fn huge_bytes_sent(&self) -> Vec<usize> {
+        self.huge_bytes_sent
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|n| n.load(Ordering::SeqCst))
+            .collect()
     }
 
     pub fn set_behavior(&self, behavior: Behavior) {
@@ -187,7 +194,7 @@ fn answer(
     state: &Mutex<State>,
     fetches: &AtomicUsize,
     fetch_times: &Mutex<Vec<Instant>>,
-    huge: &Arc<AtomicUsize>,
+    huge: &Mutex<Vec<Arc<AtomicUsize>>>,
 ) {
     let path = request.url().split('?').next().unwrap_or("").to_owned();
     if path == "/jwks" {
@@ -225,9 +232,11 @@ fn answer(
                 bytes,
                 declare_length,
             } => {
+                let sent = Arc::new(AtomicUsize::new(0));
+                huge.lock().unwrap().push(Arc::clone(&sent));
                 let reader = Counting {
                     inner: std::io::repeat(b' ').take(bytes as u64),
-                    sent: Arc::clone(huge),
+                    sent,
                 };
                 request.respond(tiny_http::Response::new(
                     tiny_http::StatusCode(200),
