@@ -119,13 +119,13 @@ impl Shared {
                         max_age: response.max_age,
                     },
                 );
-                if matches!(result, FetchResult::Updated { .. }) {
-                    if let Ok(text) = std::str::from_utf8(&response.body) {
-                        let at = self.set.status().last_success.unwrap_or_default();
-                        *lock(&self.last_good) = Some((Arc::from(text), at));
-                        #[cfg(feature = "tracing")]
-                        events::rotation(&mut lock(&self.kids), text);
-                    }
+                if matches!(result, FetchResult::Updated { .. })
+                    && let Ok(text) = std::str::from_utf8(&response.body)
+                {
+                    let at = self.set.status().last_success.unwrap_or_default();
+                    *lock(&self.last_good) = Some((Arc::from(text), at));
+                    #[cfg(feature = "tracing")]
+                    events::rotation(&mut lock(&self.kids), text);
                 }
                 result
             }

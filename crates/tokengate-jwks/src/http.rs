@@ -144,13 +144,13 @@ impl HttpClient {
                 .collect();
             let max_age = cache_control_max_age(&cache_control.join(","));
             let mut body = response.into_body();
-            if let Some(length) = body.content_length() {
-                if length > u64::try_from(self.max_size).unwrap_or(u64::MAX) {
-                    return Err(GetError::Other(format!(
-                        "GET {current}: the body is {length} bytes, over the {} byte cap",
-                        self.max_size
-                    )));
-                }
+            if let Some(length) = body.content_length()
+                && length > u64::try_from(self.max_size).unwrap_or(u64::MAX)
+            {
+                return Err(GetError::Other(format!(
+                    "GET {current}: the body is {length} bytes, over the {} byte cap",
+                    self.max_size
+                )));
             }
             let body = read_capped(body.as_reader(), self.max_size)
                 .map_err(|why| GetError::Other(format!("GET {current}: {why}")))?;
@@ -289,8 +289,24 @@ mod tests {
 
     #[test]
     fn garbage_locations_never_panic() {
-        for location in ["", ":", "://", "/", "?", "#", "\u{1F600}", "ht!tp://x", "a:b"] {
-            for from in ["", "https://", "https://a", "nonsense", "https://a/\u{1F600}"] {
+        for location in [
+            "",
+            ":",
+            "://",
+            "/",
+            "?",
+            "#",
+            "\u{1F600}",
+            "ht!tp://x",
+            "a:b",
+        ] {
+            for from in [
+                "",
+                "https://",
+                "https://a",
+                "nonsense",
+                "https://a/\u{1F600}",
+            ] {
                 let _ = next_hop(from, location, true);
             }
         }

@@ -63,7 +63,7 @@
 //! - **A request that meets an unknown `kid`** can wait for that refetch
 //!   instead of failing: [`RemoteJwks::validate_blocking`] (a sync
 //!   application: the calling thread blocks, bounded by the fetch
-//!   timeout) or [`RemoteJwks::validate_async`] (feature `async`: the task
+//!   timeout) or `RemoteJwks::validate_async` (feature `async`: the task
 //!   awaits, the thread is free). Both ask [`RemoteKeySet::on_unknown_key`]:
 //!   the first caller's fetch is handed to the background thread, every
 //!   other caller waits for that one fetch (single flight), and tokens with
@@ -113,8 +113,8 @@
 //!
 //! ## Features
 //!
-//! - `async`: [`RemoteJwks::refresh_for_unknown_key`] and
-//!   [`RemoteJwks::validate_async`].
+//! - `async`: `RemoteJwks::refresh_for_unknown_key` and
+//!   `RemoteJwks::validate_async`.
 //! - `tracing`: the events above.
 
 #![forbid(unsafe_code)]
@@ -172,7 +172,7 @@ pub enum Error {
 }
 
 /// What a wait for a refetch on an unknown `kid` came to
-/// ([`RemoteJwks::refresh_for_unknown_key`],
+/// (`RemoteJwks::refresh_for_unknown_key`,
 /// [`RemoteJwks::refresh_for_unknown_key_blocking`]).
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -336,7 +336,7 @@ fn discover(client: &HttpClient, issuer: &str, allow_http: bool) -> Result<Strin
 /// An identity provider's JWK Set, kept fresh by a background thread.
 ///
 /// Hand [`RemoteJwks::key_set`] to [`Validator::builder`]; validate with
-/// [`RemoteJwks::validate_blocking`] or [`RemoteJwks::validate_async`] to
+/// [`RemoteJwks::validate_blocking`] or `RemoteJwks::validate_async` to
 /// ride out rotations. Dropping it stops the thread (after the fetch in
 /// progress, if any, which the fetch timeout bounds); validators keep
 /// serving the last keys until the maximum staleness.
@@ -407,10 +407,12 @@ impl RemoteJwks {
         if status.serving {
             return Ok(());
         }
-        Err(tokengate::Error::KeySetUnavailable(match status.last_error {
-            Some(why) => format!("the JWK Set does not serve: {why}"),
-            None => "the JWK Set was not fetched in time".to_owned(),
-        }))
+        Err(tokengate::Error::KeySetUnavailable(
+            match status.last_error {
+                Some(why) => format!("the JWK Set does not serve: {why}"),
+                None => "the JWK Set was not fetched in time".to_owned(),
+            },
+        ))
     }
 
     /// Validates `token` with `validator` (built over
@@ -429,12 +431,10 @@ impl RemoteJwks {
     ) -> Result<Verified, tokengate::Error> {
         let seen = self.shared.set.generation();
         match validator.validate(token) {
-            Err(e @ tokengate::Error::UnknownKey { .. }) => {
-                match self.refresh_blocking(seen) {
-                    UnknownKeyRefresh::Refetched => validator.validate(token),
-                    _ => Err(e),
-                }
-            }
+            Err(e @ tokengate::Error::UnknownKey { .. }) => match self.refresh_blocking(seen) {
+                UnknownKeyRefresh::Refetched => validator.validate(token),
+                _ => Err(e),
+            },
             other => other,
         }
     }
@@ -478,9 +478,9 @@ impl RemoteJwks {
                 };
             }
         };
-        let moved = self
-            .shared
-            .wait_until(self.wait_bound(), |shared| shared.set.generation() > generation);
+        let moved = self.shared.wait_until(self.wait_bound(), |shared| {
+            shared.set.generation() > generation
+        });
         if counted {
             set.stop_waiting();
         }
@@ -516,7 +516,7 @@ impl RemoteJwks {
 
     /// Validates `token` with `validator` (built over
     /// [`RemoteJwks::key_set`]); when its `kid` is unknown, awaits one
-    /// refetch ([`RemoteJwks::refresh_for_unknown_key`]) and validates once
+    /// refetch (`RemoteJwks::refresh_for_unknown_key`) and validates once
     /// more, so a request that arrives during a rotation succeeds rather
     /// than fails.
     ///
@@ -530,12 +530,10 @@ impl RemoteJwks {
     ) -> Result<Verified, tokengate::Error> {
         let seen = self.shared.set.generation();
         match validator.validate(token) {
-            Err(e @ tokengate::Error::UnknownKey { .. }) => {
-                match self.refresh_async(seen).await {
-                    UnknownKeyRefresh::Refetched => validator.validate(token),
-                    _ => Err(e),
-                }
-            }
+            Err(e @ tokengate::Error::UnknownKey { .. }) => match self.refresh_async(seen).await {
+                UnknownKeyRefresh::Refetched => validator.validate(token),
+                _ => Err(e),
+            },
             other => other,
         }
     }

@@ -32,7 +32,7 @@ fn follow(idp: &Idp, policy: KeySetPolicy) -> RemoteJwks {
 
 #[test]
 fn idp_500_then_timeout_then_garbage_then_10mb_body_keeps_last_good_keys_then_key_set_unavailable()
- {
+{
     let issuer = ring("k1");
     let idp = Idp::start(Some(Arc::clone(&issuer)));
     let mut policy = KeySetPolicy::default();
@@ -80,10 +80,7 @@ fn idp_500_then_timeout_then_garbage_then_10mb_body_keeps_last_good_keys_then_ke
         });
         let status = jwks.status();
         let error = status.last_error.clone().unwrap_or_default();
-        assert!(
-            error.contains(expect),
-            "{behavior:?}: last_error {error:?}"
-        );
+        assert!(error.contains(expect), "{behavior:?}: last_error {error:?}");
         // The last good keys keep serving.
         assert!(status.serving, "{behavior:?}: {status:?}");
         assert_eq!(status.keys, 1);
@@ -141,20 +138,28 @@ fn cache_control_below_minimum_and_above_maximum_are_clamped() {
 
     // A day is lowered to the maximum.
     idp.set_cache_control(Some("max-age=86400"));
-    wait_for("the next scheduled fetch", 30, || jwks.status().fetches >= 2);
+    wait_for("the next scheduled fetch", 30, || {
+        jwks.status().fetches >= 2
+    });
     assert_eq!(kept(&jwks), 4);
 
     // In between, it is followed.
     idp.set_cache_control(Some("max-age=3, must-revalidate"));
-    wait_for("the next scheduled fetch", 30, || jwks.status().fetches >= 3);
+    wait_for("the next scheduled fetch", 30, || {
+        jwks.status().fetches >= 3
+    });
     assert_eq!(kept(&jwks), 3);
 
     // Malformed: the default age.
     idp.set_cache_control(Some("max-age=soon"));
-    wait_for("the next scheduled fetch", 30, || jwks.status().fetches >= 4);
+    wait_for("the next scheduled fetch", 30, || {
+        jwks.status().fetches >= 4
+    });
     assert_eq!(kept(&jwks), 3);
     idp.set_cache_control(Some("no-store"));
-    wait_for("the next scheduled fetch", 30, || jwks.status().fetches >= 5);
+    wait_for("the next scheduled fetch", 30, || {
+        jwks.status().fetches >= 5
+    });
     assert_eq!(kept(&jwks), 2);
 
     // The schedule, not the poll, drove the fetches: one per kept age.
@@ -199,7 +204,10 @@ fn ed448_akp_and_p521_members_are_skipped_and_reported_next_to_a_good_key() {
         .map(|s| (s.index, s.kid.as_deref(), s.reason.as_str()))
         .collect();
     let p521_supported = tokengate::CRYPTO_BACKEND == "aws-lc-rs";
-    let mut expected = vec![(0, Some("ed448"), "unsupported"), (2, Some("pq"), "unsupported")];
+    let mut expected = vec![
+        (0, Some("ed448"), "unsupported"),
+        (2, Some("pq"), "unsupported"),
+    ];
     if !p521_supported {
         expected.push((3, Some("p521"), "unsupported"));
     }
@@ -237,7 +245,9 @@ fn a_persisted_document_serves_a_cold_start_while_the_provider_is_down() {
     validator.validate(&good).unwrap();
     assert!(jwks.wait_ready(Duration::from_secs(1)).is_ok());
     // The fetch made at start fails, and the cached keys keep serving.
-    wait_for("the first fetch to fail", 30, || jwks.status().failures >= 1);
+    wait_for("the first fetch to fail", 30, || {
+        jwks.status().failures >= 1
+    });
     let status = jwks.status();
     assert!(status.serving);
     assert!(status.last_error.is_some());

@@ -46,7 +46,9 @@ fn oidc_discovery_finds_the_jwks_uri_of_the_exact_issuer() {
         .unwrap();
     assert_eq!(jwks.jwks_uri(), idp.jwks_uri());
     jwks.wait_ready(Duration::from_secs(20)).unwrap();
-    validator(&jwks).validate(&token(&issuer.current())).unwrap();
+    validator(&jwks)
+        .validate(&token(&issuer.current()))
+        .unwrap();
 }
 
 #[test]
@@ -67,7 +69,9 @@ fn rfc8414_metadata_is_used_when_openid_configuration_is_404() {
         .unwrap();
     assert_eq!(jwks.jwks_uri(), idp.jwks_uri());
     jwks.wait_ready(Duration::from_secs(20)).unwrap();
-    validator(&jwks).validate(&token(&issuer.current())).unwrap();
+    validator(&jwks)
+        .validate(&token(&issuer.current()))
+        .unwrap();
 
     // Neither document: a typed error naming both URLs.
     let err = RemoteJwks::from_issuer(format!("{}/nobody", idp.base))
@@ -93,7 +97,11 @@ fn discovery_with_mismatched_issuer_is_refused() {
         // Case matters.
         (idp.base.clone(), idp.base.replace("http://", "HTTP://")),
     ] {
-        idp.route("/.well-known/openid-configuration", 200, discovery_doc(&published, &idp.jwks_uri()));
+        idp.route(
+            "/.well-known/openid-configuration",
+            200,
+            discovery_doc(&published, &idp.jwks_uri()),
+        );
         // Even when the RFC 8414 document names the configured issuer, a
         // fetched OIDC document that names another is a refusal, not a
         // reason to look elsewhere.
@@ -126,13 +134,17 @@ fn discovery_with_mismatched_issuer_is_refused() {
 #[test]
 fn http_jwks_uri_is_refused_without_the_opt_out() {
     let idp = Idp::start(Some(ring("k1")));
-    let err = RemoteJwks::from_jwks_uri(idp.jwks_uri()).build().unwrap_err();
+    let err = RemoteJwks::from_jwks_uri(idp.jwks_uri())
+        .build()
+        .unwrap_err();
     let Error::Config(source) = &err else {
         panic!("{err:?}")
     };
     assert!(source.to_string().contains("danger_allow_http"), "{source}");
     // Discovery over http: refused before any request.
-    let err = RemoteJwks::from_issuer(idp.base.clone()).build().unwrap_err();
+    let err = RemoteJwks::from_issuer(idp.base.clone())
+        .build()
+        .unwrap_err();
     assert!(matches!(err, Error::Config(_)), "{err:?}");
     // Anything but http(s) is refused, opt-out or not.
     for url in [
@@ -172,7 +184,9 @@ fn redirects_are_followed_up_to_the_limit_and_bad_locations_fail_the_fetch() {
         .build()
         .unwrap();
     jwks.wait_ready(Duration::from_secs(20)).unwrap();
-    validator(&jwks).validate(&token(&issuer.current())).unwrap();
+    validator(&jwks)
+        .validate(&token(&issuer.current()))
+        .unwrap();
 
     policy.max_redirects = 2;
     let jwks = RemoteJwks::from_jwks_uri(format!("{}/a", idp.base))
@@ -246,10 +260,11 @@ impl TlsServer {
                     }
                     let head = String::from_utf8_lossy(&head);
                     let path = head.split(' ').nth(1).unwrap_or("/").to_owned();
-                    let (status, headers, body) = routes
-                        .get(path.as_str())
-                        .cloned()
-                        .unwrap_or((404, vec![], "not found".to_owned()));
+                    let (status, headers, body) = routes.get(path.as_str()).cloned().unwrap_or((
+                        404,
+                        vec![],
+                        "not found".to_owned(),
+                    ));
                     let mut response = format!(
                         "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
                         body.len()
@@ -278,7 +293,10 @@ fn redirect_to_http_is_refused() {
     let tls = TlsServer::start(|base| {
         let location = |to: String| vec![("Location".to_owned(), to)];
         HashMap::from([
-            ("/downgrade", (302, location(plain_jwks.clone()), String::new())),
+            (
+                "/downgrade",
+                (302, location(plain_jwks.clone()), String::new()),
+            ),
             ("/moved", (301, location("/jwks".to_owned()), String::new())),
             ("/jwks", (200, vec![], jwks_doc.clone())),
             (
@@ -301,14 +319,19 @@ fn redirect_to_http_is_refused() {
     // below is the redirect rule, not a TLS failure).
     let jwks = follow("/moved");
     jwks.wait_ready(Duration::from_secs(20)).unwrap();
-    validator(&jwks).validate(&token(&issuer.current())).unwrap();
+    validator(&jwks)
+        .validate(&token(&issuer.current()))
+        .unwrap();
 
     // https -> http: refused, and the http server never hears of it.
     let jwks = follow("/downgrade");
     let err = jwks.wait_ready(Duration::from_secs(20)).unwrap_err();
     assert_eq!(err.kind(), tokengate::ErrorKind::KeySetUnavailable);
     let error = jwks.status().last_error.unwrap();
-    assert!(error.contains("redirect") && error.contains("refused"), "{error}");
+    assert!(
+        error.contains("redirect") && error.contains("refused"),
+        "{error}"
+    );
     assert_eq!(plain.fetches(), 0);
 
     // An https issuer whose discovery document names an http jwks_uri:

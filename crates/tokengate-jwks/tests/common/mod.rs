@@ -251,12 +251,13 @@ fn answer(
     }
     let (redirect, route) = {
         let s = state.lock().unwrap();
-        (s.redirects.get(&path).cloned(), s.routes.get(&path).cloned())
+        (
+            s.redirects.get(&path).cloned(),
+            s.routes.get(&path).cloned(),
+        )
     };
     let _ = if let Some(location) = redirect {
-        request.respond(
-            tiny_http::Response::empty(302).with_header(header("Location", &location)),
-        )
+        request.respond(tiny_http::Response::empty(302).with_header(header("Location", &location)))
     } else if let Some((status, body)) = route {
         request.respond(
             tiny_http::Response::from_string(body)
