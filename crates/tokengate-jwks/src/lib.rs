@@ -124,6 +124,11 @@ mod driver;
 mod events;
 mod http;
 
+/// The README's examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;

@@ -259,3 +259,50 @@ fn a_persisted_document_serves_a_cold_start_while_the_provider_is_down() {
         .unwrap_err();
     assert!(matches!(err, tokengate_jwks::Error::Config(_)), "{err}");
 }
+
+/// Entra ID publishes RSA keys without `alg`: reported as skipped unless
+/// the application says which algorithm they are bound to.
+#[test]
+fn rsa_keys_without_alg_are_reported_until_an_algorithm_is_assumed() {
+    let rsa = tokengate::SigningKey::from_pem(
+        tokengate::Algorithm::RS256,
+        include_str!("../../../tests/data/keys/rsa2048_pkcs8.pem"),
+    )
+    .unwrap()
+    .with_key_id("entra-1");
+    let other = key("other");
+    let mut doc: serde_json::Value = serde_json::from_str(
+        &KeySetStore::new([other.verifying_key(), rsa.verifying_key()])
+            .unwrap()
+            .jwks()
+            .to_json(),
+    )
+    .unwrap();
+    for member in doc["keys"].as_array_mut().unwrap() {
+        if member["kty"] == "RSA" {
+            member.as_object_mut().unwrap().remove("alg");
+        }
+    }
+    let idp = Idp::start(None);
+    idp.set_document(doc.to_string());
+    let rsa_token = token(&rsa);
+
+    let jwks = follow(&idp, quiet_policy(1));
+    let status = jwks.status();
+    assert_eq!(status.keys, 1);
+    assert_eq!(status.skipped.len(), 1);
+    assert_eq!(status.skipped[0].kid.as_deref(), Some("entra-1"));
+    assert_eq!(status.skipped[0].reason.as_str(), "missing_algorithm");
+    assert!(validator(&jwks).validate(&rsa_token).is_err());
+
+    let jwks = RemoteJwks::from_jwks_uri(idp.jwks_uri())
+        .danger_allow_http()
+        .policy(quiet_policy(1))
+        .options(tokengate::JwkSetOptions::new().assume_alg(tokengate::Algorithm::RS256))
+        .build()
+        .unwrap();
+    jwks.wait_ready(Duration::from_secs(20)).unwrap();
+    assert_eq!(jwks.status().keys, 2);
+    assert!(jwks.status().skipped.is_empty());
+    validator(&jwks).validate(&rsa_token).unwrap();
+}
