@@ -434,10 +434,27 @@ impl RemoteJwks {
         validator: &Validator,
         token: &str,
     ) -> Result<Verified, tokengate::Error> {
+        self.retry_on_unknown_key_blocking(|| validator.validate(token))
+    }
+
+    /// Runs `check` (any validation over [`RemoteJwks::key_set`]:
+    /// [`Validator::validate_with`] for custom claims,
+    /// [`Validator::validate_for`], the front door's `authenticate`...);
+    /// when it fails with [`tokengate::Error::UnknownKey`], waits for one
+    /// refetch as [`RemoteJwks::validate_blocking`] does and runs it once
+    /// more.
+    ///
+    /// # Errors
+    ///
+    /// `check`'s.
+    pub fn retry_on_unknown_key_blocking<T>(
+        &self,
+        mut check: impl FnMut() -> Result<T, tokengate::Error>,
+    ) -> Result<T, tokengate::Error> {
         let seen = self.shared.set.generation();
-        match validator.validate(token) {
+        match check() {
             Err(e @ tokengate::Error::UnknownKey { .. }) => match self.refresh_blocking(seen) {
-                UnknownKeyRefresh::Refetched => validator.validate(token),
+                UnknownKeyRefresh::Refetched => check(),
                 _ => Err(e),
             },
             other => other,
@@ -533,10 +550,28 @@ impl RemoteJwks {
         validator: &Validator,
         token: &str,
     ) -> Result<Verified, tokengate::Error> {
+        self.retry_on_unknown_key(|| validator.validate(token))
+            .await
+    }
+
+    /// Runs `check` (any validation over [`RemoteJwks::key_set`]:
+    /// [`Validator::validate_with`] for custom claims,
+    /// [`Validator::validate_for`], the front door's `authenticate`...);
+    /// when it fails with [`tokengate::Error::UnknownKey`], awaits one
+    /// refetch as [`RemoteJwks::validate_async`] does and runs it once
+    /// more.
+    ///
+    /// # Errors
+    ///
+    /// `check`'s.
+    pub async fn retry_on_unknown_key<T>(
+        &self,
+        mut check: impl FnMut() -> Result<T, tokengate::Error>,
+    ) -> Result<T, tokengate::Error> {
         let seen = self.shared.set.generation();
-        match validator.validate(token) {
+        match check() {
             Err(e @ tokengate::Error::UnknownKey { .. }) => match self.refresh_async(seen).await {
-                UnknownKeyRefresh::Refetched => validator.validate(token),
+                UnknownKeyRefresh::Refetched => check(),
                 _ => Err(e),
             },
             other => other,
