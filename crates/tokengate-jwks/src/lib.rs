@@ -69,6 +69,10 @@
 //!   other caller waits for that one fetch (single flight), and tokens with
 //!   made-up `kid`s within the cooldown are refused at once, without a fetch
 //!   and without a wait.
+//! - Any validation call (custom claims with `validate_with`, per-route
+//!   scopes, the front door) gets the same wait through
+//!   [`RemoteJwks::retry_on_unknown_key_blocking`] or, async,
+//!   `RemoteJwks::retry_on_unknown_key`.
 //! - The async flavour needs no executor from tokio: it awaits a
 //!   `tokio::sync::watch` channel, which works under any runtime.
 //!
@@ -278,6 +282,10 @@ impl RemoteJwksBuilder {
     /// Checks the URLs, runs discovery (blocking, each request within the
     /// policy's fetch timeout), loads the cached document, and starts the
     /// refresh thread, which makes the first fetch at once.
+    ///
+    /// Discovery blocks the calling thread: in async code, build before
+    /// the runtime starts or inside `spawn_blocking` (a `jwks_uri` source
+    /// makes no request here).
     ///
     /// # Errors
     ///
