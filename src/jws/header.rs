@@ -1,3 +1,5 @@
+use std::borrow::Cow;
+
 use crate::error::{Error, Malformed};
 use crate::json::walk_object;
 
@@ -44,51 +46,7 @@ impl Header {
     /// strings when present; no `crit` and no `b64` (no extension is
     /// understood, RFC 7515 §4.1.11, RFC 7797 §6).
     pub(crate) fn parse(bytes: &[u8]) -> Result<Self, Error> {
-        let mut alg = None;
-        let mut typ = None;
-        let mut cty = None;
-        let mut kid = None;
-        let mut critical = false;
-        walk_object(
-            bytes,
-            |name| match name {
-                "alg" => Some(0),
-                "typ" => Some(1),
-                "cty" => Some(2),
-                "kid" => Some(3),
-                "crit" => Some(4),
-                "b64" => Some(5),
-                _ => None,
-            },
-            |index, value| {
-                let (slot, param) = match index {
-                    0 => {
-                        let name = value.into_str().ok_or(Malformed::Header("alg"))?;
-                        alg = Some(Algorithm::from_name(&name)?);
-                        return Ok(());
-                    }
-                    1 => (&mut typ, "typ"),
-                    2 => (&mut cty, "cty"),
-                    3 => (&mut kid, "kid"),
-                    _ => {
-                        critical = true;
-                        return Ok(());
-                    }
-                };
-                *slot = Some(
-                    value
-                        .into_str()
-                        .ok_or(Malformed::Header(param))?
-                        .into_owned(),
-                );
-                Ok(())
-            },
-        )?;
-        let alg = alg.ok_or(Malformed::Header("alg"))?;
-        if critical {
-            return Err(Error::UnsupportedCriticalHeader);
-        }
-        Ok(Self { alg, typ, cty, kid })
+        HeaderRef::parse(bytes).map(HeaderRef::into_owned)
     }
 
     /// Serializes the header parameters this crate emits, in a fixed order.
@@ -122,6 +80,71 @@ pub(crate) fn typ_matches(expected: &str, actual: &str) -> bool {
         }
     }
     strip(expected).eq_ignore_ascii_case(strip(actual))
+}
+
+/// A header read from a decoded segment, borrowing its strings where the
+/// JSON has no escapes: the validator checks it without allocating, and
+/// makes the owned [`Header`] only for a token that passed.
+#[derive(Debug)]
+pub(crate) struct HeaderRef<'a> {
+    pub(crate) alg: Algorithm,
+    pub(crate) typ: Option<Cow<'a, str>>,
+    pub(crate) cty: Option<Cow<'a, str>>,
+    pub(crate) kid: Option<Cow<'a, str>>,
+}
+
+impl<'a> HeaderRef<'a> {
+    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
+        let mut alg = None;
+        let mut typ = None;
+        let mut cty = None;
+        let mut kid = None;
+        let mut critical = false;
+        walk_object(
+            bytes,
+            |name| match name {
+                "alg" => Some(0),
+                "typ" => Some(1),
+                "cty" => Some(2),
+                "kid" => Some(3),
+                "crit" => Some(4),
+                "b64" => Some(5),
+                _ => None,
+            },
+            |index, value| {
+                let (slot, param) = match index {
+                    0 => {
+                        let name = value.into_str().ok_or(Malformed::Header("alg"))?;
+                        alg = Some(Algorithm::from_name(&name)?);
+                        return Ok(());
+                    }
+                    1 => (&mut typ, "typ"),
+                    2 => (&mut cty, "cty"),
+                    3 => (&mut kid, "kid"),
+                    _ => {
+                        critical = true;
+                        return Ok(());
+                    }
+                };
+                *slot = Some(value.into_str().ok_or(Malformed::Header(param))?);
+                Ok(())
+            },
+        )?;
+        let alg = alg.ok_or(Malformed::Header("alg"))?;
+        if critical {
+            return Err(Error::UnsupportedCriticalHeader);
+        }
+        Ok(Self { alg, typ, cty, kid })
+    }
+
+    pub(crate) fn into_owned(self) -> Header {
+        Header {
+            alg: self.alg,
+            typ: self.typ.map(Cow::into_owned),
+            cty: self.cty.map(Cow::into_owned),
+            kid: self.kid.map(Cow::into_owned),
+        }
+    }
 }
 
 #[cfg(test)]

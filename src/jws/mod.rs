@@ -11,7 +11,7 @@ pub use algorithm::{Algorithm, AlgorithmSet};
 pub use header::Header;
 
 pub(crate) use algorithm::Family;
-pub(crate) use header::typ_matches;
+pub(crate) use header::{HeaderRef, typ_matches};
 
 use crate::encoding::{DEFAULT_MAX_TOKEN_SIZE, b64_decode, b64_decode_in, b64_encode_into};
 use crate::error::{Error, Malformed};

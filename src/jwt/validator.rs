@@ -8,7 +8,7 @@ use super::claims::{Claim, Claims, NoCustomClaims, parse_custom, parse_registere
 use crate::clock::{Clock, SystemClock};
 use crate::encoding::{DEFAULT_MAX_TOKEN_SIZE, MAX_TOKEN_SIZE_LIMIT, b64_check, b64_decode_in};
 use crate::error::Error;
-use crate::jws::{Algorithm, AlgorithmSet, Compact, Header, typ_matches};
+use crate::jws::{Algorithm, AlgorithmSet, Compact, Header, HeaderRef, typ_matches};
 use crate::keys::{KeyQuery, KeyStore};
 use crate::revocation::{Revocation, RevocationQuery};
 use crate::scope::ScopeRequirement;
@@ -282,7 +282,13 @@ impl Validator {
     ) -> Result<Verified<T>, Error> {
         let cfg = &*self.config;
         let compact = Compact::split(token, cfg.max_size)?;
-        let header = compact.header()?;
+        let mut header_stack = [0u8; 512];
+        let mut header_heap = Vec::new();
+        let header = HeaderRef::parse(b64_decode_in(
+            compact.header,
+            &mut header_stack,
+            &mut header_heap,
+        )?)?;
         if !self.algorithms().contains(header.alg) {
             return Err(Error::AlgorithmNotAllowed(header.alg));
         }
@@ -325,12 +331,12 @@ impl Validator {
         }
         let custom = custom(payload)?;
         Ok(Verified {
-            header,
+            header: header.into_owned(),
             claims: claims.with_custom(custom),
         })
     }
 
-    fn check_claims<T>(&self, header: &Header, claims: &Claims<T>) -> Result<(), Error> {
+    fn check_claims<T>(&self, header: &HeaderRef<'_>, claims: &Claims<T>) -> Result<(), Error> {
         let cfg = &*self.config;
         for claim in ALL_CLAIMS {
             if cfg.required & claim.bit() != 0 && !claims.has(claim) {
