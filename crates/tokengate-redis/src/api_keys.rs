@@ -578,12 +578,33 @@ fn join((json, rv, ex, rb, n): Fields) -> Result<Option<Entry>, Error> {
     Ok(Some((n.unwrap_or(0), Arc::new(record))))
 }
 
-/// The current state of records `ids`, in one round trip.
+/// The current state of records `ids`, in one round trip. A record this
+/// version cannot read fails the call.
 fn fetch(
     conn: &mut RedisConnection,
     keys: &Keys,
     ids: &[&str],
 ) -> Result<Vec<Option<Entry>>, Error> {
+    fetch_rows(conn, keys, ids)?.into_iter().map(join).collect()
+}
+
+/// As [`fetch`], for a replica: a record this version cannot read (a
+/// hand edit, a newer schema) is treated as absent, so its key is refused,
+/// and the replica goes on applying every other change. Failing the batch
+/// instead would stall the replica at that entry, and with it every later
+/// revocation.
+fn fetch_for_replica(
+    conn: &mut RedisConnection,
+    keys: &Keys,
+    ids: &[&str],
+) -> Result<Vec<Option<Entry>>, Error> {
+    Ok(fetch_rows(conn, keys, ids)?
+        .into_iter()
+        .map(|row| join(row).unwrap_or(None))
+        .collect())
+}
+
+fn fetch_rows(conn: &mut RedisConnection, keys: &Keys, ids: &[&str]) -> Result<Vec<Fields>, Error> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -591,8 +612,7 @@ fn fetch(
     for id in ids {
         fetch.key(keys.record(id));
     }
-    let rows: Vec<Fields> = fetch.invoke(conn).map_err(redis_error)?;
-    rows.into_iter().map(join).collect()
+    fetch.invoke(conn).map_err(redis_error)
 }
 
 fn int_reply(v: &Value) -> Result<i64, Error> {
@@ -818,11 +838,12 @@ impl Feed {
             let Ok(reply) = reply else {
                 return Break::Failed;
             };
-            self.shared.touch();
             let entries = reply
                 .map(|r| r.keys.into_iter().flat_map(|k| k.ids).collect::<Vec<_>>())
                 .unwrap_or_default();
             if entries.is_empty() {
+                // Nothing new: the replica is current as of now.
+                self.shared.touch();
                 continue;
             }
             let mut ids: Vec<String> = Vec::with_capacity(entries.len());
@@ -843,7 +864,7 @@ impl Feed {
             ids.sort_unstable();
             ids.dedup();
             let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-            match fetch(conn, &self.keys, &refs) {
+            match fetch_for_replica(conn, &self.keys, &refs) {
                 Ok(states) => {
                     for (id, state) in refs.iter().zip(states) {
                         self.shared.apply(id, state);
@@ -853,6 +874,9 @@ impl Feed {
             }
             (self.cursor, self.last_n) = last;
             self.shared.set_applied(self.last_n);
+            // Current only once the changes are applied: hearing from
+            // Redis without applying what it said is not freshness.
+            self.shared.touch();
         }
     }
 
@@ -888,12 +912,11 @@ impl Feed {
                 .query(conn)
                 .map_err(redis_error)?;
             let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-            for (id, state) in refs.iter().zip(fetch(conn, &self.keys, &refs)?) {
+            for (id, state) in refs.iter().zip(fetch_for_replica(conn, &self.keys, &refs)?) {
                 if let (Some(entry), Some(map)) = (state, fresh.get_mut(shard_index(id))) {
                     map.insert((*id).into(), entry);
                 }
             }
-            self.shared.touch();
             if next == 0 {
                 break;
             }
@@ -904,6 +927,8 @@ impl Feed {
         }
         self.cursor = cursor;
         self.last_n = last_n;
+        // Current as of the head read before the load, now swapped in.
+        self.shared.touch();
         self.shared.reloads.fetch_add(1, Ordering::AcqRel);
         let _ = self.shared.state.compare_exchange(
             NOT_READY,

@@ -347,3 +347,79 @@ fn api_key_replica_reloads_when_redis_comes_back_without_its_data() {
         verdict(&on_replica, fresh.expose_secret()).is_ok()
     });
 }
+
+/// A record no replica can read (a hand edit, a newer schema) must not
+/// stall the replicas at its stream entry: it is refused like an absent
+/// key, and every later change, a revocation among them, still reaches
+/// every server. (Before, the replica stopped applying changes while still
+/// reporting itself fresh, so a key revoked after the bad entry stayed
+/// accepted on the other servers, with no 503 either.)
+#[test]
+fn an_unreadable_record_does_not_stall_the_replicas() {
+    let server = server(false);
+    let config = RedisConfig::new(server.url());
+    let store = || {
+        Arc::new(
+            RedisApiKeyStore::builder(&config)
+                .max_staleness(Duration::from_secs(1))
+                .connect()
+                .unwrap()
+                .wait_ready(Duration::from_secs(10))
+                .unwrap(),
+        )
+    };
+    let (a, b) = (store(), store());
+    let format = ApiKeyFormat::new("acme").unwrap();
+    let on_a = ApiKeyVerifier::new(format.clone(), a.clone());
+    let on_b = ApiKeyVerifier::new(format.clone(), b.clone());
+    let key = ApiKeyIssuer::new(format)
+        .issue_into(&*a, NewApiKey::new("billing"))
+        .unwrap();
+    eventually("b sees the key", || {
+        on_b.verify(key.expose_secret()).is_ok()
+    });
+
+    // One record this crate cannot read, with its change event, written
+    // the way the scripts write them.
+    let mut admin = redis::Client::open(server.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let n: u64 = redis::cmd("INCR")
+        .arg("{tokengate:ak}:seq")
+        .query(&mut admin)
+        .unwrap();
+    let _: () = redis::cmd("HSET")
+        .arg("{tokengate:ak}:k:bad")
+        .arg("rec")
+        .arg("{not json")
+        .arg("n")
+        .arg(n)
+        .query(&mut admin)
+        .unwrap();
+    let _: String = redis::cmd("XADD")
+        .arg("{tokengate:ak}:changes")
+        .arg("*")
+        .arg("id")
+        .arg("bad")
+        .arg("n")
+        .arg(n)
+        .query(&mut admin)
+        .unwrap();
+
+    // A revokes the real key: B refuses it too, and stays fresh.
+    assert!(on_a.revoke(key.id()).unwrap());
+    eventually(
+        "b refuses the revoked key",
+        || matches!(on_b.verify(key.expose_secret()), Err(e) if e.kind().as_str() == "revoked"),
+    );
+    assert!(matches!(b.get("bad"), Ok(None)));
+    // Still following the feed, not stale: a later key reaches B.
+    std::thread::sleep(Duration::from_millis(1_500));
+    let later = ApiKeyIssuer::new(ApiKeyFormat::new("acme").unwrap())
+        .issue_into(&*a, NewApiKey::new("billing"))
+        .unwrap();
+    eventually("b sees a later key", || {
+        on_b.verify(later.expose_secret()).is_ok()
+    });
+}
