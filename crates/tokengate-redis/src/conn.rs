@@ -152,7 +152,12 @@ impl RedisClient {
                 let client = ClusterClient::builder(urls.iter().map(String::as_str))
                     .connection_timeout(connect_timeout)
                     .response_timeout(response_timeout)
-                    .retries(2)
+                    // No automatic resend: the client resends a command
+                    // that only timed out, which would run a rotation or an
+                    // insert script twice (the second run then reports the
+                    // first's success as a conflict). Idempotent calls are
+                    // retried by the stores themselves.
+                    .retries(0)
                     .build()
                     .map_err(redis_error)?;
                 ClientKind::Cluster(client)
