@@ -40,7 +40,7 @@ use crate::jws::{Algorithm, AlgorithmSet};
 /// | `retry_after` | 30 seconds | after a failed fetch, the next attempt waits this long (the last good keys keep serving meanwhile) |
 /// | `max_staleness` | 24 hours | how long the last good keys serve while every fetch fails: public keys do not go bad by themselves, and provider outages last hours; past it, [`Error::KeySetUnavailable`] (503) |
 /// | `max_document_size` | 512 KiB | real sets are a few KiB; a larger body is refused, not parsed |
-/// | `fetch_timeout` | 5 seconds | for the driver's request; a fetch not completed after twice this long counts as abandoned, so a lost driver cannot block refreshes |
+/// | `fetch_timeout` | 5 seconds | for the driver's request; a fetch not completed after twice this long (plus one second) counts as abandoned, so a lost driver cannot block refreshes |
 /// | `max_redirects` | 3 | for the driver; never from `https` to `http` ([`redirect_allowed`]) |
 /// | `max_waiters` | 1024 | requests waiting at once on an unknown-`kid` refetch; more are refused rather than queued without bound |
 #[non_exhaustive]
@@ -521,12 +521,19 @@ impl RemoteKeySet {
         Fetch { id, reason }
     }
 
+    /// Whole seconds on the clock after which an in-flight fetch counts
+    /// as abandoned: at least twice the timeout, even though the clock
+    /// counts whole seconds (a fetch started at x.999 reads as started at
+    /// x), so a slow but live fetch of a sub-second timeout is never
+    /// superseded.
     fn abandon_after(&self) -> i64 {
-        self.policy
+        let twice_ms = self
+            .policy
             .fetch_timeout
-            .whole_seconds()
-            .saturating_mul(2)
-            .max(1)
+            .whole_milliseconds()
+            .saturating_mul(2);
+        let seconds = i64::try_from(twice_ms.saturating_add(999) / 1000).unwrap_or(i64::MAX);
+        seconds.saturating_add(1)
     }
 
     fn in_flight(&self, state: &State, now: i64) -> bool {
@@ -942,7 +949,11 @@ mod tests {
         let e = env(KeySetPolicy::default());
         let lost = e.set.due().unwrap();
         assert_eq!(e.set.due(), None);
+        // Twice the 5 s timeout, plus the second a whole-second clock
+        // cannot see.
         e.clock.advance(10);
+        assert_eq!(e.set.due(), None);
+        e.clock.advance(1);
         let f = e.set.due().unwrap();
         // The lost fetch's late answer is ignored.
         assert_eq!(
@@ -1126,5 +1137,36 @@ mod tests {
         serve(&set, f, &doc(&[&e.a, &e.b]), None);
         assert!(validator.validate(&token(&e.b)).is_ok());
         let _ = SingleKeyStore::new(e.a.verifying_key());
+    }
+
+    #[test]
+    fn a_sub_second_timeout_does_not_supersede_a_live_fetch() {
+        let e = env(KeySetPolicy {
+            fetch_timeout: Duration::milliseconds(500),
+            ..KeySetPolicy::default()
+        });
+        // Started at x.999 by the wall clock: the clock reads x.
+        let first = e.set.due().unwrap();
+        // 1 ms later the clock reads x + 1; the fetch is still live.
+        e.clock.advance(1);
+        assert_eq!(
+            e.set.on_unknown_key(),
+            UnknownKeyAction::Wait { generation: 0 }
+        );
+        e.set.stop_waiting();
+        assert_eq!(e.set.due(), None);
+        assert!(matches!(
+            serve(&e.set, first, &doc(&[&e.a]), None),
+            FetchResult::Updated { keys: 1, .. }
+        ));
+        assert!(e.set.status().serving);
+        // A fetch that really is lost (2 s: twice the timeout, rounded up,
+        // plus the second the clock cannot see) is abandoned.
+        e.clock.advance(15 * 60);
+        let _lost = e.set.due().unwrap();
+        e.clock.advance(1);
+        assert_eq!(e.set.due(), None);
+        e.clock.advance(1);
+        assert!(e.set.due().is_some());
     }
 }
