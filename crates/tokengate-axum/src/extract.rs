@@ -9,13 +9,13 @@ use std::task::{Context, Poll};
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::Request;
 use axum::http::request::Parts;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tokengate::{Claims, Error, NoCustomClaims, Principal, ScopeRequirement};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::layer::{Caller, ClaimsType};
-use crate::response::missing_layer;
+use crate::response::{AuthRejection, missing_layer};
 
 /// The authenticated caller, as the [`AuthLayer`](crate::AuthLayer) in
 /// front of the route left it.
@@ -36,7 +36,7 @@ use crate::response::missing_layer;
 #[derive(Debug, Clone)]
 pub struct Auth<T = NoCustomClaims>(pub Principal<T>);
 
-fn principal<T: ClaimsType>(parts: &Parts) -> Result<Principal<T>, Response> {
+fn principal<T: ClaimsType>(parts: &Parts) -> Result<Principal<T>, AuthRejection> {
     Caller::require_principal(parts)?;
     parts
         .extensions
@@ -48,17 +48,20 @@ fn principal<T: ClaimsType>(parts: &Parts) -> Result<Principal<T>, Response> {
 }
 
 impl<S: Send + Sync, T: ClaimsType> FromRequestParts<S> for Auth<T> {
-    type Rejection = Response;
+    type Rejection = AuthRejection;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Response> {
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AuthRejection> {
         principal(parts).map(Auth)
     }
 }
 
 impl<S: Send + Sync, T: ClaimsType> OptionalFromRequestParts<S> for Auth<T> {
-    type Rejection = Response;
+    type Rejection = AuthRejection;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Response> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, AuthRejection> {
         match parts.extensions.get::<Caller>() {
             Some(Caller::Anonymous { .. }) => Ok(None),
             _ => principal(parts).map(|p| Some(Auth(p))),
@@ -89,7 +92,7 @@ impl<S: Send + Sync, T: ClaimsType> OptionalFromRequestParts<S> for Auth<T> {
 #[derive(Debug, Clone)]
 pub struct VerifiedClaims<T = NoCustomClaims>(pub Claims<T>);
 
-fn claims<T: ClaimsType>(parts: &Parts) -> Result<Claims<T>, Response> {
+fn claims<T: ClaimsType>(parts: &Parts) -> Result<Claims<T>, AuthRejection> {
     let p = principal::<T>(parts)?;
     let caller = parts
         .extensions
@@ -99,17 +102,20 @@ fn claims<T: ClaimsType>(parts: &Parts) -> Result<Claims<T>, Response> {
 }
 
 impl<S: Send + Sync, T: ClaimsType> FromRequestParts<S> for VerifiedClaims<T> {
-    type Rejection = Response;
+    type Rejection = AuthRejection;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Response> {
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AuthRejection> {
         claims(parts).map(VerifiedClaims)
     }
 }
 
 impl<S: Send + Sync, T: ClaimsType> OptionalFromRequestParts<S> for VerifiedClaims<T> {
-    type Rejection = Response;
+    type Rejection = AuthRejection;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Response> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, AuthRejection> {
         match parts.extensions.get::<Caller>() {
             Some(Caller::Anonymous { .. }) => Ok(None),
             _ => claims(parts).map(|c| Some(VerifiedClaims(c))),
@@ -165,7 +171,7 @@ impl RequireScopes {
         }
     }
 
-    fn check(&self, parts_extensions: &axum::http::Extensions) -> Result<(), Response> {
+    fn check(&self, parts_extensions: &axum::http::Extensions) -> Result<(), AuthRejection> {
         match parts_extensions.get::<Caller>() {
             Some(caller) => caller.check(&self.requirement),
             None => Err(missing_layer(
@@ -219,7 +225,7 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         match self.scopes.check(req.extensions()) {
             Ok(()) => Box::pin(self.inner.call(req)),
-            Err(refusal) => Box::pin(std::future::ready(Ok(refusal))),
+            Err(refusal) => Box::pin(std::future::ready(Ok(refusal.into_response()))),
         }
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::http::{HeaderMap, Request, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use tokengate::ScopeRequirement;
 use tokengate::{AuthError, Authenticator, BearerError, Claims, Error, NoCustomClaims, Principal};
@@ -18,7 +18,7 @@ use tower_service::Service;
 
 use crate::issuers::{Door, MultiIssuer};
 use crate::refetch::KeyRefresh;
-use crate::response::{ErrorBody, Responder, missing_layer};
+use crate::response::{AuthRejection, ErrorBody, Responder, missing_layer};
 
 /// What a claims type must be to travel in request extensions.
 pub trait ClaimsType: DeserializeOwned + Clone + Send + Sync + 'static {}
@@ -182,10 +182,12 @@ pub(crate) enum Caller {
 
 impl Caller {
     /// The answer to give where a principal is required but there is none.
-    pub(crate) fn require_principal(parts: &axum::http::request::Parts) -> Result<(), Response> {
+    pub(crate) fn require_principal(
+        parts: &axum::http::request::Parts,
+    ) -> Result<(), AuthRejection> {
         match parts.extensions.get::<Caller>() {
             Some(Caller::Known { .. }) => Ok(()),
-            Some(Caller::Anonymous { error, responder }) => Err(responder.respond(error)),
+            Some(Caller::Anonymous { error, responder }) => Err(responder.reject(error)),
             None => Err(missing_layer("no AuthLayer in front of this route")),
         }
     }
@@ -211,7 +213,7 @@ impl<T: Send + Sync> Checks for Principal<T> {
 }
 
 impl Caller {
-    pub(crate) fn check(&self, requirement: &ScopeRequirement) -> Result<(), Response> {
+    pub(crate) fn check(&self, requirement: &ScopeRequirement) -> Result<(), AuthRejection> {
         match self {
             Caller::Known {
                 door,
@@ -219,22 +221,22 @@ impl Caller {
                 principal,
             } => principal
                 .require_scopes(door, requirement)
-                .map_err(|e| responder.respond(&e)),
-            Caller::Anonymous { error, responder } => Err(responder.respond(error)),
+                .map_err(|e| responder.reject(&e)),
+            Caller::Anonymous { error, responder } => Err(responder.reject(error)),
         }
     }
 
     pub(crate) fn claims<'p, T>(
         &self,
         principal: &'p Principal<T>,
-    ) -> Result<&'p Claims<T>, Response> {
+    ) -> Result<&'p Claims<T>, AuthRejection> {
         match self {
             Caller::Known {
                 door, responder, ..
             } => door
                 .require_claims(principal)
-                .map_err(|e| responder.respond(&e)),
-            Caller::Anonymous { error, responder } => Err(responder.respond(error)),
+                .map_err(|e| responder.reject(&e)),
+            Caller::Anonymous { error, responder } => Err(responder.reject(error)),
         }
     }
 }
@@ -273,7 +275,9 @@ enum Outcome<T> {
 impl Gate {
     async fn authenticate<T: ClaimsType>(&self, header: Option<&str>) -> Outcome<T> {
         let Some(door) = self.issuers.select(header) else {
-            return Outcome::Refused(missing_layer("the AuthLayer has no authenticator"));
+            return Outcome::Refused(
+                missing_layer("the AuthLayer has no authenticator").into_response(),
+            );
         };
         let seen = door.refresh.as_ref().map(|r| r.generation());
         let mut result = door.authenticator.authenticate_with::<T>(header, None);

@@ -25,4 +25,4 @@ pub use extract::{Auth, RequireScopes, RequireScopesService, VerifiedClaims};
 pub use issuers::MultiIssuer;
 pub use layer::{AuthLayer, AuthService, ClaimsType};
 pub use refetch::{Fetched, KeyRefresh, RemoteKeySetRefresh};
-pub use response::{ErrorBody, JsonErrorBody};
+pub use response::{AuthRejection, ErrorBody, JsonErrorBody};

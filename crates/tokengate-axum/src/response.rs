@@ -140,6 +140,11 @@ impl Responder {
         self
     }
 
+    /// The full answer to `error`, as a rejection.
+    pub(crate) fn reject(&self, error: &AuthError) -> AuthRejection {
+        AuthRejection::from(self.respond(error))
+    }
+
     /// The full answer to `error`.
     pub(crate) fn respond(&self, error: &AuthError) -> Response {
         let mut response = self.body.body(error);
@@ -171,16 +176,49 @@ impl Responder {
     }
 }
 
+/// Why an extractor or [`RequireScopes`](crate::RequireScopes) refused a
+/// request: the same answer the [`AuthLayer`](crate::AuthLayer) gives
+/// (status, challenge, the layer's body), ready to send.
+pub struct AuthRejection(Box<Response>);
+
+impl AuthRejection {
+    /// The status it answers with.
+    pub fn status(&self) -> StatusCode {
+        self.0.status()
+    }
+}
+
+impl fmt::Debug for AuthRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthRejection")
+            .field("status", &self.0.status())
+            .finish_non_exhaustive()
+    }
+}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        *self.0
+    }
+}
+
+impl From<Response> for AuthRejection {
+    fn from(response: Response) -> Self {
+        Self(Box::new(response))
+    }
+}
+
 /// A 500 for a route that asks for a caller no layer authenticated: the
 /// application forgot [`AuthLayer`](crate::AuthLayer), a mistake to fix,
 /// not a client's.
-pub(crate) fn missing_layer(what: &'static str) -> Response {
-    (
+pub(crate) fn missing_layer(what: &'static str) -> AuthRejection {
+    let response = (
         StatusCode::INTERNAL_SERVER_ERROR,
         [(header::CONTENT_TYPE, "application/json")],
         serde_json::json!({ "error": "server_error", "detail": what }).to_string(),
     )
-        .into_response()
+        .into_response();
+    AuthRejection::from(response)
 }
 
 #[cfg(test)]
