@@ -6,7 +6,7 @@
 //! `cargo bench --bench memory` (under `cargo test --benches` it runs at a
 //! thousandth of the size, as a smoke test).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::alloc::System;
 use std::time::{Duration, Instant};
@@ -97,6 +97,29 @@ fn main() {
     }
     let allocs = (calls() - start_calls) as f64 / rounds as f64;
 
+    // Allocations per rejection: a wrong signature (one character of it
+    // changed, away from the last), and garbage.
+    let dot = token.rfind('.').unwrap();
+    let mut bytes = token.clone().into_bytes();
+    bytes[dot + 3] = if bytes[dot + 3] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(bytes).unwrap();
+    let garbage = format!(
+        "{}.{}.{}",
+        "x".repeat(100),
+        "y".repeat(100),
+        "z!".repeat(50)
+    );
+    let per_rejection = |bad: &str| {
+        validator.validate(bad).unwrap_err();
+        let start_calls = calls();
+        for _ in 0..rounds {
+            validator.validate(bad).unwrap_err();
+        }
+        (calls() - start_calls) as f64 / rounds as f64
+    };
+    let wrong_signature_allocs = per_rejection(&tampered);
+    let garbage_allocs = per_rejection(&garbage);
+
     // Allocations per front-door authentication of the same token: the
     // validation plus the Principal built from it.
     let door = tokengate::Authenticator::builder()
@@ -150,7 +173,27 @@ fn main() {
     );
     println!("| heap allocations per HS256 validation (NoCustomClaims) | {allocs:.1} |");
     println!("| heap allocations per front-door authentication of that token | {door_allocs:.1} |");
+    println!(
+        "| heap allocations per rejection of a wrong signature | {wrong_signature_allocs:.1} |"
+    );
+    println!("| heap allocations per rejection of garbage | {garbage_allocs:.1} |");
     println!("| HS256 validations/s, 1 thread | {one:.0} |");
     println!("| HS256 validations/s, 2 threads | {two:.0} |");
     println!("| 2-thread / 1-thread throughput | {:.2}x |", two / one);
+
+    // Budgets, checked on every run (this target runs under `cargo test
+    // --all-targets`, so in CI): a change that adds an allocation to a hot
+    // path fails here. Lower them when the paths get leaner.
+    let budgets = [
+        ("HS256 validation", allocs, 8.0),
+        ("front-door authentication", door_allocs, 12.0),
+        ("wrong-signature rejection", wrong_signature_allocs, 2.0),
+        ("garbage rejection", garbage_allocs, 0.0),
+    ];
+    for (what, measured, budget) in budgets {
+        assert!(
+            measured <= budget,
+            "{what}: {measured} heap allocations per call, over the budget of {budget}"
+        );
+    }
 }

@@ -100,6 +100,14 @@ where
     W: Fn(&str) -> Option<u8>,
     F: FnMut(u8, Scalar<'de>) -> Result<(), Error>,
 {
+    // Anything but an object is refused before serde_json sees it: its
+    // error is boxed, and garbage must cost no allocation.
+    let first = bytes
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    if first != Some(&b'{') {
+        return Err(Error::Malformed(Malformed::Json));
+    }
     let mut walk = Walk {
         names: Vec::new(),
         failure: None,

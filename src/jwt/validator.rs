@@ -6,7 +6,7 @@ use time::Duration;
 use super::builder::ACCESS_TOKEN_TYPE;
 use super::claims::{Claim, Claims, NoCustomClaims, parse_custom, parse_registered};
 use crate::clock::{Clock, SystemClock};
-use crate::encoding::{DEFAULT_MAX_TOKEN_SIZE, MAX_TOKEN_SIZE_LIMIT, b64_decode_in};
+use crate::encoding::{DEFAULT_MAX_TOKEN_SIZE, MAX_TOKEN_SIZE_LIMIT, b64_check, b64_decode_in};
 use crate::error::Error;
 use crate::jws::{Algorithm, AlgorithmSet, Compact, Header, typ_matches};
 use crate::keys::{KeyQuery, KeyStore};
@@ -289,11 +289,10 @@ impl Validator {
         let mut sig_stack = [0u8; 1024];
         let mut sig_heap = Vec::new();
         let signature = b64_decode_in(compact.signature, &mut sig_stack, &mut sig_heap)?;
-        // Decoded (not parsed) before the key lookup, so a payload that is
-        // not base64url costs no lookup and no crypto.
-        let mut payload_stack = [0u8; 2048];
-        let mut payload_heap = Vec::new();
-        let payload = b64_decode_in(compact.payload, &mut payload_stack, &mut payload_heap)?;
+        // Checked (not decoded) before the key lookup, so a payload that is
+        // not base64url costs no lookup and no crypto; decoded only after
+        // the signature verified, so a wrong signature costs no decode.
+        b64_check(compact.payload)?;
         let key = cfg
             .store
             .find_key(&KeyQuery::new(header.alg, header.kid.as_deref()))?;
@@ -301,6 +300,9 @@ impl Validator {
             return Err(Error::unknown_key(header.kid.as_deref()));
         }
         key.verify(compact.signing_input, signature)?;
+        let mut payload_stack = [0u8; 2048];
+        let mut payload_heap = Vec::new();
+        let payload = b64_decode_in(compact.payload, &mut payload_stack, &mut payload_heap)?;
         // Everything below reads bytes that the key holder signed.
         let claims = parse_registered(payload, &cfg.scope_claim)?;
         self.check_claims(&header, &claims)?;

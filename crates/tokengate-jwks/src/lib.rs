@@ -69,6 +69,10 @@
 //!   other caller waits for that one fetch (single flight), and tokens with
 //!   made-up `kid`s within the cooldown are refused at once, without a fetch
 //!   and without a wait.
+//! - Any validation call (custom claims with `validate_with`, per-route
+//!   scopes, the front door) gets the same wait through
+//!   [`RemoteJwks::retry_on_unknown_key_blocking`] or, async,
+//!   `RemoteJwks::retry_on_unknown_key`.
 //! - The async flavour needs no executor from tokio: it awaits a
 //!   `tokio::sync::watch` channel, which works under any runtime.
 //!
@@ -279,6 +283,10 @@ impl RemoteJwksBuilder {
     /// policy's fetch timeout), loads the cached document, and starts the
     /// refresh thread, which makes the first fetch at once.
     ///
+    /// Discovery blocks the calling thread: in async code, build before
+    /// the runtime starts or inside `spawn_blocking` (a `jwks_uri` source
+    /// makes no request here).
+    ///
     /// # Errors
     ///
     /// [`Error::Config`] for a refused URL or policy or a cached document
@@ -453,7 +461,8 @@ impl RemoteJwks {
     ) -> Result<T, tokengate::Error> {
         let seen = self.shared.set.generation();
         match check() {
-            Err(e @ tokengate::Error::UnknownKey { .. }) => match self.refresh_blocking(seen) {
+            Err(e @ tokengate::Error::UnknownKey { .. }) => match self.refresh_blocking(Some(seen))
+            {
                 UnknownKeyRefresh::Refetched => check(),
                 _ => Err(e),
             },
@@ -466,7 +475,7 @@ impl RemoteJwks {
     /// the cooldown allows, or waits for the one in flight, or refuses at
     /// once. Then look the key up again.
     pub fn refresh_for_unknown_key_blocking(&self) -> UnknownKeyRefresh {
-        self.refresh_blocking(u64::MAX)
+        self.refresh_blocking(None)
     }
 
     /// The wait's bound: the fetch timeout, plus a second for the answer
@@ -478,9 +487,9 @@ impl RemoteJwks {
     /// As [`RemoteJwks::refresh_for_unknown_key_blocking`]; a refusal after
     /// the set moved past `seen` (the generation the caller's lookup saw)
     /// counts as refetched: another caller's fetch completed meanwhile.
-    fn refresh_blocking(&self, seen: u64) -> UnknownKeyRefresh {
+    fn refresh_blocking(&self, seen: Option<u64>) -> UnknownKeyRefresh {
         let set = &self.shared.set;
-        if seen != u64::MAX && set.generation() > seen {
+        if seen.is_some_and(|seen| set.generation() > seen) {
             // A fetch completed since the caller's lookup: look again
             // rather than start another.
             return UnknownKeyRefresh::Refetched;
@@ -493,7 +502,7 @@ impl RemoteJwks {
             }
             UnknownKeyAction::Wait { generation } => (generation, true),
             UnknownKeyAction::Refuse => {
-                return if seen != u64::MAX && set.generation() > seen {
+                return if seen.is_some_and(|seen| set.generation() > seen) {
                     UnknownKeyRefresh::Refetched
                 } else {
                     UnknownKeyRefresh::Refused
@@ -533,7 +542,7 @@ impl RemoteJwks {
     /// fetch completes, which its timeout bounds. Cancel-safe: a dropped
     /// future gives up its place among the waiters.
     pub async fn refresh_for_unknown_key(&self) -> UnknownKeyRefresh {
-        self.refresh_async(u64::MAX).await
+        self.refresh_async(None).await
     }
 
     /// Validates `token` with `validator` (built over
@@ -570,15 +579,17 @@ impl RemoteJwks {
     ) -> Result<T, tokengate::Error> {
         let seen = self.shared.set.generation();
         match check() {
-            Err(e @ tokengate::Error::UnknownKey { .. }) => match self.refresh_async(seen).await {
-                UnknownKeyRefresh::Refetched => check(),
-                _ => Err(e),
-            },
+            Err(e @ tokengate::Error::UnknownKey { .. }) => {
+                match self.refresh_async(Some(seen)).await {
+                    UnknownKeyRefresh::Refetched => check(),
+                    _ => Err(e),
+                }
+            }
             other => other,
         }
     }
 
-    async fn refresh_async(&self, seen: u64) -> UnknownKeyRefresh {
+    async fn refresh_async(&self, seen: Option<u64>) -> UnknownKeyRefresh {
         struct StopWaiting<'a>(&'a RemoteKeySet);
         impl Drop for StopWaiting<'_> {
             fn drop(&mut self) {
@@ -587,7 +598,7 @@ impl RemoteJwks {
         }
         let set = &*self.shared.set;
         let mut changes = self.shared.watch.subscribe();
-        if seen != u64::MAX && set.generation() > seen {
+        if seen.is_some_and(|seen| set.generation() > seen) {
             return UnknownKeyRefresh::Refetched;
         }
         let (generation, _counted) = match set.on_unknown_key() {
@@ -598,7 +609,7 @@ impl RemoteJwks {
             }
             UnknownKeyAction::Wait { generation } => (generation, Some(StopWaiting(set))),
             UnknownKeyAction::Refuse => {
-                return if seen != u64::MAX && set.generation() > seen {
+                return if seen.is_some_and(|seen| set.generation() > seen) {
                     UnknownKeyRefresh::Refetched
                 } else {
                     UnknownKeyRefresh::Refused

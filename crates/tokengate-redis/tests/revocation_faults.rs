@@ -420,6 +420,10 @@ fn stream_trimmed_past_cursor_forces_full_resync_without_loss() {
     let report = manual.sync(&first).unwrap();
     assert!(report.resynced);
 
+    let q_sub =
+        RevocationQuery::default().with_subject(Some("alice"), Some(now.unix_timestamp() - 1));
+    let q_kid = RevocationQuery::default().with_key_and_session(Some("kid"), None);
+    let q_sid = RevocationQuery::default().with_key_and_session(None, Some("sid"));
     // Let the replica back in: it resumes, must resync, loses nothing.
     let _: () = redis::cmd("ACL")
         .arg("SETUSER")
@@ -427,12 +431,12 @@ fn stream_trimmed_past_cursor_forces_full_resync_without_loss() {
         .arg("on")
         .query(&mut admin)
         .unwrap();
-    let q_sub =
-        RevocationQuery::default().with_subject(Some("alice"), Some(now.unix_timestamp() - 1));
-    let q_kid = RevocationQuery::default().with_key_and_session(Some("kid"), None);
-    let q_sid = RevocationQuery::default().with_key_and_session(None, Some("sid"));
+    // A resync applies the snapshot entry by entry (in the store's scan
+    // order, so t999 may land before t5): wait for every entry, then check
+    // both replicas in full.
     wait_until("the replica catches up", SOON, || {
-        matches!(jti_revoked(&b, "t999"), Ok(true))
+        (0..1_000).all(|i| matches!(jti_revoked(&b, &format!("t{i}")), Ok(true)))
+            && matches!(b.is_revoked(&q_sid), Ok(true))
     });
     for r in [&b as &dyn Revocation, &manual] {
         for i in 0..1_000 {
