@@ -173,7 +173,7 @@ impl RequireScopes {
 
     fn check(&self, parts_extensions: &axum::http::Extensions) -> Result<(), AuthRejection> {
         match parts_extensions.get::<Caller>() {
-            Some(caller) => caller.check(&self.requirement),
+            Some(caller) => caller.check(parts_extensions, &self.requirement),
             None => Err(missing_layer(
                 "RequireScopes needs an AuthLayer in front of it",
             )),

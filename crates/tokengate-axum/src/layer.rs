@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use axum::http::{HeaderMap, Request, header};
+use axum::http::{Extensions, HeaderMap, Request, header};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use tokengate::ScopeRequirement;
@@ -170,7 +170,9 @@ pub(crate) enum Caller {
     Known {
         door: Arc<Authenticator>,
         responder: Responder,
-        principal: Arc<dyn Checks>,
+        /// The scope check on the `Principal<T>` of this request's
+        /// extensions, for the layer's `T`: no copy of the principal.
+        check_scopes: ScopeCheck,
     },
     /// No credentials, let through by an optional layer; `error` is the
     /// 401 to answer where a caller is required.
@@ -193,35 +195,35 @@ impl Caller {
     }
 }
 
-/// Checks on a principal whatever its claims type.
-pub(crate) trait Checks: Send + Sync {
-    fn require_scopes(
-        &self,
-        door: &Authenticator,
-        requirement: &ScopeRequirement,
-    ) -> Result<(), AuthError>;
-}
+/// Checks the `Principal<T>` in `extensions` (`None` when there is none).
+pub(crate) type ScopeCheck =
+    fn(&Extensions, &Authenticator, &ScopeRequirement) -> Option<Result<(), AuthError>>;
 
-impl<T: Send + Sync> Checks for Principal<T> {
-    fn require_scopes(
-        &self,
-        door: &Authenticator,
-        requirement: &ScopeRequirement,
-    ) -> Result<(), AuthError> {
-        door.require_scopes(self, requirement)
-    }
+fn check_scopes<T: ClaimsType>(
+    extensions: &Extensions,
+    door: &Authenticator,
+    requirement: &ScopeRequirement,
+) -> Option<Result<(), AuthError>> {
+    extensions
+        .get::<Principal<T>>()
+        .map(|p| door.require_scopes(p, requirement))
 }
 
 impl Caller {
-    pub(crate) fn check(&self, requirement: &ScopeRequirement) -> Result<(), AuthRejection> {
+    pub(crate) fn check(
+        &self,
+        extensions: &Extensions,
+        requirement: &ScopeRequirement,
+    ) -> Result<(), AuthRejection> {
         match self {
             Caller::Known {
                 door,
                 responder,
-                principal,
-            } => principal
-                .require_scopes(door, requirement)
-                .map_err(|e| responder.reject(&e)),
+                check_scopes,
+            } => match check_scopes(extensions, door, requirement) {
+                Some(checked) => checked.map_err(|e| responder.reject(&e)),
+                None => Err(missing_layer("the principal was removed from the request")),
+            },
             Caller::Anonymous { error, responder } => Err(responder.reject(error)),
         }
     }
@@ -362,7 +364,7 @@ where
                     let caller = Caller::Known {
                         door,
                         responder: gate.responder.clone(),
-                        principal: Arc::new(principal.clone()),
+                        check_scopes: check_scopes::<T>,
                     };
                     req.extensions_mut().insert(principal);
                     req.extensions_mut().insert(caller);
