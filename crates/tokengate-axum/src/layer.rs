@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use axum::http::{Extensions, HeaderMap, Request, header};
+use axum::http::{Extensions, HeaderMap, HeaderValue, Request, header};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use tokengate::ScopeRequirement;
@@ -268,6 +268,38 @@ fn authorization(headers: &HeaderMap) -> Option<Cow<'_, str>> {
     Some(Cow::Owned(all))
 }
 
+/// The `Authorization` value, owned without copying it in the common case.
+enum Header {
+    Absent,
+    One(HeaderValue),
+    Combined(String),
+}
+
+impl Header {
+    fn of(headers: &HeaderMap) -> Self {
+        let mut values = headers.get_all(header::AUTHORIZATION).iter();
+        match (values.next(), values.next()) {
+            (None, _) => Self::Absent,
+            (Some(one), None) => Self::One(one.clone()),
+            (Some(_), Some(_)) => match authorization(headers) {
+                Some(all) => Self::Combined(all.into_owned()),
+                None => Self::Absent,
+            },
+        }
+    }
+
+    fn text(&self) -> Option<Cow<'_, str>> {
+        match self {
+            Self::Absent => None,
+            Self::One(v) => Some(match v.to_str() {
+                Ok(s) => Cow::Borrowed(s),
+                Err(_) => String::from_utf8_lossy(v.as_bytes()),
+            }),
+            Self::Combined(s) => Some(Cow::Borrowed(s)),
+        }
+    }
+}
+
 enum Outcome<T> {
     Known(Principal<T>, Arc<Authenticator>),
     Anonymous(AuthError),
@@ -358,8 +390,11 @@ where
         let fresh = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, fresh);
         Box::pin(async move {
-            let header = authorization(req.headers()).map(Cow::into_owned);
-            match gate.authenticate::<T>(header.as_deref()).await {
+            // A cheap copy (the value's bytes are shared), so the request
+            // stays free to take the principal.
+            let header = Header::of(req.headers());
+            let text = header.text();
+            match gate.authenticate::<T>(text.as_deref()).await {
                 Outcome::Known(principal, door) => {
                     let caller = Caller::Known {
                         door,
@@ -379,5 +414,26 @@ where
             }
             inner.call(req).await
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authorization_lines_are_combined_and_never_dropped() {
+        let mut h = HeaderMap::new();
+        assert_eq!(authorization(&h), None);
+        h.append(header::AUTHORIZATION, HeaderValue::from_static("Bearer a"));
+        assert_eq!(authorization(&h).as_deref(), Some("Bearer a"));
+        h.append(header::AUTHORIZATION, HeaderValue::from_static("Bearer b"));
+        assert_eq!(authorization(&h).as_deref(), Some("Bearer a, Bearer b"));
+        let mut h = HeaderMap::new();
+        h.append(
+            header::AUTHORIZATION,
+            HeaderValue::from_bytes(b"Bearer \xffa").unwrap(),
+        );
+        assert_eq!(authorization(&h).as_deref(), Some("Bearer \u{fffd}a"));
     }
 }
