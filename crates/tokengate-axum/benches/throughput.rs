@@ -183,7 +183,11 @@ fn main() {
         ("no auth", serve(open()), None),
         // The same bytes on the wire as the HS256 case, nothing checked:
         // what the token costs the load generator and the HTTP stack.
-        ("no auth, HS256 header sent", serve(open()), Some(hs_token.clone())),
+        (
+            "no auth, HS256 header sent",
+            serve(open()),
+            Some(hs_token.clone()),
+        ),
         (
             "layer, HS256 token",
             serve(protected(hs_door.clone())),
