@@ -50,7 +50,7 @@ pub(crate) struct Door {
 #[must_use]
 pub struct MultiIssuer {
     by_issuer: HashMap<String, Door>,
-    first: Option<Door>,
+    first: Option<String>,
     default: Option<Door>,
 }
 
@@ -102,7 +102,7 @@ impl MultiIssuer {
 
     fn add(mut self, iss: String, door: Door) -> Self {
         if self.first.is_none() {
-            self.first = Some(door.clone());
+            self.first = Some(iss.clone());
         }
         self.by_issuer.insert(iss, door);
         self
@@ -121,14 +121,20 @@ impl MultiIssuer {
     pub(crate) fn map_default(mut self, f: impl FnOnce(&mut Door)) -> Self {
         if let Some(door) = self.default.as_mut() {
             f(door);
-        } else if let Some(door) = self.first.as_mut() {
+        } else if let Some(door) = self
+            .first
+            .as_ref()
+            .and_then(|iss| self.by_issuer.get_mut(iss))
+        {
             f(door);
         }
         self
     }
 
     pub(crate) fn default_door_ref(&self) -> Option<&Door> {
-        self.default.as_ref().or(self.first.as_ref())
+        self.default
+            .as_ref()
+            .or_else(|| self.first.as_ref().and_then(|iss| self.by_issuer.get(iss)))
     }
 
     /// The door for a request's `Authorization` value.

@@ -154,9 +154,12 @@ impl<T> AuthLayer<T> {
         self.edit(|g| g.responder = g.responder.clone().with_retry_after(seconds))
     }
 
-    /// For the default door (the only one of [`AuthLayer::new`]): on a
-    /// token whose `kid` the key set lacks, await one refetch through
-    /// `refresh` and authenticate once more.
+    /// For the default door (the only one of [`AuthLayer::new`]; of a
+    /// [`MultiIssuer`], its [`default_door`](MultiIssuer::default_door) or
+    /// else its first issuer): on a token whose `kid` the key set lacks,
+    /// await one refetch through `refresh` and authenticate once more.
+    /// Other issuers of a `MultiIssuer` take theirs with
+    /// [`MultiIssuer::issuer_with_refresh`].
     #[must_use]
     pub fn key_refresh(self, refresh: Arc<dyn KeyRefresh>) -> Self {
         self.edit(|g| g.issuers = g.issuers.clone().with_default_refresh(refresh))

@@ -257,3 +257,37 @@ async fn the_jwks_crate_driver_refetches_for_the_layer_on_a_rotation() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.text().await.unwrap(), "alice from https://a.test");
 }
+
+#[tokio::test]
+async fn each_issuer_of_a_multi_issuer_layer_refetches_its_own_key_set() {
+    let ring_a = ring();
+    let (idp_b, url_b) = identity_provider().await;
+    let mut policy = KeySetPolicy::default();
+    policy.unknown_key_cooldown = Duration::ZERO;
+    let set_b = loaded(&url_b, policy).await;
+    let refresh_b = Arc::new(RemoteKeySetRefresh::new(set_b.clone(), move || {
+        fetch(url_b.clone())
+    }));
+    let issuers = MultiIssuer::new()
+        .issuer(A, door_for(A, ring_a.clone()))
+        .issuer_with_refresh(B, door_for(B, set_b.clone()), refresh_b);
+    let base = serve(api(AuthLayer::multi(issuers))).await;
+
+    idp_b
+        .rotate(
+            SigningKey::generate(Algorithm::ES256).unwrap(),
+            Duration::hours(1),
+        )
+        .unwrap();
+    let from_b = token(B, "bob").sign(&idp_b.current()).unwrap();
+    let r = me(&base, &from_b).await;
+    assert_eq!(r.text().await.unwrap(), "bob from https://b.test");
+    assert_eq!(set_b.status().fetches, 2);
+
+    // Issuer A's door has no refetch: a key A's ring does not hold stays
+    // unknown, and B's set is not fetched for it.
+    let stranger = SigningKey::generate(Algorithm::ES256).unwrap();
+    let forged = token(A, "mallory").sign(&stranger).unwrap();
+    assert_eq!(me(&base, &forged).await.status(), 401);
+    assert_eq!(set_b.status().fetches, 2);
+}
