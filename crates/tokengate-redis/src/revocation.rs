@@ -84,10 +84,21 @@ if held and tonumber(held) >= tonumber(ARGV[1]) then return 0 end
 -- nothing is written, and the entry never exists without its change.
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'c', ARGV[3])
 redis.call('SET', KEYS[2], ARGV[5], 'NX')
-if ARGV[2] == '' then
+-- Never bring an expiry closer: writers with a longer retention margin
+-- (or none) may have set a later one.
+local exat = ARGV[2]
+if held then
+  local current = redis.call('EXPIRETIME', KEYS[3])
+  if current == -1 then
+    exat = ''
+  elseif exat ~= '' and current > tonumber(exat) then
+    exat = tostring(current)
+  end
+end
+if exat == '' then
   redis.call('SET', KEYS[3], ARGV[1])
 else
-  redis.call('SET', KEYS[3], ARGV[1], 'EXAT', ARGV[2])
+  redis.call('SET', KEYS[3], ARGV[1], 'EXAT', exat)
 end
 return 1
 ";

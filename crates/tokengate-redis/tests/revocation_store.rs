@@ -99,6 +99,24 @@ fn entries_expire_with_the_token_plus_margin_and_never_earlier() {
     // A later exp lengthens it.
     store.revoke_token("j", exp + Duration::hours(1)).unwrap();
     assert!(ttl(&mut c, "{ttl:rev}:jti:j") > t + 3_000);
+    // A writer with a shorter margin, revoking with a later exp, does not
+    // bring the expiry another writer set closer either.
+    let wide = RedisRevocationStore::new(&config)
+        .unwrap()
+        .with_retention_margin(Duration::hours(10));
+    wide.revoke_token("w", exp).unwrap();
+    let before = ttl(&mut c, "{ttl:rev}:jti:w");
+    store.revoke_token("w", exp + Duration::seconds(5)).unwrap();
+    let after = ttl(&mut c, "{ttl:rev}:jti:w");
+    assert!(
+        after >= before - 2,
+        "ttl shortened from {before} to {after}"
+    );
+    let held: i64 = redis::cmd("GET")
+        .arg("{ttl:rev}:jti:w")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(held, (exp + Duration::seconds(5)).unix_timestamp());
 
     // Subjects: kept for the declared lifetime plus margin.
     store.revoke_subject_before("alice", now).unwrap();
@@ -129,6 +147,7 @@ fn entries_expire_with_the_token_plus_margin_and_never_earlier() {
         [
             "{ttl:rev}:epoch",
             "{ttl:rev}:jti:j",
+            "{ttl:rev}:jti:w",
             "{ttl:rev}:kid:k",
             "{ttl:rev}:sid:s",
             "{ttl:rev}:stream",
