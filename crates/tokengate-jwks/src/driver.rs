@@ -80,6 +80,12 @@ impl Shared {
                     .wait_timeout(wake, POLL_INTERVAL)
                     .unwrap_or_else(PoisonError::into_inner),
             );
+            // A tick for async waiters, so each re-checks its deadline at
+            // least once per poll interval even when no fetch completes.
+            #[cfg(feature = "async")]
+            if self.watch.receiver_count() > 0 {
+                self.watch.send_modify(|n| *n = n.wrapping_add(1));
+            }
         }
     }
 

@@ -616,9 +616,19 @@ impl RemoteJwks {
                 };
             }
         };
-        match changes.wait_for(|_| set.generation() > generation).await {
-            Ok(_) => UnknownKeyRefresh::Refetched,
-            Err(_) => UnknownKeyRefresh::TimedOut,
+        // Bounded like the blocking wait: the refresh thread ticks the
+        // channel every poll interval, so the deadline is re-checked even
+        // when no fetch completes.
+        let deadline = std::time::Instant::now() + self.wait_bound();
+        let moved = changes
+            .wait_for(|_| set.generation() > generation || std::time::Instant::now() >= deadline)
+            .await
+            .is_ok()
+            && set.generation() > generation;
+        if moved {
+            UnknownKeyRefresh::Refetched
+        } else {
+            UnknownKeyRefresh::TimedOut
         }
     }
 }
