@@ -1,6 +1,7 @@
 //! The example's authorization server and protected API, with in-memory
-//! stores, and the walk through it that `--self-test` runs (the
-//! integration tests run it too).
+//! stores (or, with `REDIS_URL` set, the shared stores of
+//! `tokengate-redis`), and the walk through it that `--self-test` runs
+//! (the integration tests run it too).
 
 use std::sync::Arc;
 
@@ -11,14 +12,18 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokengate::time::Duration;
 use tokengate::{
-    Algorithm, ApiKeyFormat, ApiKeyIssuer, ApiKeyVerifier, Authenticator, Grant,
-    InMemoryApiKeyStore, InMemoryRefreshStore, Introspector, KeyRing, NewApiKey, RefreshTokens,
-    RevocationList, ScopeSet, SigningKey, TokenBuilder,
+    Algorithm, ApiKeyFormat, ApiKeyIssuer, ApiKeyStore, ApiKeyVerifier, Authenticator, Grant,
+    InMemoryApiKeyStore, InMemoryRefreshStore, Introspector, KeyRing, NewApiKey, RefreshStore,
+    RefreshTokens, Revocation, RevocationList, RevocationStore, ScopeSet, SigningKey, TokenBuilder,
+    Validator,
 };
 use tokengate_axum::server::{
     JWKS_PATH, TokenEndpoint, introspection_router, jwks_router, revocation_router,
 };
 use tokengate_axum::{Auth, AuthLayer, RequireScopes};
+use tokengate_redis::{
+    RedisApiKeyStore, RedisConfig, RedisRefreshStore, RedisRevocationReplica, RedisRevocationStore,
+};
 
 pub(crate) const ISSUER: &str = "https://auth.example.test";
 pub(crate) const AUDIENCE: &str = "https://orders.example.test";
@@ -30,15 +35,86 @@ pub(crate) struct Demo {
     pub(crate) client_key: String,
     /// The API key of the resource server allowed to introspect.
     pub(crate) introspect_key: String,
+    /// Where the state lives, for the banner.
+    pub(crate) stores: String,
+    /// The Redis replica's follower thread, kept running with the demo.
+    _replica: Option<RedisRevocationReplica>,
+}
+
+/// Where the demo keeps its state.
+struct Stores {
+    ring: Arc<KeyRing>,
+    /// Where revocations are written (refresh reuse, RFC 7009).
+    revocation_writes: Arc<dyn RevocationStore>,
+    /// What the validators read: the same list in memory, a local replica
+    /// fed by the Redis stream in a fleet.
+    revocation_reads: Arc<dyn Revocation>,
+    api_keys: Arc<dyn ApiKeyStore>,
+    refresh: Arc<dyn RefreshStore>,
+    replica: Option<RedisRevocationReplica>,
+    description: String,
+}
+
+impl Stores {
+    fn memory() -> Result<Self, Error> {
+        let revocations = Arc::new(RevocationList::new());
+        Ok(Self {
+            ring: Arc::new(KeyRing::new(SigningKey::generate(Algorithm::ES256)?)),
+            revocation_writes: revocations.clone(),
+            revocation_reads: revocations,
+            api_keys: Arc::new(InMemoryApiKeyStore::new()),
+            refresh: Arc::new(InMemoryRefreshStore::new()),
+            replica: None,
+            description: "in memory, new at every start".to_owned(),
+        })
+    }
+
+    /// Every instance started with the same `REDIS_URL` (and
+    /// `DEMO_SIGNING_SECRET`) shares revocations, API keys and refresh
+    /// families, and accepts the others' tokens: an HS256 key from the
+    /// shared secret stands in for the key distribution a real fleet has.
+    fn redis(url: &str) -> Result<Self, Error> {
+        let secret = std::env::var("DEMO_SIGNING_SECRET")
+            .unwrap_or_else(|_| "demo only: set DEMO_SIGNING_SECRET in a real fleet".to_owned());
+        let key = SigningKey::hmac(Algorithm::HS256, secret.as_bytes())?.with_key_id("demo-hs256");
+        let config = RedisConfig::new(url).prefix("tokengate-axum-demo");
+        let replica = RedisRevocationReplica::start(&config)?;
+        replica.wait_ready(std::time::Duration::from_secs(10))?;
+        Ok(Self {
+            ring: Arc::new(KeyRing::new(key)),
+            revocation_writes: Arc::new(RedisRevocationStore::new(&config)?),
+            revocation_reads: replica.replica(),
+            api_keys: Arc::new(
+                RedisApiKeyStore::connect(&config)?
+                    .wait_ready(std::time::Duration::from_secs(10))?,
+            ),
+            refresh: Arc::new(RedisRefreshStore::connect(&config)?),
+            replica: Some(replica),
+            description: format!("shared on Redis at {url}, keys under {{tokengate-axum-demo:…}}"),
+        })
+    }
 }
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
-/// Builds the demo with fresh keys and in-memory stores.
+/// Builds the demo with fresh keys and in-memory stores, or on the Redis
+/// that `REDIS_URL` names.
 pub(crate) fn build() -> Result<Demo, Error> {
-    let ring = Arc::new(KeyRing::new(SigningKey::generate(Algorithm::ES256)?));
-    let revocations = Arc::new(RevocationList::new());
-    let api_keys = Arc::new(InMemoryApiKeyStore::new());
+    match std::env::var("REDIS_URL") {
+        Ok(url) => build_on_redis(&url),
+        Err(_) => build_on(Stores::memory()?),
+    }
+}
+
+/// Builds the demo on the Redis at `url`: every instance built on it
+/// shares revocations, API keys and refresh families.
+pub(crate) fn build_on_redis(url: &str) -> Result<Demo, Error> {
+    build_on(Stores::redis(url)?)
+}
+
+fn build_on(stores: Stores) -> Result<Demo, Error> {
+    let ring = stores.ring;
+    let api_keys = stores.api_keys;
     let format = ApiKeyFormat::new("demo")?.environment("test")?;
     let issuer = ApiKeyIssuer::new(format.clone());
     let client_key = issuer
@@ -61,18 +137,14 @@ pub(crate) fn build() -> Result<Demo, Error> {
         .access_token()
         .issuer(ISSUER)
         .audience(AUDIENCE);
-    let refresh = RefreshTokens::builder(
-        Arc::new(InMemoryRefreshStore::new()),
-        Arc::clone(&ring),
-        access.clone(),
-    )
-    .revocation(revocations.clone())
-    .build()?;
-    let validator = refresh
-        .validator_builder()
+    let refresh = RefreshTokens::builder(stores.refresh, Arc::clone(&ring), access.clone())
+        .revocation(stores.revocation_writes.clone())
+        .build()?;
+    let validator = Validator::builder(Arc::clone(&ring))
         .access_token_profile()
         .issuer(ISSUER)
         .audience(AUDIENCE)
+        .revocation(stores.revocation_reads)
         .build()?;
     let door = Arc::new(
         Authenticator::builder()
@@ -86,7 +158,7 @@ pub(crate) fn build() -> Result<Demo, Error> {
             .access_tokens(validator)
             .api_keys(verifier.clone())
             .refresh_tokens(refresh.clone())
-            .revocation(revocations)
+            .revocation(stores.revocation_writes)
             .build()?,
     );
 
@@ -127,6 +199,8 @@ pub(crate) fn build() -> Result<Demo, Error> {
         router,
         client_key,
         introspect_key,
+        stores: stores.description,
+        _replica: stores.replica,
     })
 }
 
@@ -297,6 +371,22 @@ pub(crate) async fn self_test(base: &str, demo: &Demo) -> Result<Vec<String>, St
             .await,
         400
     );
+    // On Redis the API validates against a replica that follows the
+    // revocation within milliseconds: give it up to 2 s (in memory the
+    // revocation is visible at once).
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+    while tokio::time::Instant::now() < deadline {
+        let seen = http
+            .get(format!("{base}/api/me"))
+            .bearer_auth(&user_token)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if seen.status().as_u16() == 401 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
     check!(
         "GET /api/me with the family's access token",
         http.get(format!("{base}/api/me"))

@@ -7,6 +7,10 @@
 //! cargo run -p tokengate-axum --example server -- --self-test
 //! ```
 //!
+//! With `REDIS_URL` set (say `redis://127.0.0.1:6379/`), the revocations,
+//! API keys and refresh families live in Redis, so two instances on two
+//! ports share them: a token revoked on one is refused by the other.
+//!
 //! With `--self-test` (or `TOKENGATE_SELF_TEST=1`) it serves on a free
 //! port, walks through every endpoint with a real HTTP client, prints each
 //! answer, and exits 0 only when every answer is the expected one.
@@ -61,10 +65,13 @@ async fn run(self_test: bool) -> Result<(), Box<dyn std::error::Error + Send + S
 
     let key = &demo.client_key;
     let rs = &demo.introspect_key;
+    let stores = &demo.stores;
     println!(
         r#"tokengate-axum example: authorization server and orders API on {base}
 
-Demo credentials (in memory, new at every start):
+State: {stores}
+
+Demo credentials (new at every start):
   OAuth client demo-client, scope orders:read:   {key}
   Resource server orders-api, tokens:introspect: {rs}
 
