@@ -535,6 +535,14 @@ impl Authenticator {
         self.access_token(credential, requirement)
     }
 
+    /// The refusal for a request whose `Authorization` field is malformed
+    /// in a way only the HTTP layer can see, such as several
+    /// `Authorization` lines (a request carries one credential): 400
+    /// `invalid_request` with this door's realm, never "no credentials".
+    pub fn refuse_malformed_header(&self) -> AuthError {
+        self.fail(BearerError::InvalidRequest, None)
+    }
+
     /// Checks a further scope requirement on a caller this door already
     /// authenticated (a route's own requirement, checked after a
     /// middleware authenticated every request), with the refusal this door

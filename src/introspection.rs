@@ -288,7 +288,8 @@ impl Introspector {
     /// that cannot revoke. [`Error::MissingClaim`] (`jti`) for a valid
     /// access token with neither `jti` nor `sid`: nothing is revoked.
     /// [`Error::WrongClient`] for a refresh token, or an access token with
-    /// a `client_id` claim, issued to another client; internal failures,
+    /// a `client_id` claim, issued to another client, and for an API key
+    /// of another owner than `client_id`; internal failures,
     /// such as a store that cannot be written.
     pub fn revoke(&self, token: &str, client_id: Option<&str>) -> Result<(), Error> {
         let kind = self.kind(token);
@@ -297,6 +298,9 @@ impl Introspector {
         }
         if let (Kind::ApiKey, Some(verifier)) = (kind, &self.api_keys) {
             return match verifier.verify(token) {
+                // An API key's client is its owner: another client that
+                // got hold of it may not revoke it.
+                Ok(k) if client_id.is_some_and(|c| c != k.owner()) => Err(Error::WrongClient),
                 Ok(k) => verifier.revoke(k.id()).map(|_| ()),
                 Err(e) if e.is_internal() => Err(e),
                 Err(_) => Ok(()),

@@ -1284,3 +1284,58 @@ fn a_clock_that_cannot_tell_the_time_refuses_refresh_and_access_tokens() {
     e.clock.set_unix(T0 + 1);
     assert_eq!(e.refresh_verdict(token), "ok");
 }
+
+/// The access token template's grant claims and a fixed `jti` never reach
+/// a family's access tokens: a template with `scope` `admin`, another
+/// client and a fixed id mints, for a grant of `orders:read` with no
+/// client, tokens with exactly that scope, no client and ids of their own
+/// (a shared jti would make revoking one token revoke them all).
+#[test]
+fn the_templates_grant_claims_and_fixed_jti_never_reach_a_familys_tokens() {
+    let clock = clock();
+    let ring = Arc::new(KeyRing::with_clock(
+        SigningKey::generate(Algorithm::EdDSA).unwrap(),
+        clock.clone(),
+    ));
+    let tokens = RefreshTokens::builder(
+        Arc::new(InMemoryRefreshStore::new()),
+        ring.clone(),
+        TokenBuilder::new()
+            .issuer(ISS)
+            .audience(AUD)
+            .scope("admin")
+            .client_id("another-client")
+            .session_id("another-session")
+            .jwt_id("fixed"),
+    )
+    .without_access_token_revocation()
+    .clock(clock.clone())
+    .build()
+    .unwrap();
+    let validator = tokens
+        .validator_builder()
+        .danger_accept_any_type()
+        .issuer(ISS)
+        .audience(AUD)
+        .build()
+        .unwrap();
+    let login = tokens
+        .login(Grant::new("lee").scopes(ScopeSet::parse("orders:read").unwrap()))
+        .unwrap();
+    let next = tokens
+        .refresh(login.refresh_token.expose_secret(), None)
+        .unwrap();
+    let mut ids = Vec::new();
+    for pair in [&login, &next] {
+        let claims = validator
+            .validate(&pair.access_token)
+            .unwrap()
+            .into_claims();
+        assert_eq!(claims.scope.as_deref(), Some("orders:read"));
+        assert_eq!(claims.client_id, None);
+        assert_eq!(claims.session_id.as_deref(), Some(login.family_id.as_str()));
+        ids.push(claims.jwt_id.unwrap());
+    }
+    assert!(!ids.contains(&"fixed".to_owned()));
+    assert_ne!(ids[0], ids[1]);
+}

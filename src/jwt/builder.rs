@@ -166,6 +166,26 @@ impl<T: Serialize> TokenBuilder<T> {
         self
     }
 
+    /// Draws a random 128-bit `jti` for each token signed (the default),
+    /// whatever a template said: tokens minted from one template must not
+    /// share an id, or revoking one would revoke them all.
+    #[must_use]
+    pub fn random_jwt_id(mut self) -> Self {
+        self.jti = JwtId::Random;
+        self
+    }
+
+    /// Removes `scope`, `client_id` and `sid`: what a template may carry but
+    /// must not hand to a token minted for a particular grant, whose own
+    /// values are set after.
+    #[must_use]
+    pub fn without_grant_claims(mut self) -> Self {
+        self.claims.scope = None;
+        self.claims.client_id = None;
+        self.claims.session_id = None;
+        self
+    }
+
     /// Sets `scope` (space-delimited scope tokens).
     #[must_use]
     pub fn scope(mut self, scope: impl Into<String>) -> Self {

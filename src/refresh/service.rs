@@ -141,9 +141,13 @@ impl RefreshTokens {
     }
 
     fn mint_access(&self, r: &RefreshRecord) -> Result<String, Error> {
+        // Nothing of the template's grant claims or fixed jti reaches the
+        // family's tokens: each gets this family's values and its own jti.
         let mut b = self
             .access
             .clone()
+            .without_grant_claims()
+            .random_jwt_id()
             .subject(r.subject.clone())
             .session_id(r.family_id.clone())
             .lifetime(self.access_lifetime);

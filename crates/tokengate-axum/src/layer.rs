@@ -310,6 +310,15 @@ enum Outcome<T> {
 }
 
 impl Gate {
+    fn refuse_malformed(&self) -> Response {
+        match self.issuers.select(None) {
+            Some(door) => self
+                .responder
+                .respond(&door.authenticator.refuse_malformed_header()),
+            None => missing_layer("the AuthLayer has no authenticator").into_response(),
+        }
+    }
+
     async fn authenticate<T: ClaimsType>(&self, header: Option<&str>) -> Outcome<T> {
         let Some(door) = self.issuers.select(header) else {
             return Outcome::Refused(
@@ -396,6 +405,13 @@ where
             // A cheap copy (the value's bytes are shared), so the request
             // stays free to take the principal.
             let header = Header::of(req.headers());
+            if matches!(header, Header::Combined(_)) {
+                // Several Authorization lines: one request carries one
+                // credential. Refused as malformed, even in optional mode,
+                // never read as "no credentials" because the first line
+                // names another scheme.
+                return Ok(gate.refuse_malformed());
+            }
             let text = header.text();
             match gate.authenticate::<T>(text.as_deref()).await {
                 Outcome::Known(principal, door) => {

@@ -66,6 +66,7 @@ pub struct TokenEndpoint {
     inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     clients: ApiKeyVerifier,
     keys: Arc<KeyRing>,
@@ -100,9 +101,9 @@ impl TokenEndpoint {
     }
 
     fn edit(mut self, f: impl FnOnce(&mut Inner)) -> Self {
-        if let Some(inner) = Arc::get_mut(&mut self.inner) {
-            f(inner);
-        }
+        // Copy on write: a setting on a clone applies to that clone, never
+        // silently to nothing.
+        f(Arc::make_mut(&mut self.inner));
         self
     }
 
@@ -176,14 +177,37 @@ impl Inner {
                 asked
             }
         };
+        // The template's grant claims (a scope, a session) and a fixed jti
+        // never reach a client's token: the scope is exactly what was
+        // granted here, and each token has its own id to be revoked by.
         let mut builder = self
             .access
             .clone()
+            .without_grant_claims()
+            .random_jwt_id()
             .subject(client.owner())
             .client_id(client.owner())
             .lifetime(self.lifetime);
         if !granted.is_empty() {
             builder = builder.scope(granted.to_string());
+        }
+        // A token never outlives the key it was granted for. (Revoking the
+        // key does not end tokens already minted with it: they live out
+        // their short lifetime, or are revoked by their jti.)
+        let mut expires_in = self.lifetime.whole_seconds();
+        if let Some(key_exp) = client.expires_at() {
+            let planned = builder
+                .claims()
+                .map_err(|e| OAuthError::ours(&e))?
+                .expires_at;
+            if let Some(planned) = planned
+                && key_exp.unix_timestamp() < planned
+            {
+                builder = builder.expires_at(key_exp);
+                expires_in = expires_in
+                    .saturating_sub(planned.saturating_sub(key_exp.unix_timestamp()))
+                    .max(0);
+            }
         }
         let token = builder
             .sign(&self.keys.current())
@@ -191,7 +215,7 @@ impl Inner {
         let mut body = serde_json::json!({
             "access_token": token,
             "token_type": "Bearer",
-            "expires_in": self.lifetime.whole_seconds(),
+            "expires_in": expires_in,
         });
         if !granted.is_empty()
             && let Some(map) = body.as_object_mut()
