@@ -15,6 +15,8 @@ fn color(col: Col) -> RGBColor {
         Col::Ring => RGBColor(170, 170, 170),
         Col::Floor => RGBColor(100, 100, 100),
         Col::Tokengate => RGBColor(214, 69, 30),
+        Col::TokengateAws => RGBColor(240, 150, 60),
+        Col::Oxitoken => RGBColor(140, 80, 170),
         Col::JwtAws => RGBColor(31, 100, 180),
         Col::JwtRust => RGBColor(120, 170, 225),
         Col::JwtSimple => RGBColor(60, 150, 70),
@@ -60,8 +62,9 @@ pub(crate) fn draw(results: &Results, path: &Path, title: &str, footnote: &str) 
         .y_label_formatter(&|v| format_ns(*v))
         .draw()?;
 
-    let width = 0.84 / Col::ALL.len() as f64;
-    for (j, col) in Col::ALL.into_iter().enumerate() {
+    let cols = results.cols();
+    let width = 0.84 / cols.len().max(1) as f64;
+    for (j, col) in cols.into_iter().enumerate() {
         let c = color(col);
         let bars: Vec<_> = results
             .rows

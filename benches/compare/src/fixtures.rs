@@ -2,8 +2,6 @@
 //! committed test keys under `tests/data/keys`), and tokens signed once with
 //! ring so that no library under test produced its own input.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use ring::rand::SystemRandom;
@@ -12,42 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::Res;
 
-/// `iss` of every token, and the one issuer every validator accepts.
-pub(crate) const ISS: &str = "https://auth.example.com";
-/// `sub` of every token; a successful validation must return it.
-pub(crate) const SUB: &str = "user-1234567890";
-/// `aud` of every token, and the one audience every validator accepts.
-pub(crate) const AUD: &str = "https://api.example.com";
-/// `scope` of every token.
-pub(crate) const SCOPE: &str = "orders:read orders:write profile";
-/// `jti` of every token (fixed, so that signing does the same work everywhere).
-pub(crate) const JTI: &str = "4f1c2a9e-7d3b-4e8a-9c21-0b6f5d3e8a17";
-/// Lifetime of the tokens the sign rows mint.
-pub(crate) const LIFETIME_SECS: i64 = 900;
-/// The HS256 secret (32 bytes, the minimum RFC 7518 allows).
-pub(crate) const HMAC_KEY: [u8; 32] = [0x42; 32];
-/// Another HS256 secret: the "wrong signature" token is signed with it.
-pub(crate) const WRONG_HMAC_KEY: [u8; 32] = [0x24; 32];
-
-/// Test keys: PKCS#8 private and SPKI public PEM, as committed.
-pub(crate) mod pem {
-    /// P-256 private key, PKCS#8.
-    pub(crate) const P256: &str = include_str!("../../../tests/data/keys/ec_p256_pkcs8.pem");
-    /// P-256 public key, SPKI.
-    pub(crate) const P256_PUB: &str = include_str!("../../../tests/data/keys/ec_p256_spki.pem");
-    /// P-384 private key, PKCS#8.
-    pub(crate) const P384: &str = include_str!("../../../tests/data/keys/ec_p384_pkcs8.pem");
-    /// P-384 public key, SPKI.
-    pub(crate) const P384_PUB: &str = include_str!("../../../tests/data/keys/ec_p384_spki.pem");
-    /// Ed25519 private key, PKCS#8 v1.
-    pub(crate) const ED25519: &str = include_str!("../../../tests/data/keys/ed25519_pkcs8.pem");
-    /// Ed25519 public key, SPKI.
-    pub(crate) const ED25519_PUB: &str = include_str!("../../../tests/data/keys/ed25519_spki.pem");
-    /// RSA 2048 private key, PKCS#8.
-    pub(crate) const RSA: &str = include_str!("../../../tests/data/keys/rsa2048_pkcs8.pem");
-    /// RSA 2048 public key, SPKI.
-    pub(crate) const RSA_PUB: &str = include_str!("../../../tests/data/keys/rsa2048_spki.pem");
-}
+pub(crate) use crate::shared::{
+    AUD, HMAC_KEY, ISS, JTI, LIFETIME_SECS, SCOPE, SUB, WRONG_HMAC_KEY, now_unix, pem,
+};
 
 /// The algorithms of the rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +56,20 @@ impl Alg {
         }
     }
 
+    /// The algorithm named `name` (a JWS `alg`).
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
+        [
+            Self::Hs256,
+            Self::Es256,
+            Self::Es384,
+            Self::EdDsa,
+            Self::Rs256,
+            Self::Ps256,
+        ]
+        .into_iter()
+        .find(|a| a.name() == name)
+    }
+
     /// The private key PEM (`None` for HMAC).
     pub(crate) fn private_pem(self) -> Option<&'static str> {
         match self {
@@ -114,13 +93,17 @@ impl Alg {
     }
 }
 
-/// The JOSE header as the floor reads it.
-#[allow(dead_code)]
+/// The JOSE header as the floor reads it: borrowed from the decoded bytes
+/// (a header with escapes in its strings fails, which no header here has).
 #[derive(Debug, Deserialize)]
-pub(crate) struct FloorHeader {
-    pub(crate) alg: String,
-    pub(crate) typ: Option<String>,
-    pub(crate) kid: Option<String>,
+pub(crate) struct FloorHeader<'a> {
+    /// Checked against the key's algorithm.
+    pub(crate) alg: &'a str,
+    /// Read, not checked (tokengate's validator here accepts any `typ`).
+    #[allow(dead_code)]
+    pub(crate) typ: Option<&'a str>,
+    /// Checked against the key's id when present.
+    pub(crate) kid: Option<&'a str>,
 }
 
 /// The JOSE header as the floor writes it.
@@ -173,13 +156,6 @@ impl ClaimsRef<'static> {
             scope: SCOPE,
         }
     }
-}
-
-/// Seconds since the epoch, from the system clock (what every library reads).
-pub(crate) fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// ring's errors carry no `std::error::Error` without its `std` feature.
@@ -301,6 +277,18 @@ pub(crate) struct Token {
     pub(crate) signing_input: Vec<u8>,
     /// The decoded signature.
     pub(crate) signature: Vec<u8>,
+}
+
+impl Token {
+    /// The parts of `compact` (a token handed over by the main binary).
+    pub(crate) fn from_compact(compact: &str) -> Res<Self> {
+        let (signing_input, sig) = compact.rsplit_once('.').ok_or("not a compact token")?;
+        Ok(Self {
+            compact: compact.to_owned(),
+            signing_input: signing_input.as_bytes().to_vec(),
+            signature: URL_SAFE_NO_PAD.decode(sig)?,
+        })
+    }
 }
 
 /// The `nbf` of the tokens (fixed for the run: ten seconds before it started).

@@ -8,16 +8,23 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use crate::alloc_count;
+use crate::shared::RowSpec;
 
 /// The columns of the tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Col {
     /// ring alone on pre-split, pre-decoded input.
     Ring,
-    /// ring + base64 + serde_json, no policy.
+    /// ring + base64 + serde_json doing the validator's work, no more.
     Floor,
-    /// The crate under test.
+    /// The crate under test, on the backend this binary was built with
+    /// (ring by default).
     Tokengate,
+    /// The crate under test built with its `aws-lc-rs` feature: a worker
+    /// process (this package built with `--features aws-lc-rs`).
+    TokengateAws,
+    /// oxitoken 0.1 (aws-lc-rs 1.14): a worker process (`oxitoken/`).
+    Oxitoken,
     /// jsonwebtoken 11, aws-lc-rs backend.
     JwtAws,
     /// jsonwebtoken 11, RustCrypto backend.
@@ -28,10 +35,12 @@ pub(crate) enum Col {
 
 impl Col {
     /// All columns, in table order.
-    pub(crate) const ALL: [Col; 6] = [
+    pub(crate) const ALL: [Col; 8] = [
         Col::Ring,
         Col::Floor,
         Col::Tokengate,
+        Col::TokengateAws,
+        Col::Oxitoken,
         Col::JwtAws,
         Col::JwtRust,
         Col::JwtSimple,
@@ -42,11 +51,33 @@ impl Col {
         match self {
             Col::Ring => "ring primitive",
             Col::Floor => "floor",
-            Col::Tokengate => "tokengate",
+            Col::Tokengate if tokengate::CRYPTO_BACKEND == "aws-lc-rs" => "tokengate aws-lc-rs",
+            Col::Tokengate => "tokengate ring",
+            Col::TokengateAws => "tokengate aws-lc-rs",
+            Col::Oxitoken => "oxitoken",
             Col::JwtAws => "jsonwebtoken aws_lc_rs",
             Col::JwtRust => "jsonwebtoken rust_crypto",
             Col::JwtSimple => "jwt-simple",
         }
+    }
+
+    /// The column's name on command lines (`cell`, `serve`, `--worker`).
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            Col::Ring => "ring",
+            Col::Floor => "floor",
+            Col::Tokengate => "tokengate",
+            Col::TokengateAws => "tokengate-aws-lc-rs",
+            Col::Oxitoken => "oxitoken",
+            Col::JwtAws => "jsonwebtoken-aws-lc-rs",
+            Col::JwtRust => "jsonwebtoken-rust-crypto",
+            Col::JwtSimple => "jwt-simple",
+        }
+    }
+
+    /// The column named `key` on a command line.
+    pub(crate) fn from_key(key: &str) -> Option<Col> {
+        Col::ALL.into_iter().find(|c| c.key() == key)
     }
 }
 
@@ -57,6 +88,17 @@ pub(crate) trait Bench {
     /// Runs it once; `true` when it did what the row expects (accepted the
     /// token and returned the right subject, produced a token, rejected).
     fn once(&mut self) -> bool;
+    /// Allocator calls and bytes over `runs` runs.
+    fn allocs(&mut self, runs: u32) -> alloc_count::Counted {
+        alloc_count::count(|| {
+            for _ in 0..runs {
+                black_box(self.once());
+            }
+        })
+    }
+    /// The operation alone, for a worker process: whatever must run
+    /// before a batch runs now, once.
+    fn into_op(self: Box<Self>) -> Box<dyn FnMut() -> bool>;
 }
 
 struct Op<F> {
@@ -64,7 +106,7 @@ struct Op<F> {
     prepare: fn(),
 }
 
-impl<F: FnMut() -> bool> Bench for Op<F> {
+impl<F: FnMut() -> bool + 'static> Bench for Op<F> {
     fn batch(&mut self, n: u64) -> Duration {
         (self.prepare)();
         let start = Instant::now();
@@ -78,12 +120,17 @@ impl<F: FnMut() -> bool> Bench for Op<F> {
         (self.prepare)();
         (self.f)()
     }
+
+    fn into_op(self: Box<Self>) -> Box<dyn FnMut() -> bool> {
+        (self.prepare)();
+        Box::new(self.f)
+    }
 }
 
 /// A library's entry in a row.
 pub(crate) struct Cell {
     pub(crate) col: Col,
-    bench: Box<dyn Bench>,
+    pub(crate) bench: Box<dyn Bench>,
 }
 
 /// A cell running `f`; `prepare` runs before every batch (jsonwebtoken's
@@ -104,7 +151,12 @@ pub(crate) fn plain<F: FnMut() -> bool + 'static>(col: Col, f: F) -> Cell {
 
 /// A row of the tables.
 pub(crate) struct Row {
-    pub(crate) name: &'static str,
+    /// What the row does, and its names.
+    pub(crate) spec: RowSpec,
+    /// The row's input: the token every validator gets, or `-` (sign rows).
+    pub(crate) input: String,
+    /// The `nbf` the sign rows write.
+    pub(crate) nbf: i64,
     pub(crate) cells: Vec<Cell>,
 }
 
@@ -132,6 +184,8 @@ pub(crate) struct Stats {
     pub(crate) allocs: f64,
     /// Bytes requested from the allocator per operation.
     pub(crate) alloc_bytes: f64,
+    /// Instructions per operation under callgrind, when counted.
+    pub(crate) instructions: Option<f64>,
 }
 
 /// Checks every cell of `row`: each must do what the row expects.
@@ -142,7 +196,7 @@ pub(crate) struct Stats {
 pub(crate) fn check(row: &mut Row) -> crate::Res<()> {
     for cell in &mut row.cells {
         if !cell.bench.once() {
-            return Err(format!("{} / {}: wrong result", row.name, cell.col.label()).into());
+            return Err(format!("{} / {}: wrong result", row.spec.name, cell.col.label()).into());
         }
     }
     Ok(())
@@ -192,12 +246,7 @@ pub(crate) fn measure(row: &mut Row, cfg: Config) -> Vec<(Col, Stats)> {
         s.sort_by(f64::total_cmp);
         let median = quantile(&s, 0.5);
         let iqr = quantile(&s, 0.75) - quantile(&s, 0.25);
-        let bench = &mut cell.bench;
-        let counted = alloc_count::count(|| {
-            for _ in 0..ALLOC_RUNS {
-                black_box(bench.once());
-            }
-        });
+        let counted = cell.bench.allocs(ALLOC_RUNS);
         result.push((
             cell.col,
             Stats {
@@ -206,6 +255,7 @@ pub(crate) fn measure(row: &mut Row, cfg: Config) -> Vec<(Col, Stats)> {
                 per_batch: n,
                 allocs: counted.allocs as f64 / f64::from(ALLOC_RUNS),
                 alloc_bytes: counted.bytes as f64 / f64::from(ALLOC_RUNS),
+                instructions: None,
             },
         ));
     }

@@ -30,6 +30,16 @@ pub(crate) struct Results {
     pub(crate) rows: Vec<RowResult>,
 }
 
+impl Results {
+    /// The columns with at least one measured cell, in table order.
+    pub(crate) fn cols(&self) -> Vec<Col> {
+        Col::ALL
+            .into_iter()
+            .filter(|c| self.rows.iter().any(|r| r.get(*c).is_some()))
+            .collect()
+    }
+}
+
 /// A time with three significant digits and a unit.
 pub(crate) fn format_ns(ns: f64) -> String {
     let (v, unit) = if ns < 1e3 {
@@ -62,10 +72,11 @@ fn header(out: &mut String, first: &str, cols: &[&str]) {
 /// Medians: rows × libraries.
 pub(crate) fn medians_table(r: &Results) -> String {
     let mut out = String::new();
-    let cols: Vec<&str> = Col::ALL.iter().map(|c| c.label()).collect();
+    let shown = r.cols();
+    let cols: Vec<&str> = shown.iter().map(|c| c.label()).collect();
     header(&mut out, "operation", &cols);
     for row in &r.rows {
-        let cells: Vec<String> = Col::ALL
+        let cells: Vec<String> = shown
             .iter()
             .map(|c| row.median(*c).map_or(MISSING.to_owned(), format_ns))
             .collect();
@@ -74,33 +85,102 @@ pub(crate) fn medians_table(r: &Results) -> String {
     out
 }
 
-/// The columns tokengate is divided by in the ratio table.
-const RATIO_COLS: [Col; 5] = [
-    Col::Floor,
-    Col::Ring,
-    Col::JwtAws,
-    Col::JwtRust,
-    Col::JwtSimple,
+/// An instruction count, in thousands above 10,000.
+pub(crate) fn format_instructions(n: f64) -> String {
+    if n >= 1e7 {
+        format!("{:.2} M", n / 1e6)
+    } else if n >= 1e4 {
+        format!("{:.1} k", n / 1e3)
+    } else {
+        format!("{n:.0}")
+    }
+}
+
+/// Instructions per operation: rows × libraries.
+pub(crate) fn instructions_table(r: &Results) -> String {
+    let mut out = String::new();
+    let shown = r.cols();
+    let cols: Vec<&str> = shown.iter().map(|c| c.label()).collect();
+    header(&mut out, "operation", &cols);
+    for row in &r.rows {
+        let cells: Vec<String> = shown
+            .iter()
+            .map(|c| {
+                row.get(*c)
+                    .and_then(|s| s.instructions)
+                    .map_or(MISSING.to_owned(), format_instructions)
+            })
+            .collect();
+        let _ = writeln!(out, "| {} | {} |", row.name, cells.join(" | "));
+    }
+    out
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
+        _ => MISSING.to_owned(),
+    }
+}
+
+/// Every column over the floor, row by row: median time over the floor's
+/// median time, and instructions over the floor's instructions.
+pub(crate) fn floor_ratios_table(r: &Results) -> String {
+    let mut out = String::new();
+    let shown: Vec<Col> = r.cols().into_iter().filter(|c| *c != Col::Floor).collect();
+    let cols: Vec<&str> = shown.iter().map(|c| c.label()).collect();
+    header(&mut out, "÷ floor: time / instructions", &cols);
+    for row in &r.rows {
+        let floor = row.get(Col::Floor);
+        let cells: Vec<String> = shown
+            .iter()
+            .map(|c| match row.get(*c) {
+                None => MISSING.to_owned(),
+                Some(s) => format!(
+                    "{} / {}",
+                    ratio(Some(s.median_ns), floor.map(|f| f.median_ns)),
+                    ratio(s.instructions, floor.and_then(|f| f.instructions))
+                ),
+            })
+            .collect();
+        let _ = writeln!(out, "| {} | {} |", row.name, cells.join(" | "));
+    }
+    out
+}
+
+/// The pairs of the peers table: a tokengate column over a peer's.
+const PAIRS: [(Col, Col); 8] = [
+    (Col::Tokengate, Col::Oxitoken),
+    (Col::TokengateAws, Col::Oxitoken),
+    (Col::Tokengate, Col::JwtAws),
+    (Col::TokengateAws, Col::JwtAws),
+    (Col::Tokengate, Col::JwtRust),
+    (Col::Tokengate, Col::JwtSimple),
+    (Col::Tokengate, Col::Ring),
+    (Col::TokengateAws, Col::Tokengate),
 ];
 
-/// tokengate's median over each other column's (below 1: tokengate is
-/// faster).
+/// tokengate's median over each peer's (below 1: tokengate is faster).
 pub(crate) fn ratios_table(r: &Results) -> String {
     let mut out = String::new();
-    let cols: Vec<String> = RATIO_COLS
+    let pairs: Vec<(Col, Col)> = PAIRS
+        .into_iter()
+        .filter(|(a, b)| {
+            r.rows
+                .iter()
+                .any(|row| row.get(*a).is_some() && row.get(*b).is_some())
+        })
+        .collect();
+    let cols: Vec<String> = pairs
         .iter()
-        .map(|c| format!("tokengate ÷ {}", c.label()))
+        .map(|(a, b)| format!("{} ÷ {}", a.label(), b.label()))
         .collect();
     let cols: Vec<&str> = cols.iter().map(String::as_str).collect();
     header(&mut out, "operation", &cols);
     for row in &r.rows {
-        let tg = row.median(Col::Tokengate);
-        let cells: Vec<String> = RATIO_COLS
+        let cells: Vec<String> = pairs
             .iter()
-            .map(|c| match (tg, row.median(*c)) {
-                (Some(t), Some(o)) if o > 0.0 => format!("{:.2}×", t / o),
-                _ => MISSING.to_owned(),
-            })
+            .map(|(a, b)| ratio(row.median(*a), row.median(*b)))
             .collect();
         let _ = writeln!(out, "| {} | {} |", row.name, cells.join(" | "));
     }
@@ -118,10 +198,11 @@ fn count(v: f64) -> String {
 /// Allocator calls and bytes per operation.
 pub(crate) fn allocs_table(r: &Results) -> String {
     let mut out = String::new();
-    let cols: Vec<&str> = Col::ALL.iter().map(|c| c.label()).collect();
+    let shown = r.cols();
+    let cols: Vec<&str> = shown.iter().map(|c| c.label()).collect();
     header(&mut out, "allocations per op (bytes)", &cols);
     for row in &r.rows {
-        let cells: Vec<String> = Col::ALL
+        let cells: Vec<String> = shown
             .iter()
             .map(|c| {
                 row.get(*c).map_or(MISSING.to_owned(), |s| {
@@ -137,10 +218,11 @@ pub(crate) fn allocs_table(r: &Results) -> String {
 /// Interquartile range over median, per cell: how noisy each number is.
 pub(crate) fn spread_table(r: &Results) -> String {
     let mut out = String::new();
-    let cols: Vec<&str> = Col::ALL.iter().map(|c| c.label()).collect();
+    let shown = r.cols();
+    let cols: Vec<&str> = shown.iter().map(|c| c.label()).collect();
     header(&mut out, "IQR ÷ median (iterations per sample)", &cols);
     for row in &r.rows {
-        let cells: Vec<String> = Col::ALL
+        let cells: Vec<String> = shown
             .iter()
             .map(|c| {
                 row.get(*c).map_or(MISSING.to_owned(), |s| {
@@ -197,31 +279,40 @@ pub(crate) fn machine() -> String {
     out
 }
 
-/// Versions of the compared crates, from this package's Cargo.lock.
+/// Versions of the compared crates, from this package's Cargo.lock and
+/// the oxitoken worker's.
 fn versions() -> String {
-    const LOCK: &str = include_str!("../Cargo.lock");
-    const WANTED: [&str; 10] = [
+    const LOCKS: [&str; 2] = [
+        include_str!("../Cargo.lock"),
+        include_str!("../oxitoken/Cargo.lock"),
+    ];
+    const WANTED: [&str; 12] = [
         "tokengate",
         "ring",
         "base64",
+        "base64-simd",
         "serde_json",
         "jsonwebtoken",
         "aws-lc-rs",
         "jwt-simple",
+        "oxitoken",
         "p256",
         "rsa",
         "ed25519-dalek",
     ];
     let mut found: Vec<String> = Vec::new();
-    let mut name: Option<&str> = None;
-    for line in LOCK.lines() {
-        if let Some(n) = line.strip_prefix("name = ") {
-            name = Some(n.trim_matches('"'));
-        } else if let (Some(n), Some(v)) = (name, line.strip_prefix("version = ")) {
-            if WANTED.contains(&n) {
-                found.push(format!("{n} {}", v.trim_matches('"')));
+    for lock in LOCKS {
+        let mut name: Option<&str> = None;
+        for line in lock.lines() {
+            if let Some(n) = line.strip_prefix("name = ") {
+                name = Some(n.trim_matches('"'));
+            } else if let (Some(n), Some(v)) = (name, line.strip_prefix("version = ")) {
+                let entry = format!("{n} {}", v.trim_matches('"'));
+                if WANTED.contains(&n) && !found.contains(&entry) {
+                    found.push(entry);
+                }
+                name = None;
             }
-            name = None;
         }
     }
     found.sort();

@@ -2,63 +2,69 @@
 
 use std::rc::Rc;
 
-use tokengate::NoCustomClaims;
-
 use crate::fixtures::{Alg, ClaimsRef, RingKeys, SUB, Token, garbage, run_nbf, token, token_with};
 use crate::harness::{Cell, Col, Row, cell};
 use crate::jwt_rs::Backend;
+use crate::shared::{Kind, ROWS, RowSpec};
 use crate::{Res, Signer, js, jwt_rs, ring_floor, tg};
 
-/// Builds every row, in table order.
-pub(crate) fn all(keys: &Rc<RingKeys>, run_start: i64) -> Res<Vec<Row>> {
-    let nbf = run_nbf(run_start);
-    let hs = token(keys, Alg::Hs256, run_start)?;
-    let mut rows = vec![
-        verify_row("HS256 verify+decode", keys, Alg::Hs256, &hs, true)?,
-        sign_row("HS256 sign", keys, Alg::Hs256, &hs, nbf)?,
-    ];
-    let es = token(keys, Alg::Es256, run_start)?;
-    rows.push(sign_row("ES256 sign", keys, Alg::Es256, &es, nbf)?);
-    rows.push(verify_row("ES256 verify", keys, Alg::Es256, &es, true)?);
-    for (name, alg) in [
-        ("EdDSA verify", Alg::EdDsa),
-        ("RS256 verify", Alg::Rs256),
-        ("PS256 verify", Alg::Ps256),
-        ("ES384 verify", Alg::Es384),
-    ] {
-        let t = token(keys, alg, run_start)?;
-        rows.push(verify_row(name, keys, alg, &t, true)?);
+/// The input of every row, in table order: the token each validator gets
+/// (signed once with ring, valid for a day from `run_start`) or `-` for the
+/// sign rows.
+pub(crate) fn inputs(keys: &RingKeys, run_start: i64) -> Res<Vec<(RowSpec, String)>> {
+    let mut out = Vec::with_capacity(ROWS.len());
+    for spec in ROWS {
+        let alg = alg(spec)?;
+        let input = match (spec.kind, spec.key) {
+            (Kind::Sign, _) => "-".to_owned(),
+            (_, "garbage") => garbage(),
+            (_, "hs256-wrong-signature") => {
+                let claims = ClaimsRef {
+                    exp: run_start + 86_400,
+                    ..ClaimsRef::at(run_start, run_nbf(run_start))
+                };
+                token_with(keys, alg, &claims, true)?.compact
+            }
+            _ => token(keys, alg, run_start)?.compact,
+        };
+        out.push((spec, input));
     }
-    rows.push(garbage_row(keys)?);
-    let claims = ClaimsRef {
-        exp: run_start + 86_400,
-        ..ClaimsRef::at(run_start, nbf)
+    Ok(out)
+}
+
+fn alg(spec: RowSpec) -> Res<Alg> {
+    Alg::from_name(spec.alg).ok_or_else(|| format!("{}: unknown alg", spec.key).into())
+}
+
+/// The row `spec` over `input`, with every in-process column.
+pub(crate) fn build(keys: &Rc<RingKeys>, spec: RowSpec, input: &str, nbf: i64) -> Res<Row> {
+    let alg = alg(spec)?;
+    let cells = match spec.kind {
+        Kind::Sign => sign_cells(spec.name, keys, alg, nbf)?,
+        Kind::Verify | Kind::Reject if spec.key == "garbage" => garbage_cells(keys, input)?,
+        Kind::Verify | Kind::Reject => verify_cells(
+            keys,
+            alg,
+            &Token::from_compact(input)?,
+            spec.kind == Kind::Verify,
+        )?,
     };
-    let wrong = token_with(keys, Alg::Hs256, &claims, true)?;
-    rows.push(verify_row(
-        "reject HS256 wrong signature",
-        keys,
-        Alg::Hs256,
-        &wrong,
-        false,
-    )?);
-    Ok(rows)
+    Ok(Row {
+        spec,
+        input: input.to_owned(),
+        nbf,
+        cells,
+    })
 }
 
 /// Every library validating `t`; `expect` says whether it must accept.
-fn verify_row(
-    name: &'static str,
-    keys: &Rc<RingKeys>,
-    alg: Alg,
-    t: &Token,
-    expect: bool,
-) -> Res<Row> {
+fn verify_cells(keys: &Rc<RingKeys>, alg: Alg, t: &Token, expect: bool) -> Res<Vec<Cell>> {
     let mut cells = vec![
         ring_floor::ring_verify(keys, alg, &t.signing_input, &t.signature, expect),
         ring_floor::floor_verify(keys, alg, &t.compact, expect),
     ];
     cells.extend(verify_peers(alg, &t.compact, expect)?);
-    Ok(Row { name, cells })
+    Ok(cells)
 }
 
 /// tokengate and the peers validating `token`.
@@ -73,19 +79,15 @@ fn verify_peers(alg: Alg, token: &str, expect: bool) -> Res<Vec<Cell>> {
 
 /// 300 bytes of garbage against HS256 validators: no ring column (there
 /// is nothing to verify).
-fn garbage_row(keys: &Rc<RingKeys>) -> Res<Row> {
-    let g = garbage();
-    let mut cells = vec![ring_floor::floor_verify(keys, Alg::Hs256, &g, false)];
-    cells.extend(verify_peers(Alg::Hs256, &g, false)?);
-    Ok(Row {
-        name: "reject garbage (300 B, no dots)",
-        cells,
-    })
+fn garbage_cells(keys: &Rc<RingKeys>, g: &str) -> Res<Vec<Cell>> {
+    let mut cells = vec![ring_floor::floor_verify(keys, Alg::Hs256, g, false)];
+    cells.extend(verify_peers(Alg::Hs256, g, false)?);
+    Ok(cells)
 }
 
 /// Every library minting a token with the standard claims. Each signer's
 /// output must validate with tokengate first.
-fn sign_row(name: &'static str, keys: &Rc<RingKeys>, alg: Alg, t: &Token, nbf: i64) -> Res<Row> {
+fn sign_cells(name: &'static str, keys: &Rc<RingKeys>, alg: Alg, nbf: i64) -> Res<Vec<Cell>> {
     let validator = tg::validator(alg)?;
     let checked = |col: Col, select: fn(), mut s: Signer| -> Res<Cell> {
         select();
@@ -99,8 +101,10 @@ fn sign_row(name: &'static str, keys: &Rc<RingKeys>, alg: Alg, t: &Token, nbf: i
         Ok(cell(col, select, move || s().is_ok_and(|x| !x.is_empty())))
     };
     let nothing: fn() = || {};
+    // The ring column signs a token's signing input of the same shape.
+    let sample = token(keys, alg, crate::fixtures::now_unix())?;
     let mut cells = vec![
-        ring_floor::ring_sign(keys, alg, &t.signing_input)?,
+        ring_floor::ring_sign(keys, alg, &sample.signing_input)?,
         checked(
             Col::Floor,
             nothing,
@@ -116,5 +120,5 @@ fn sign_row(name: &'static str, keys: &Rc<RingKeys>, alg: Alg, t: &Token, nbf: i
         )?);
     }
     cells.push(checked(Col::JwtSimple, nothing, js::signer(alg, nbf)?)?);
-    Ok(Row { name, cells })
+    Ok(cells)
 }

@@ -5,9 +5,7 @@
 use std::hint::black_box;
 
 use time::OffsetDateTime;
-use tokengate::{
-    Algorithm, NoCustomClaims, SigningKey, SingleKeyStore, TokenBuilder, Validator, VerifyingKey,
-};
+use tokengate::{Algorithm, SigningKey, SingleKeyStore, TokenBuilder, Validator, VerifyingKey};
 
 use crate::fixtures::{AUD, Alg, HMAC_KEY, ISS, JTI, LIFETIME_SECS, SCOPE, SUB};
 use crate::harness::{Cell, Col, plain};
@@ -40,8 +38,8 @@ pub(crate) fn validator(alg: Alg) -> Res<Validator> {
         .build()?)
 }
 
-/// Validation of `token` into `Claims<NoCustomClaims>` (the registered
-/// claims, typed); `expect` says whether it must pass with the right `sub`.
+/// Validation of `token` into tokengate's registered claims, typed
+/// (`Validator::validate`); `expect` says whether it must pass with the right `sub`.
 pub(crate) fn verify(alg: Alg, token: &str, expect: bool) -> Res<Cell> {
     let v = validator(alg)?;
     let token = token.to_owned();
