@@ -380,6 +380,55 @@ struct RingState {
     previous: Vec<(Arc<VerifyingKey>, i64)>,
 }
 
+impl RingState {
+    /// `true` when `key`'s id and algorithm are those of the current key
+    /// or of an earlier key that still verifies.
+    fn holds(&self, key: &SigningKey, now: i64) -> bool {
+        let same =
+            |k: &VerifyingKey| k.key_id() == key.key_id() && k.algorithm() == key.algorithm();
+        same(&self.current.verifying_key())
+            || self
+                .previous
+                .iter()
+                .any(|(k, until)| *until > now && same(k))
+    }
+
+    /// This state with `next` signing, the current key verifying for
+    /// `grace` more, and retired earlier keys dropped.
+    fn replaced_by(
+        &self,
+        next: Arc<SigningKey>,
+        staged: Option<Arc<SigningKey>>,
+        grace: Duration,
+        now: i64,
+    ) -> RingState {
+        let mut previous: Vec<(Arc<VerifyingKey>, i64)> = self
+            .previous
+            .iter()
+            .filter(|(_, until)| *until > now)
+            .cloned()
+            .collect();
+        previous.push((
+            self.current.verifying_key(),
+            now.saturating_add(grace.whole_seconds()),
+        ));
+        RingState {
+            current: next,
+            staged,
+            previous,
+        }
+    }
+}
+
+fn check_grace(grace: Duration) -> Result<(), Error> {
+    if grace.is_negative() {
+        return Err(Error::config(
+            "a rotation's grace period cannot be negative",
+        ));
+    }
+    Ok(())
+}
+
 /// An issuer's rotating keys: one current signing key, plus earlier keys
 /// that keep verifying until their retirement instant (the end of the grace
 /// period given to [`KeyRing::rotate`]), so tokens in flight survive a
@@ -428,38 +477,13 @@ impl KeyRing {
     /// [`Error::InvalidConfiguration`] when `grace` is negative, or when
     /// `next` has the key id and algorithm of a key still in the ring.
     pub fn rotate(&self, next: SigningKey, grace: Duration) -> Result<(), Error> {
-        if grace.is_negative() {
-            return Err(Error::config(
-                "a rotation's grace period cannot be negative",
-            ));
-        }
+        check_grace(grace)?;
         let now = self.clock.now_unix();
         let mut guard = self.state.write().unwrap_or_else(PoisonError::into_inner);
-        let clash =
-            |k: &VerifyingKey| k.key_id() == next.key_id() && k.algorithm() == next.algorithm();
-        if clash(&guard.current.verifying_key())
-            || guard
-                .previous
-                .iter()
-                .any(|(k, until)| *until > now && clash(k))
-        {
+        if guard.holds(&next, now) {
             return Err(Error::config("the next key's id is already in the ring"));
         }
-        let mut previous: Vec<(Arc<VerifyingKey>, i64)> = guard
-            .previous
-            .iter()
-            .filter(|(_, until)| *until > now)
-            .cloned()
-            .collect();
-        previous.push((
-            guard.current.verifying_key(),
-            now.saturating_add(grace.whole_seconds()),
-        ));
-        *guard = Arc::new(RingState {
-            current: Arc::new(next),
-            staged: guard.staged.clone(),
-            previous,
-        });
+        *guard = Arc::new(guard.replaced_by(Arc::new(next), guard.staged.clone(), grace, now));
         Ok(())
     }
 
@@ -497,14 +521,7 @@ impl KeyRing {
     pub fn stage(&self, next: SigningKey) -> Result<(), Error> {
         let now = self.clock.now_unix();
         let mut guard = self.state.write().unwrap_or_else(PoisonError::into_inner);
-        let clash =
-            |k: &VerifyingKey| k.key_id() == next.key_id() && k.algorithm() == next.algorithm();
-        if clash(&guard.current.verifying_key())
-            || guard
-                .previous
-                .iter()
-                .any(|(k, until)| *until > now && clash(k))
-        {
+        if guard.holds(&next, now) {
             return Err(Error::config("the staged key's id is already in the ring"));
         }
         *guard = Arc::new(RingState {
@@ -528,31 +545,13 @@ impl KeyRing {
     /// [`Error::InvalidConfiguration`] when no key is staged or `grace` is
     /// negative.
     pub fn promote(&self, grace: Duration) -> Result<(), Error> {
-        if grace.is_negative() {
-            return Err(Error::config(
-                "a rotation's grace period cannot be negative",
-            ));
-        }
+        check_grace(grace)?;
         let now = self.clock.now_unix();
         let mut guard = self.state.write().unwrap_or_else(PoisonError::into_inner);
         let Some(next) = guard.staged.clone() else {
             return Err(Error::config("no key is staged: stage() one first"));
         };
-        let mut previous: Vec<(Arc<VerifyingKey>, i64)> = guard
-            .previous
-            .iter()
-            .filter(|(_, until)| *until > now)
-            .cloned()
-            .collect();
-        previous.push((
-            guard.current.verifying_key(),
-            now.saturating_add(grace.whole_seconds()),
-        ));
-        *guard = Arc::new(RingState {
-            current: next,
-            staged: None,
-            previous,
-        });
+        *guard = Arc::new(guard.replaced_by(next, None, grace, now));
         Ok(())
     }
 
