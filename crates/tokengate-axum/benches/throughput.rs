@@ -5,12 +5,15 @@
 //! ```text
 //! cargo bench -p tokengate-axum --bench throughput
 //! BENCH_SECS=10 BENCH_CONNECTIONS=32 cargo bench -p tokengate-axum --bench throughput
+//! BENCH_ROUNDS=5 BENCH_SECS=2 cargo bench -p tokengate-axum --bench throughput
 //! crates/tokengate-axum/benches/peer.sh
 //! ```
 //!
 //! The server runs on a one-worker runtime of its own thread, the load
 //! generator (keep-alive connections, each a task sending requests back
-//! to back) on another; on a 2-core machine each gets one core. Not a
+//! to back) on another; on a 2-core machine each gets one core. With
+//! `BENCH_ROUNDS`, every case runs that many times in turn (`BENCH_SECS`
+//! each time) and the table adds each case's range over the rounds. Not a
 //! test: it asserts nothing about time.
 //!
 //! With `PEER_BIN` set to the binary of `benches/peer` (`peer.sh` builds
@@ -268,19 +271,51 @@ fn main() {
         process
     });
 
+    // Rounds run every case in turn, so that a change in the machine's
+    // load over the run falls on all cases alike rather than on the last.
+    let rounds = env("BENCH_ROUNDS", 1).max(1);
+    let mut runs: Vec<(Run, Vec<f64>)> = Vec::new();
+    for _ in 0..rounds {
+        for (i, (_, url, bearer)) in cases.iter().enumerate() {
+            let run = load(url, bearer.as_deref(), connections, secs);
+            let rps = run.requests as f64 / run.elapsed.as_secs_f64();
+            match runs.get_mut(i) {
+                None => runs.push((run, vec![rps])),
+                Some((total, each)) => {
+                    total.requests += run.requests;
+                    total.elapsed += run.elapsed;
+                    total.latencies.extend(run.latencies);
+                    each.push(rps);
+                }
+            }
+        }
+    }
+
     println!(
-        "{connections} connections, {secs} s per case, server and load generator one worker each\n"
+        "{connections} connections, {rounds} round(s) of {secs} s per case, server and load generator one worker each\n"
     );
-    println!("| case | requests/s | vs no auth | p50 | p99 |");
-    println!("|---|---:|---:|---:|---:|");
+    let range = rounds > 1;
+    if range {
+        println!("| case | requests/s | rounds: min–max | vs no auth | p50 | p99 |");
+        println!("|---|---:|---:|---:|---:|---:|");
+    } else {
+        println!("| case | requests/s | vs no auth | p50 | p99 |");
+        println!("|---|---:|---:|---:|---:|");
+    }
     let mut baseline = None;
-    for (name, url, bearer) in cases {
-        let mut run = load(&url, bearer.as_deref(), connections, secs);
+    for ((name, _, _), (mut run, each)) in cases.into_iter().zip(runs) {
         run.latencies.sort();
         let rps = run.requests as f64 / run.elapsed.as_secs_f64();
         let base = *baseline.get_or_insert(rps);
+        let spread = if range {
+            let min = each.iter().copied().fold(f64::INFINITY, f64::min);
+            let max = each.iter().copied().fold(0.0, f64::max);
+            format!(" {min:.0}–{max:.0} |")
+        } else {
+            String::new()
+        };
         println!(
-            "| {name} | {rps:.0} | {:+.1} % | {:.0} µs | {:.0} µs |",
+            "| {name} | {rps:.0} |{spread} {:+.1} % | {:.0} µs | {:.0} µs |",
             (rps / base - 1.0) * 100.0,
             percentile(&run.latencies, 0.50).as_secs_f64() * 1e6,
             percentile(&run.latencies, 0.99).as_secs_f64() * 1e6,
