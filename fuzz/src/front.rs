@@ -919,10 +919,12 @@ pub fn check_introspection(calls: &[Call]) {
             }
             Call::Revoke(_) => {
                 // Access tokens are issued to client-1, refresh tokens to no
-                // client (RFC 7009 §2.1: a client revokes only its own).
-                // Another client is refused without effect, or, for
-                // anything that is not a live token, told it succeeded.
-                let owner = if text.starts_with("rt_") {
+                // client, and an API key's client is its owner; revoking
+                // without naming a client is the library-level call (RFC
+                // 7009 §2.1: a client revokes only its own). Another client
+                // is refused without effect, or, for anything that is not
+                // a live token, told it succeeded.
+                let owner = if text.starts_with("rt_") || text.starts_with(LEAD) {
                     None
                 } else {
                     Some("client-1")
