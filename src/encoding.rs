@@ -29,6 +29,20 @@ pub(crate) fn b64_encode(bytes: impl AsRef<[u8]>) -> String {
     STRICT.encode(bytes)
 }
 
+/// Encodes `bytes` as unpadded base64url into `out`, which must be exactly
+/// the encoded length, and returns it as text: no allocation.
+///
+/// # Errors
+///
+/// [`Error::SigningFailed`] when `out` has another length (a bug of the
+/// caller, reported rather than panicking).
+pub(crate) fn b64_encode_slice<'o>(bytes: &[u8], out: &'o mut [u8]) -> Result<&'o str, Error> {
+    match STRICT.encode_slice(bytes, out) {
+        Ok(n) if n == out.len() => std::str::from_utf8(out).map_err(|_| Error::SigningFailed),
+        _ => Err(Error::SigningFailed),
+    }
+}
+
 /// Appends the unpadded base64url encoding of `bytes` to `out`.
 pub(crate) fn b64_encode_into(bytes: &[u8], out: &mut String) {
     STRICT.encode_string(bytes, out);

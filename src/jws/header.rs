@@ -51,21 +51,37 @@ impl Header {
 
     /// Serializes the header parameters this crate emits, in a fixed order.
     pub(crate) fn to_json(&self) -> Result<Vec<u8>, Error> {
-        let mut out = Vec::with_capacity(64);
-        out.extend_from_slice(b"{\"alg\":\"");
-        out.extend_from_slice(self.alg.as_str().as_bytes());
-        out.push(b'"');
-        for (name, value) in [("typ", &self.typ), ("cty", &self.cty), ("kid", &self.kid)] {
-            if let Some(v) = value {
-                out.extend_from_slice(b",\"");
-                out.extend_from_slice(name.as_bytes());
-                out.extend_from_slice(b"\":");
-                serde_json::to_writer(&mut out, v).map_err(|_| Error::SigningFailed)?;
-            }
-        }
-        out.push(b'}');
-        Ok(out)
+        header_json(
+            self.alg,
+            self.typ.as_deref(),
+            self.cty.as_deref(),
+            self.kid.as_deref(),
+        )
     }
+}
+
+/// The JSON of a header this crate emits, parameters in a fixed order,
+/// from borrowed values.
+pub(crate) fn header_json(
+    alg: Algorithm,
+    typ: Option<&str>,
+    cty: Option<&str>,
+    kid: Option<&str>,
+) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::with_capacity(64);
+    out.extend_from_slice(b"{\"alg\":\"");
+    out.extend_from_slice(alg.as_str().as_bytes());
+    out.push(b'"');
+    for (name, value) in [("typ", typ), ("cty", cty), ("kid", kid)] {
+        if let Some(v) = value {
+            out.extend_from_slice(b",\"");
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"\":");
+            serde_json::to_writer(&mut out, v).map_err(|_| Error::SigningFailed)?;
+        }
+    }
+    out.push(b'}');
+    Ok(out)
 }
 
 /// `true` when two `typ` values name the same media type: compared

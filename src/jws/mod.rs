@@ -91,14 +91,33 @@ pub(crate) fn sign_with_header(
     payload: &[u8],
     key: &SigningKey,
 ) -> Result<String, Error> {
-    let header_json = header.to_json()?;
+    sign_json_header(&header.to_json()?, payload, key)
+}
+
+/// Signs `payload` under a header of `alg`, `typ` and `kid` built from
+/// borrowed values (the token builder's path: no copies of them).
+pub(crate) fn sign_parts(
+    alg: Algorithm,
+    typ: Option<&str>,
+    kid: &str,
+    payload: &[u8],
+    key: &SigningKey,
+) -> Result<String, Error> {
+    sign_json_header(
+        &header::header_json(alg, typ, None, Some(kid))?,
+        payload,
+        key,
+    )
+}
+
+fn sign_json_header(header_json: &[u8], payload: &[u8], key: &SigningKey) -> Result<String, Error> {
     let encoded = header_json
         .len()
         .saturating_add(payload.len())
         .saturating_mul(4)
         / 3;
     let mut out = String::with_capacity(encoded.saturating_add(700));
-    b64_encode_into(&header_json, &mut out);
+    b64_encode_into(header_json, &mut out);
     out.push('.');
     b64_encode_into(payload, &mut out);
     let signature = key.sign(out.as_bytes())?;

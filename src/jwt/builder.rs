@@ -4,11 +4,11 @@ use crate::crypto::rand::{SecureRandom, SystemRandom};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
-use super::claims::{Claims, MAX_NUMERIC_DATE, NoCustomClaims};
+use super::claims::{Claims, ClaimsView, MAX_NUMERIC_DATE, NoCustomClaims, Registered};
 use crate::clock::{Clock, SystemClock};
-use crate::encoding::b64_encode;
+use crate::encoding::b64_encode_slice;
 use crate::error::Error;
-use crate::jws::{self, Header};
+use crate::jws;
 use crate::keys::SigningKey;
 
 /// The default token lifetime: 15 minutes.
@@ -252,24 +252,44 @@ impl<T: Serialize> TokenBuilder<T> {
     ///
     /// As [`TokenBuilder::sign`], less signing.
     pub fn claims(&self) -> Result<Claims<&T>, Error> {
+        let mut jti = [0u8; JTI_LEN];
+        let r = self.registered(&mut jti)?;
+        let c = &self.claims;
+        Ok(Claims {
+            issuer: c.issuer.clone(),
+            subject: c.subject.clone(),
+            audience: c.audience.clone(),
+            expires_at: r.expires_at,
+            not_before: r.not_before,
+            issued_at: r.issued_at,
+            jwt_id: r.jwt_id.map(str::to_owned),
+            scope: c.scope.clone(),
+            client_id: c.client_id.clone(),
+            session_id: c.session_id.clone(),
+            custom: &c.custom,
+        })
+    }
+
+    /// The registered claims of the next token, borrowing the builder's
+    /// strings; a random `jti` is written into `jti`. Checks the times and
+    /// the RFC 9068 claims of an access token.
+    fn registered<'a>(&'a self, jti: &'a mut [u8; JTI_LEN]) -> Result<Registered<'a>, Error> {
         let now = self.clock.now_unix();
-        let mut claims = self
-            .claims
-            .clone_registered()
-            .with_custom(&self.claims.custom);
-        claims.issued_at = Some(now);
-        claims.not_before = self.not_before;
-        claims.expires_at = match self.expiry {
+        let c = &self.claims;
+        let mut r = Registered::of(c);
+        r.issued_at = Some(now);
+        r.not_before = self.not_before;
+        r.expires_at = match self.expiry {
             Expiry::Lifetime(d) => Some(now.saturating_add(d.whole_seconds())),
             Expiry::At(t) => Some(t),
             Expiry::Never => None,
         };
-        claims.jwt_id = match &self.jti {
-            JwtId::Random => Some(random_jti()?),
-            JwtId::Fixed(j) => Some(j.clone()),
+        r.jwt_id = match &self.jti {
+            JwtId::Random => Some(random_jti(jti)?),
+            JwtId::Fixed(j) => Some(j.as_str()),
             JwtId::Omit => None,
         };
-        for t in [claims.expires_at, claims.not_before, claims.issued_at]
+        for t in [r.expires_at, r.not_before, r.issued_at]
             .into_iter()
             .flatten()
         {
@@ -284,14 +304,14 @@ impl<T: Serialize> TokenBuilder<T> {
             for claim in [
                 Issuer, ExpiresAt, Audience, Subject, ClientId, IssuedAt, JwtId,
             ] {
-                if !claims.has(claim) {
+                if !r.has(claim) {
                     return Err(Error::InvalidConfiguration(
                         format!("an at+jwt access token needs `{claim}`").into(),
                     ));
                 }
             }
         }
-        Ok(claims)
+        Ok(r)
     }
 
     /// Signs a token with `key` and returns it in compact form.
@@ -305,44 +325,33 @@ impl<T: Serialize> TokenBuilder<T> {
     /// [`Error::RandomnessFailed`] when the system random generator fails
     /// while drawing a `jti`.
     pub fn sign(&self, key: &SigningKey) -> Result<String, Error> {
-        let claims = self.claims()?;
-        let payload = serde_json::to_vec(&claims)
-            .map_err(|e| Error::InvalidConfiguration(e.to_string().into()))?;
-        let header = Header {
-            alg: key.algorithm(),
-            typ: Some(self.typ.clone()),
-            cty: None,
-            kid: Some(key.key_id().to_owned()),
+        let mut jti = [0u8; JTI_LEN];
+        let view = ClaimsView {
+            registered: self.registered(&mut jti)?,
+            custom: &self.claims.custom,
         };
-        jws::sign_with_header(&header, &payload, key)
+        let payload = serde_json::to_vec(&view)
+            .map_err(|e| Error::InvalidConfiguration(e.to_string().into()))?;
+        jws::sign_parts(
+            key.algorithm(),
+            Some(&self.typ),
+            key.key_id(),
+            &payload,
+            key,
+        )
     }
 }
 
-impl<T> Claims<T> {
-    fn clone_registered(&self) -> Claims<()> {
-        Claims {
-            issuer: self.issuer.clone(),
-            subject: self.subject.clone(),
-            audience: self.audience.clone(),
-            expires_at: self.expires_at,
-            not_before: self.not_before,
-            issued_at: self.issued_at,
-            jwt_id: self.jwt_id.clone(),
-            scope: self.scope.clone(),
-            client_id: self.client_id.clone(),
-            session_id: self.session_id.clone(),
-            custom: (),
-        }
-    }
-}
+/// Characters of a random `jti`: 128 bits in base64url.
+const JTI_LEN: usize = 22;
 
-/// 128 random bits, base64url (22 characters).
-fn random_jti() -> Result<String, Error> {
+/// 128 random bits, base64url (22 characters), written into `out`.
+fn random_jti(out: &mut [u8; JTI_LEN]) -> Result<&str, Error> {
     let mut bytes = [0u8; 16];
     SystemRandom::new()
         .fill(&mut bytes)
         .map_err(|_| Error::RandomnessFailed)?;
-    Ok(b64_encode(bytes))
+    b64_encode_slice(&bytes, out)
 }
 
 #[cfg(test)]

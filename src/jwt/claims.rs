@@ -174,55 +174,123 @@ const REGISTERED: [&str; 10] = [
 
 impl<T: Serialize> Serialize for Claims<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::Error as _;
-        let custom = serde_json::to_value(&self.custom).map_err(S::Error::custom)?;
-        let custom = match custom {
-            serde_json::Value::Object(map) => map,
-            serde_json::Value::Null => serde_json::Map::new(),
-            _ => {
-                return Err(S::Error::custom(
-                    "custom claims must serialize to a JSON object",
-                ));
-            }
-        };
-        if let Some(name) = custom.keys().find(|k| REGISTERED.contains(&k.as_str())) {
-            return Err(S::Error::custom(format!(
-                "custom claim `{name}` repeats a registered claim"
-            )));
-        }
-        let mut map = s.serialize_map(None)?;
-        let strings = [
-            ("iss", &self.issuer),
-            ("sub", &self.subject),
-            ("jti", &self.jwt_id),
-            ("scope", &self.scope),
-            ("client_id", &self.client_id),
-            ("sid", &self.session_id),
-        ];
-        for (name, value) in strings {
-            if let Some(v) = value {
-                map.serialize_entry(name, v)?;
-            }
-        }
-        match self.audience.as_deref() {
-            Some([one]) => map.serialize_entry("aud", one)?,
-            Some(many) => map.serialize_entry("aud", many)?,
-            None => {}
-        }
-        for (name, value) in [
-            ("exp", self.expires_at),
-            ("nbf", self.not_before),
-            ("iat", self.issued_at),
-        ] {
-            if let Some(v) = value {
-                map.serialize_entry(name, &v)?;
-            }
-        }
-        for (k, v) in &custom {
-            map.serialize_entry(k, v)?;
-        }
-        map.end()
+        serialize_claims(s, &Registered::of(self), &self.custom)
     }
+}
+
+/// The registered claims of a token, borrowed: what [`Claims`] holds, and
+/// what the token builder signs without copying its strings.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Registered<'a> {
+    pub(crate) issuer: Option<&'a str>,
+    pub(crate) subject: Option<&'a str>,
+    pub(crate) audience: Option<&'a [String]>,
+    pub(crate) expires_at: Option<i64>,
+    pub(crate) not_before: Option<i64>,
+    pub(crate) issued_at: Option<i64>,
+    pub(crate) jwt_id: Option<&'a str>,
+    pub(crate) scope: Option<&'a str>,
+    pub(crate) client_id: Option<&'a str>,
+    pub(crate) session_id: Option<&'a str>,
+}
+
+impl<'a> Registered<'a> {
+    pub(crate) fn of<T>(c: &'a Claims<T>) -> Self {
+        Self {
+            issuer: c.issuer.as_deref(),
+            subject: c.subject.as_deref(),
+            audience: c.audience.as_deref(),
+            expires_at: c.expires_at,
+            not_before: c.not_before,
+            issued_at: c.issued_at,
+            jwt_id: c.jwt_id.as_deref(),
+            scope: c.scope.as_deref(),
+            client_id: c.client_id.as_deref(),
+            session_id: c.session_id.as_deref(),
+        }
+    }
+
+    pub(crate) fn has(&self, claim: Claim) -> bool {
+        match claim {
+            Claim::Issuer => self.issuer.is_some(),
+            Claim::Subject => self.subject.is_some(),
+            Claim::Audience => self.audience.is_some(),
+            Claim::ExpiresAt => self.expires_at.is_some(),
+            Claim::NotBefore => self.not_before.is_some(),
+            Claim::IssuedAt => self.issued_at.is_some(),
+            Claim::JwtId => self.jwt_id.is_some(),
+            Claim::Scope => self.scope.is_some(),
+            Claim::ClientId => self.client_id.is_some(),
+            Claim::SessionId => self.session_id.is_some(),
+        }
+    }
+}
+
+/// Registered claims and the application's, serialized as one object.
+pub(crate) struct ClaimsView<'a, T> {
+    pub(crate) registered: Registered<'a>,
+    pub(crate) custom: &'a T,
+}
+
+impl<T: Serialize> Serialize for ClaimsView<'_, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize_claims(s, &self.registered, self.custom)
+    }
+}
+
+fn serialize_claims<S: Serializer, T: Serialize>(
+    s: S,
+    r: &Registered<'_>,
+    custom: &T,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::Error as _;
+    let custom = serde_json::to_value(custom).map_err(S::Error::custom)?;
+    let custom = match custom {
+        serde_json::Value::Object(map) => map,
+        serde_json::Value::Null => serde_json::Map::new(),
+        _ => {
+            return Err(S::Error::custom(
+                "custom claims must serialize to a JSON object",
+            ));
+        }
+    };
+    if let Some(name) = custom.keys().find(|k| REGISTERED.contains(&k.as_str())) {
+        return Err(S::Error::custom(format!(
+            "custom claim `{name}` repeats a registered claim"
+        )));
+    }
+    let mut map = s.serialize_map(None)?;
+    let strings = [
+        ("iss", r.issuer),
+        ("sub", r.subject),
+        ("jti", r.jwt_id),
+        ("scope", r.scope),
+        ("client_id", r.client_id),
+        ("sid", r.session_id),
+    ];
+    for (name, value) in strings {
+        if let Some(v) = value {
+            map.serialize_entry(name, v)?;
+        }
+    }
+    match r.audience {
+        Some([one]) => map.serialize_entry("aud", one)?,
+        Some(many) => map.serialize_entry("aud", many)?,
+        None => {}
+    }
+    for (name, value) in [
+        ("exp", r.expires_at),
+        ("nbf", r.not_before),
+        ("iat", r.issued_at),
+    ] {
+        if let Some(v) = value {
+            map.serialize_entry(name, &v)?;
+        }
+    }
+    for (k, v) in &custom {
+        map.serialize_entry(k, v)?;
+    }
+    map.end()
 }
 
 /// The custom claims type for tokens that carry none the application
