@@ -37,7 +37,7 @@ use crate::jws::{Algorithm, AlgorithmSet};
 /// | `max_age` | 1 hour | a provider that says "cache for a day" still has its removals (a compromised key) picked up within the hour |
 /// | `default_age` | 15 minutes | the schedule when the response has no `Cache-Control: max-age` |
 /// | `unknown_key_cooldown` | 30 seconds | a token with a `kid` the set lacks triggers a refetch only when the last *successful* fetch is older than this: a rotation is picked up within 30 s, and tokens with made-up `kid`s cost the provider at most one fetch per 30 s per server |
-/// | `retry_after` | 30 seconds | after a failed fetch, the next attempt waits this long (the last good keys keep serving meanwhile) |
+/// | `retry_after` | 30 seconds | after a failed fetch, the next attempt waits this long (the last good keys keep serving meanwhile); at least 1 s, like `min_age`, so a failing or `max-age=0` provider cannot make the driver fetch in a tight loop |
 /// | `max_staleness` | 24 hours | how long the last good keys serve while every fetch fails: public keys do not go bad by themselves, and provider outages last hours; past it, [`Error::KeySetUnavailable`] (503) |
 /// | `max_document_size` | 512 KiB | real sets are a few KiB; a larger body is refused, not parsed |
 /// | `fetch_timeout` | 5 seconds | for the driver's request; a fetch not completed after twice this long (plus one second) counts as abandoned, so a lost driver cannot block refreshes |
@@ -100,6 +100,13 @@ impl KeySetPolicy {
         if durations.iter().any(|d| d.is_negative()) {
             return Err(Error::config(
                 "a refresh policy duration cannot be negative",
+            ));
+        }
+        if self.min_age < Duration::SECOND || self.retry_after < Duration::SECOND {
+            // Below a second, a provider answering max-age=0 (or failing)
+            // would have the driver fetch in a tight loop.
+            return Err(Error::config(
+                "a refresh policy's min_age and retry_after must be at least one second",
             ));
         }
         if self.min_age > self.max_age {
@@ -1014,6 +1021,14 @@ mod tests {
             },
             KeySetPolicy {
                 fetch_timeout: Duration::ZERO,
+                ..KeySetPolicy::default()
+            },
+            KeySetPolicy {
+                min_age: Duration::ZERO,
+                ..KeySetPolicy::default()
+            },
+            KeySetPolicy {
+                retry_after: Duration::milliseconds(500),
                 ..KeySetPolicy::default()
             },
             KeySetPolicy {
