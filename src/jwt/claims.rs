@@ -128,18 +128,7 @@ impl<T> Claims<T> {
     }
 
     pub(crate) fn has(&self, claim: Claim) -> bool {
-        match claim {
-            Claim::Issuer => self.issuer.is_some(),
-            Claim::Subject => self.subject.is_some(),
-            Claim::Audience => self.audience.is_some(),
-            Claim::ExpiresAt => self.expires_at.is_some(),
-            Claim::NotBefore => self.not_before.is_some(),
-            Claim::IssuedAt => self.issued_at.is_some(),
-            Claim::JwtId => self.jwt_id.is_some(),
-            Claim::Scope => self.scope.is_some(),
-            Claim::ClientId => self.client_id.is_some(),
-            Claim::SessionId => self.session_id.is_some(),
-        }
+        Registered::of(self).has(claim)
     }
 
     pub(crate) fn with_custom<U>(self, custom: U) -> Claims<U> {
