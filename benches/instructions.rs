@@ -28,8 +28,9 @@ const ISS: &str = "https://auth.example.com";
 const AUD: &str = "https://api.example.com";
 
 /// The operations, by name.
-const OPS: [&str; 6] = [
+const OPS: [&str; 7] = [
     "hs256_verify",
+    "hs256_verify_cached",
     "hs256_wrong_signature",
     "hs256_sign",
     "garbage",
@@ -93,6 +94,21 @@ fn run(op: &str, n: u64) {
             let f = fixture(alg);
             for _ in 0..n {
                 black_box(f.validator.validate(black_box(&f.token)).unwrap());
+            }
+        }
+        "hs256_verify_cached" => {
+            let key = SigningKey::hmac(Algorithm::HS256, &[0x42; 32]).unwrap();
+            let validator = Validator::builder(SingleKeyStore::new(key.verifying_key()))
+                .danger_accept_any_type()
+                .issuer(ISS)
+                .audience(AUD)
+                .clock(clock_at(NOW))
+                .cache_verified(1_000)
+                .build()
+                .unwrap();
+            let token = builder().sign(&key).unwrap();
+            for _ in 0..n {
+                black_box(validator.validate(black_box(&token)).unwrap());
             }
         }
         "hs256_wrong_signature" => {

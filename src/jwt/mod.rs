@@ -4,6 +4,7 @@
 //! them on the resource-server side and hands out [`Verified`] claims.
 
 mod builder;
+mod cache;
 mod claims;
 mod validator;
 

@@ -4,12 +4,13 @@ use serde::de::DeserializeOwned;
 use time::Duration;
 
 use super::builder::ACCESS_TOKEN_TYPE;
+use super::cache::{self, Entry, VerifiedCache};
 use super::claims::{Claim, Claims, NoCustomClaims, parse_custom, parse_registered};
 use crate::clock::{Clock, SystemClock};
 use crate::encoding::{DEFAULT_MAX_TOKEN_SIZE, MAX_TOKEN_SIZE_LIMIT, b64_check, b64_decode_in};
 use crate::error::Error;
 use crate::jws::{Algorithm, AlgorithmSet, Compact, Header, HeaderRef, typ_matches};
-use crate::keys::{KeyQuery, KeyStore};
+use crate::keys::{KeyQuery, KeyStore, VerifyingKey};
 use crate::revocation::{Revocation, RevocationQuery};
 use crate::scope::ScopeRequirement;
 
@@ -100,6 +101,7 @@ struct Config {
     revocation: Option<Arc<dyn Revocation>>,
     scopes: Option<ScopeRequirement>,
     scope_claim: Box<str>,
+    cache: Option<VerifiedCache>,
 }
 
 /// Validates JWTs (the resource-server side). Built once with
@@ -115,6 +117,9 @@ struct Config {
 /// audience → revocation → scope requirement → custom claims type. Nothing in the payload is read before the
 /// signature verifies, so a forged token reports a signature or key
 /// failure, never a claim error.
+///
+/// With [`ValidatorBuilder::cache_verified`], a token seen before skips the
+/// decoding, parsing and signature steps; every other step runs again.
 #[derive(Debug, Clone)]
 pub struct Validator {
     config: Arc<Config>,
@@ -139,6 +144,7 @@ pub struct Validator {
 /// | revocation | none ([`revocation`](Self::revocation) to consult a list) | |
 /// | scope requirement | none ([`require_scopes`](Self::require_scopes), or per call with [`Validator::validate_for`]) | |
 /// | scopes read from | `scope`, a space-delimited string or an array of strings ([`scope_claim`](Self::scope_claim) for `scp`) | the shapes providers send, each strictly typed |
+/// | verified-token cache | off ([`cache_verified`](Self::cache_verified)) | a repeated token can skip its signature check; every time-, key- and revocation-dependent check still runs |
 #[derive(Debug, Clone)]
 pub struct ValidatorBuilder {
     store: Arc<dyn KeyStore>,
@@ -155,6 +161,7 @@ pub struct ValidatorBuilder {
     revocation: Option<Arc<dyn Revocation>>,
     scopes: Option<ScopeRequirement>,
     scope_claim: String,
+    cache: Option<usize>,
 }
 
 impl Validator {
@@ -175,7 +182,14 @@ impl Validator {
             revocation: None,
             scopes: None,
             scope_claim: Claim::Scope.name().to_owned(),
+            cache: None,
         }
+    }
+
+    /// How many verified tokens the validator's cache holds now (0 without
+    /// [`ValidatorBuilder::cache_verified`]).
+    pub fn cached_tokens(&self) -> usize {
+        self.config.cache.as_ref().map_or(0, VerifiedCache::len)
     }
 
     /// The claim the granted scopes are read from: `scope`, unless
@@ -282,6 +296,31 @@ impl Validator {
     ) -> Result<Verified<T>, Error> {
         let cfg = &*self.config;
         let compact = Compact::split(token, cfg.max_size)?;
+        if let Some(cache) = &cfg.cache
+            && let Some(entry) = cache.get(token)
+        {
+            match self.check_cached(&entry, requirement) {
+                Ok(true) => {
+                    let custom = custom(&entry.payload)?;
+                    return Ok(Verified {
+                        header: entry.header.clone(),
+                        claims: entry.claims.clone().with_custom(custom),
+                    });
+                }
+                // The store now hands out another key for this `kid`:
+                // validate afresh against it.
+                Ok(false) => cache.remove(token),
+                Err(e) => {
+                    // A failure the same bytes can never recover from
+                    // (expired, revoked, key gone, ...) frees the entry; a
+                    // route's scopes and an unavailable store do not.
+                    if !matches!(e, Error::InsufficientScope { .. }) && !e.is_unavailable() {
+                        cache.remove(token);
+                    }
+                    return Err(e);
+                }
+            }
+        }
         let mut header_stack = [0u8; 512];
         let mut header_heap = Vec::new();
         let header = HeaderRef::parse(b64_decode_in(
@@ -311,8 +350,55 @@ impl Validator {
         let payload = b64_decode_in(compact.payload, &mut payload_stack, &mut payload_heap)?;
         // Everything below reads bytes that the key holder signed.
         let claims = parse_registered(payload, &cfg.scope_claim)?;
-        self.check_claims(&header, &claims)?;
-        if let Some(revocation) = &cfg.revocation {
+        self.check_claims(header.typ.as_deref(), &claims)?;
+        self.check_revocation(&claims, &key)?;
+        let header = header.into_owned();
+        if let Some(cache) = &cfg.cache {
+            // Kept before the scope check: the token is valid, and a
+            // route's requirement is checked again on every hit.
+            cache.insert(Entry::new(
+                token,
+                Arc::clone(&key),
+                header.clone(),
+                claims.clone(),
+                payload,
+            ));
+        }
+        self.check_scopes(&claims, requirement)?;
+        let custom = custom(payload)?;
+        Ok(Verified {
+            header,
+            claims: claims.with_custom(custom),
+        })
+    }
+
+    /// Everything that can change for the same bytes, checked again for a
+    /// cached token: `Ok(false)` when the key that verified it is no longer
+    /// the key the store hands out for its `kid`.
+    fn check_cached(
+        &self,
+        entry: &Entry,
+        requirement: Option<&ScopeRequirement>,
+    ) -> Result<bool, Error> {
+        let alg = entry.header.alg;
+        if !self.algorithms().contains(alg) {
+            return Err(Error::AlgorithmNotAllowed(alg));
+        }
+        let key = self
+            .config
+            .store
+            .find_key(&KeyQuery::new(alg, entry.header.kid.as_deref()))?;
+        if !Arc::ptr_eq(&key, &entry.key) {
+            return Ok(false);
+        }
+        self.check_claims(entry.header.typ.as_deref(), &entry.claims)?;
+        self.check_revocation(&entry.claims, &key)?;
+        self.check_scopes(&entry.claims, requirement)?;
+        Ok(true)
+    }
+
+    fn check_revocation(&self, claims: &Claims<()>, key: &VerifyingKey) -> Result<(), Error> {
+        if let Some(revocation) = &self.config.revocation {
             let query = RevocationQuery::new(
                 claims.jwt_id.as_deref(),
                 claims.subject.as_deref(),
@@ -325,18 +411,22 @@ impl Validator {
                 return Err(Error::Revoked);
             }
         }
-        let granted = claims.scope.as_deref().unwrap_or("");
-        for req in cfg.scopes.iter().chain(requirement) {
-            req.check(granted)?;
-        }
-        let custom = custom(payload)?;
-        Ok(Verified {
-            header: header.into_owned(),
-            claims: claims.with_custom(custom),
-        })
+        Ok(())
     }
 
-    fn check_claims<T>(&self, header: &HeaderRef<'_>, claims: &Claims<T>) -> Result<(), Error> {
+    fn check_scopes(
+        &self,
+        claims: &Claims<()>,
+        requirement: Option<&ScopeRequirement>,
+    ) -> Result<(), Error> {
+        let granted = claims.scope.as_deref().unwrap_or("");
+        for req in self.config.scopes.iter().chain(requirement) {
+            req.check(granted)?;
+        }
+        Ok(())
+    }
+
+    fn check_claims<T>(&self, typ: Option<&str>, claims: &Claims<T>) -> Result<(), Error> {
         let cfg = &*self.config;
         for claim in ALL_CLAIMS {
             if cfg.required & claim.bit() != 0 && !claims.has(claim) {
@@ -349,10 +439,7 @@ impl Validator {
             }
         }
         if let Some(expected) = &cfg.typ
-            && !header
-                .typ
-                .as_deref()
-                .is_some_and(|t| typ_matches(expected, t))
+            && !typ.is_some_and(|t| typ_matches(expected, t))
         {
             return Err(Error::InvalidType);
         }
@@ -612,6 +699,27 @@ impl ValidatorBuilder {
         self
     }
 
+    /// Keeps up to `capacity` tokens that passed validation, so that a
+    /// client sending the same token on every request pays for one
+    /// signature check per token, not per request. Off by default.
+    ///
+    /// A hit skips only what cannot change for the same bytes (decoding,
+    /// parsing, the signature check): the allow-list, the key lookup (the
+    /// store must still hand out the very key that verified the token, so
+    /// a retired or replaced key takes its tokens with it), `exp`, `nbf`,
+    /// `iat`, age, issuer, audience, `typ`, revocation and scopes are
+    /// checked again on every hit. Only tokens that passed every check
+    /// enter; a forged or failed token never does. Entries are keyed by a
+    /// SipHash of the token under a random key and compared in constant
+    /// time; a full cache drops an arbitrary entry to make room. Memory is
+    /// bounded by `capacity` times about twice the token size. A hit is
+    /// faster than a miss, so the response time tells whether a token
+    /// was used recently; only its bearer can ask.
+    pub fn cache_verified(mut self, capacity: usize) -> Self {
+        self.cache = Some(capacity);
+        self
+    }
+
     /// Reads the granted scopes from the claim `name` instead of `scope`:
     /// `scope_claim("scp")` for Okta and Entra ID. Either claim may be a
     /// space-delimited string or an array of strings; any other type, or an
@@ -742,6 +850,14 @@ impl ValidatorBuilder {
                 "the token size limit must be 1 byte to 1 MiB",
             ));
         }
+        if self
+            .cache
+            .is_some_and(|c| c == 0 || c > cache::MAX_CAPACITY)
+        {
+            return Err(Error::config(
+                "the verified-token cache must hold 1 to 10,000,000 tokens",
+            ));
+        }
         if self.scope_claim.is_empty() {
             return Err(Error::config("the scope claim name is empty"));
         }
@@ -784,6 +900,7 @@ impl ValidatorBuilder {
                 revocation: self.revocation,
                 scopes: self.scopes,
                 scope_claim: self.scope_claim.into(),
+                cache: self.cache.map(VerifiedCache::new),
             }),
         })
     }
