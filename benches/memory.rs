@@ -193,7 +193,7 @@ fn main() {
     let extra = if numbers_allocate { 2.0 } else { 0.0 };
     let budgets = [
         ("HS256 validation", allocs, 8.0 + extra),
-        ("front-door authentication", door_allocs, 12.0 + extra),
+        ("front-door authentication", door_allocs, 11.0 + extra),
         ("wrong-signature rejection", wrong_signature_allocs, 0.0),
         ("garbage rejection", garbage_allocs, 0.0),
     ];

@@ -12,13 +12,14 @@
 //! code, the HTTP status and a ready `WWW-Authenticate` value.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
 use crate::api_key::ApiKeyVerifier;
 use crate::error::{Error, Malformed};
-use crate::jwt::{Claims, NoCustomClaims, Validator};
+use crate::jwt::{Claims, NoCustomClaims, Validator, parse_custom};
 use crate::scope::{ScopeRequirement, ScopeSet};
 
 /// Which kind of credential authenticated the request.
@@ -41,8 +42,23 @@ pub enum CredentialKind {
 /// Read through methods, as every value the crate verified: only the
 /// crate makes one. For an access token, the subject, issuer and ids are
 /// read from the verified claims themselves, not from copies of them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Cloning shares them: a clone (into request extensions, into a
+/// handler) copies no claim.
+#[derive(Debug, PartialEq, Eq)]
 pub struct Principal<T = NoCustomClaims> {
+    inner: Arc<Held<T>>,
+}
+
+impl<T> Clone for Principal<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Held<T> {
     scopes: ScopeSet,
     source: Source<T>,
 }
@@ -58,10 +74,16 @@ enum Source<T> {
 }
 
 impl<T> Principal<T> {
+    fn new(scopes: ScopeSet, source: Source<T>) -> Self {
+        Self {
+            inner: Arc::new(Held { scopes, source }),
+        }
+    }
+
     /// `sub` of the token (`None` for a token without one, such as a client
     /// credentials grant's), or the API key's owner.
     pub fn subject(&self) -> Option<&str> {
-        match &self.source {
+        match &self.inner.source {
             Source::AccessToken(claims) => claims.subject.as_deref(),
             Source::ApiKey { owner, .. } => Some(owner),
         }
@@ -69,7 +91,7 @@ impl<T> Principal<T> {
 
     /// `iss` of the token; `None` for an API key.
     pub fn issuer(&self) -> Option<&str> {
-        match &self.source {
+        match &self.inner.source {
             Source::AccessToken(claims) => claims.issuer.as_deref(),
             Source::ApiKey { .. } => None,
         }
@@ -77,12 +99,12 @@ impl<T> Principal<T> {
 
     /// The scopes granted.
     pub fn scopes(&self) -> &ScopeSet {
-        &self.scopes
+        &self.inner.scopes
     }
 
     /// The credential kind.
     pub fn kind(&self) -> CredentialKind {
-        match &self.source {
+        match &self.inner.source {
             Source::AccessToken(_) => CredentialKind::AccessToken,
             Source::ApiKey { .. } => CredentialKind::ApiKey,
         }
@@ -90,7 +112,7 @@ impl<T> Principal<T> {
 
     /// The token's `jti`, or the API key's id.
     pub fn credential_id(&self) -> Option<&str> {
-        match &self.source {
+        match &self.inner.source {
             Source::AccessToken(claims) => claims.jwt_id.as_deref(),
             Source::ApiKey { id, .. } => Some(id),
         }
@@ -98,7 +120,7 @@ impl<T> Principal<T> {
 
     /// The OAuth client, for access tokens that name one.
     pub fn client_id(&self) -> Option<&str> {
-        match &self.source {
+        match &self.inner.source {
             Source::AccessToken(claims) => claims.client_id.as_deref(),
             Source::ApiKey { .. } => None,
         }
@@ -106,7 +128,7 @@ impl<T> Principal<T> {
 
     /// When the credential expires, seconds since the epoch.
     pub fn expires_at(&self) -> Option<i64> {
-        match &self.source {
+        match &self.inner.source {
             Source::AccessToken(claims) => claims.expires_at,
             Source::ApiKey { expires_at, .. } => *expires_at,
         }
@@ -116,7 +138,7 @@ impl<T> Principal<T> {
     /// (`T`) included, so a handler reads them without validating the token
     /// again; `None` for an API key.
     pub fn claims(&self) -> Option<&Claims<T>> {
-        match &self.source {
+        match &self.inner.source {
             Source::AccessToken(claims) => Some(claims),
             Source::ApiKey { .. } => None,
         }
@@ -128,9 +150,13 @@ impl<T> Principal<T> {
         self.claims().map(|c| &c.custom)
     }
 
-    /// Takes the verified claims out; `None` for an API key.
-    pub fn into_claims(self) -> Option<Claims<T>> {
-        match self.source {
+    /// Takes the verified claims out (copied if a clone of this principal
+    /// is still alive); `None` for an API key.
+    pub fn into_claims(self) -> Option<Claims<T>>
+    where
+        T: Clone,
+    {
+        match Arc::unwrap_or_clone(self.inner).source {
             Source::AccessToken(claims) => Some(claims),
             Source::ApiKey { .. } => None,
         }
@@ -438,7 +464,7 @@ impl Authenticator {
     /// An [`AuthError`] whose [`BearerError`] gives the status and
     /// challenge.
     pub fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, AuthError> {
-        self.authenticate_with(authorization, None)
+        self.authenticate_inner(authorization, None, |_| Ok(NoCustomClaims))
     }
 
     /// As [`Authenticator::authenticate`], and requires `requirement`
@@ -455,7 +481,7 @@ impl Authenticator {
         authorization: Option<&str>,
         requirement: &ScopeRequirement,
     ) -> Result<Principal, AuthError> {
-        self.authenticate_with(authorization, Some(requirement))
+        self.authenticate_inner(authorization, Some(requirement), |_| Ok(NoCustomClaims))
     }
 
     /// As [`Authenticator::authenticate_for`] (or, without a requirement,
@@ -499,6 +525,17 @@ impl Authenticator {
         authorization: Option<&str>,
         requirement: Option<&ScopeRequirement>,
     ) -> Result<Principal<T>, AuthError> {
+        self.authenticate_inner(authorization, requirement, parse_custom::<T>)
+    }
+
+    /// The front door, the custom claims of an access token read by
+    /// `custom` (for [`NoCustomClaims`], nothing is read).
+    fn authenticate_inner<T>(
+        &self,
+        authorization: Option<&str>,
+        requirement: Option<&ScopeRequirement>,
+        custom: impl FnOnce(&[u8]) -> Result<T, Error>,
+    ) -> Result<Principal<T>, AuthError> {
         let credential = match parse_bearer(authorization) {
             Ok(c) => c,
             Err(kind) => return Err(self.fail(kind, None)),
@@ -509,7 +546,7 @@ impl Authenticator {
                 // Not an API key of this format (the parse failed before
                 // any lookup): a JWT, if this door takes them.
                 Err(Error::Malformed(Malformed::ApiKey)) if self.validator.is_some() => {
-                    return self.access_token(credential, requirement);
+                    return self.access_token(credential, requirement, custom);
                 }
                 Err(e) => return Err(self.reject(e)),
             };
@@ -523,16 +560,16 @@ impl Authenticator {
                 req.check(key.scopes())
                     .map_err(|e| self.reject_for(e, own, requirement))?;
             }
-            return Ok(Principal {
-                scopes: key.scopes().clone(),
-                source: Source::ApiKey {
+            return Ok(Principal::new(
+                key.scopes().clone(),
+                Source::ApiKey {
                     owner: key.owner().to_owned(),
                     id: key.id().to_owned(),
                     expires_at: key.expires_at().map(OffsetDateTime::unix_timestamp),
                 },
-            });
+            ));
         }
-        self.access_token(credential, requirement)
+        self.access_token(credential, requirement, custom)
     }
 
     /// The refusal for a request whose `Authorization` field is malformed
@@ -586,28 +623,42 @@ impl Authenticator {
             .ok_or_else(|| self.reject(Error::MissingClaim(std::borrow::Cow::Borrowed("iss"))))
     }
 
-    fn access_token<T: DeserializeOwned>(
+    fn access_token<T>(
         &self,
         credential: &str,
         requirement: Option<&ScopeRequirement>,
+        custom: impl FnOnce(&[u8]) -> Result<T, Error>,
     ) -> Result<Principal<T>, AuthError> {
         let Some(validator) = &self.validator else {
             // The builder refuses a door without either kind, and one
             // with API keys only answered above.
             return Err(self.reject(Error::config("no validator for access tokens")));
         };
-        let verified = validator
-            .validate_with::<T>(credential, requirement)
+        let ((), claims) = validator
+            .verify::<T, ()>(credential, requirement, custom)
             .map_err(|e| self.reject_for(e, validator.scope_requirement(), requirement))?;
-        let claims = verified.into_claims();
         let scopes = ScopeSet::parse(claims.scope.as_deref().unwrap_or(""))
             .map_err(|_| self.reject(Error::claim(validator.scope_claim().to_owned())))?;
-        Ok(Principal {
-            scopes,
-            source: Source::AccessToken(claims),
-        })
+        Ok(Principal::new(scopes, Source::AccessToken(claims)))
     }
 }
+
+/// The bytes of RFC 6750 §2.1 `b64token` (before its trailing `=`s):
+/// letters, digits and `-._~+/`.
+// Evaluated at compile time: an index out of bounds would fail the build,
+// never panic at run time.
+#[allow(clippy::indexing_slicing)]
+const B64TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] =
+            c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        b += 1;
+    }
+    table
+};
 
 /// Extracts the credential of an RFC 6750 §2.1 `Bearer` header.
 fn parse_bearer(header: Option<&str>) -> Result<&str, BearerError> {
@@ -629,9 +680,11 @@ fn parse_bearer(header: Option<&str>) -> Result<&str, BearerError> {
     }
     let token = rest.trim_start_matches(' ');
     let body = token.trim_end_matches('=');
+    // One table lookup per byte, no early exit: the credential's bytes
+    // are only ever checked in full.
     let valid = !body.is_empty()
         && body.bytes().fold(true, |ok, b| {
-            ok & (b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+            ok & B64TOKEN.get(usize::from(b)).copied().unwrap_or(false)
         });
     if valid {
         Ok(token)
@@ -643,6 +696,21 @@ fn parse_bearer(header: Option<&str>) -> Result<&str, BearerError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_byte_of_b64token_and_no_other_is_accepted() {
+        // RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" /
+        // "~" / "+" / "/" ) *"="
+        let allowed = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/";
+        for b in 0..=255u8 {
+            let expected = allowed.as_bytes().contains(&b);
+            assert_eq!(B64TOKEN[usize::from(b)], expected, "byte {b:#04x}");
+            if let Ok(text) = std::str::from_utf8(&[b'a', b, b'a']) {
+                let header = format!("Bearer {text}");
+                assert_eq!(parse_bearer(Some(&header)).is_ok(), expected, "{header:?}");
+            }
+        }
+    }
 
     #[test]
     fn bearer_header_parsing() {
@@ -703,14 +771,14 @@ mod tests {
 
     #[test]
     fn checks_after_authentication() {
-        let key_holder: Principal = Principal {
-            scopes: ScopeSet::parse("orders:read").unwrap(),
-            source: Source::ApiKey {
+        let key_holder: Principal = Principal::new(
+            ScopeSet::parse("orders:read").unwrap(),
+            Source::ApiKey {
                 owner: "billing".into(),
                 id: "k1".into(),
                 expires_at: None,
             },
-        };
+        );
         let door = door(Some("api"));
         assert!(
             door.require_scopes(&key_holder, &ScopeRequirement::all("orders:read").unwrap())

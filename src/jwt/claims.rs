@@ -283,7 +283,8 @@ fn serialize_claims<S: Serializer, T: Serialize>(
 }
 
 /// The custom claims type for tokens that carry none the application
-/// reads. Deserializes from any claims object and serializes to nothing.
+/// reads. Deserializes from any claims object (skipped, unread) and
+/// serializes to nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub struct NoCustomClaims;
 
@@ -305,8 +306,14 @@ impl<'de> Deserialize<'de> for NoCustomClaims {
                 while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
                 Ok(NoCustomClaims)
             }
+            // What a format answers once it has skipped the value.
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(NoCustomClaims)
+            }
         }
-        d.deserialize_map(V)
+        // The claims object was read strictly before custom claims are:
+        // skipped here as one value, without reading its member names.
+        d.deserialize_ignored_any(V)
     }
 }
 
@@ -442,6 +449,22 @@ mod tests {
 
     fn is_claim_error(r: Result<Claims<()>, Error>, name: &str) -> bool {
         matches!(r, Err(Error::Malformed(Malformed::Claim(n))) if n == name)
+    }
+
+    #[test]
+    fn no_custom_claims_reads_from_json_and_from_values() {
+        let json = r#"{"iss":"a","n":[1,{"x":null}],"s":"\u00e9"}"#;
+        assert_eq!(
+            parse_custom::<NoCustomClaims>(json.as_bytes()).unwrap(),
+            NoCustomClaims
+        );
+        let value: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(
+            serde_json::from_value::<NoCustomClaims>(value).unwrap(),
+            NoCustomClaims
+        );
+        let claims = parse_claims::<NoCustomClaims>(json.as_bytes()).unwrap();
+        assert_eq!(claims.issuer.as_deref(), Some("a"));
     }
 
     #[test]

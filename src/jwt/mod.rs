@@ -12,4 +12,4 @@ pub use builder::{ACCESS_TOKEN_TYPE, DEFAULT_LIFETIME, TokenBuilder};
 pub use claims::{Claim, Claims, NoCustomClaims};
 pub use validator::{DEFAULT_LEEWAY, Validator, ValidatorBuilder, Verified};
 
-pub(crate) use claims::parse_claims;
+pub(crate) use claims::{parse_claims, parse_custom};

@@ -294,6 +294,19 @@ impl Validator {
         requirement: Option<&ScopeRequirement>,
         custom: impl FnOnce(&[u8]) -> Result<T, Error>,
     ) -> Result<Verified<T>, Error> {
+        let (header, claims) = self.verify::<T, Header>(token, requirement, custom)?;
+        Ok(Verified { header, claims })
+    }
+
+    /// As [`Validator::validate_with`], the custom claims read by `custom`
+    /// from the verified payload, and the header kept as `H` (`()` when
+    /// only the claims are wanted).
+    pub(crate) fn verify<T, H: HeaderOut>(
+        &self,
+        token: &str,
+        requirement: Option<&ScopeRequirement>,
+        custom: impl FnOnce(&[u8]) -> Result<T, Error>,
+    ) -> Result<(H, Claims<T>), Error> {
         let cfg = &*self.config;
         let compact = Compact::split(token, cfg.max_size)?;
         if let Some(cache) = &cfg.cache
@@ -302,10 +315,10 @@ impl Validator {
             match self.check_cached(&entry, requirement) {
                 Ok(true) => {
                     let custom = custom(&entry.payload)?;
-                    return Ok(Verified {
-                        header: entry.header.clone(),
-                        claims: entry.claims.clone().with_custom(custom),
-                    });
+                    return Ok((
+                        H::from_owned(&entry.header),
+                        entry.claims.clone().with_custom(custom),
+                    ));
                 }
                 // The store now hands out another key for this `kid`:
                 // validate afresh against it.
@@ -352,24 +365,26 @@ impl Validator {
         let claims = parse_registered(payload, &cfg.scope_claim)?;
         self.check_claims(header.typ.as_deref(), &claims)?;
         self.check_revocation(&claims, &key)?;
-        let header = header.into_owned();
-        if let Some(cache) = &cfg.cache {
-            // Kept before the scope check: the token is valid, and a
-            // route's requirement is checked again on every hit.
-            cache.insert(Entry::new(
-                token,
-                Arc::clone(&key),
-                header.clone(),
-                claims.clone(),
-                payload,
-            ));
-        }
+        let header = match &cfg.cache {
+            Some(cache) => {
+                // Kept before the scope check: the token is valid, and a
+                // route's requirement is checked again on every hit.
+                let owned = header.into_owned();
+                let out = H::from_owned(&owned);
+                cache.insert(Entry::new(
+                    token,
+                    Arc::clone(&key),
+                    owned,
+                    claims.clone(),
+                    payload,
+                ));
+                out
+            }
+            None => H::from_ref(header),
+        };
         self.check_scopes(&claims, requirement)?;
         let custom = custom(payload)?;
-        Ok(Verified {
-            header,
-            claims: claims.with_custom(custom),
-        })
+        Ok((header, claims.with_custom(custom)))
     }
 
     /// Everything that can change for the same bytes, checked again for a
@@ -481,6 +496,30 @@ impl Validator {
         }
         Ok(())
     }
+}
+
+/// How a validation hands out the verified header: as a [`Header`], or
+/// not at all (`()`), so a caller that reads only the claims copies none
+/// of its strings.
+pub(crate) trait HeaderOut: Sized {
+    fn from_ref(header: HeaderRef<'_>) -> Self;
+    fn from_owned(header: &Header) -> Self;
+}
+
+impl HeaderOut for Header {
+    fn from_ref(header: HeaderRef<'_>) -> Self {
+        header.into_owned()
+    }
+
+    fn from_owned(header: &Header) -> Self {
+        header.clone()
+    }
+}
+
+impl HeaderOut for () {
+    fn from_ref(_: HeaderRef<'_>) -> Self {}
+
+    fn from_owned(_: &Header) -> Self {}
 }
 
 const ALL_CLAIMS: [Claim; 10] = [
