@@ -308,7 +308,8 @@ impl Validator {
         custom: impl FnOnce(&[u8]) -> Result<T, Error>,
     ) -> Result<(H, Claims<T>), Error> {
         let cfg = &*self.config;
-        let compact = Compact::split(token, cfg.max_size)?;
+        // A cached token passed every check of this validator's shape and
+        // size before: the lookup comes first.
         if let Some(cache) = &cfg.cache
             && let Some(entry) = cache.get(token)
         {
@@ -334,6 +335,7 @@ impl Validator {
                 }
             }
         }
+        let compact = Compact::split(token, cfg.max_size)?;
         let mut header_stack = [0u8; 512];
         let mut header_heap = Vec::new();
         let header = HeaderRef::parse(b64_decode_in(
