@@ -1,7 +1,8 @@
 //! Memory and scaling figures that criterion does not give:
 //! heap bytes per stored API key record and per revoked `jti` at 10^6
-//! entries, heap allocations per validation, and validation throughput with
-//! one and two threads sharing one validator.
+//! entries, and heap allocations per validation (budgets that fail on a
+//! regression). Throughput with one and two threads is `benches/scaling.rs`,
+//! outside this binary's counting allocator.
 //!
 //! `cargo bench --bench memory` (under `cargo test --benches` it runs at a
 //! thousandth of the size, as a smoke test).
@@ -9,7 +10,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::alloc::System;
-use std::time::{Duration, Instant};
 
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 
@@ -134,36 +134,6 @@ fn main() {
     }
     let door_allocs = (calls() - start_calls) as f64 / rounds as f64;
 
-    // Throughput with one and two threads on one validator.
-    let window = if full {
-        Duration::from_secs(3)
-    } else {
-        Duration::from_millis(100)
-    };
-    let run = |threads: usize| -> f64 {
-        let start = Instant::now();
-        let total: u64 = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads)
-                .map(|_| {
-                    s.spawn(|| {
-                        let mut count = 0u64;
-                        while start.elapsed() < window {
-                            for _ in 0..256 {
-                                validator.validate(&token).unwrap();
-                            }
-                            count += 256;
-                        }
-                        count
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).sum()
-        });
-        total as f64 / start.elapsed().as_secs_f64()
-    };
-    let one = run(1);
-    let two = run(2);
-
     println!("| measure | value |");
     println!("|---|---|");
     println!("| heap bytes per API key record ({n} records) | {per_key:.0} |");
@@ -177,9 +147,6 @@ fn main() {
         "| heap allocations per rejection of a wrong signature | {wrong_signature_allocs:.1} |"
     );
     println!("| heap allocations per rejection of garbage | {garbage_allocs:.1} |");
-    println!("| HS256 validations/s, 1 thread | {one:.0} |");
-    println!("| HS256 validations/s, 2 threads | {two:.0} |");
-    println!("| 2-thread / 1-thread throughput | {:.2}x |", two / one);
 
     // Budgets, checked on every run (this target runs under `cargo test
     // --all-targets`, so in CI): a change that adds an allocation to a hot

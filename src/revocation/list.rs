@@ -3,7 +3,9 @@
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
-use std::sync::{Mutex, PoisonError, RwLock};
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use time::{Duration, OffsetDateTime};
 
@@ -88,10 +90,10 @@ pub struct RevocationList {
     epoch: u64,
     margin: i64,
     max_lifetime: Option<i64>,
-    jti: Box<[RwLock<HashedMap<i64>>]>,
-    sessions: RwLock<HashedMap<i64>>,
-    subjects: RwLock<HashMap<String, i64>>,
-    key_ids: RwLock<HashMap<String, ()>>,
+    jti: Box<[Guarded<HashedMap<i64>>]>,
+    sessions: Guarded<HashedMap<i64>>,
+    subjects: Guarded<HashMap<String, i64>>,
+    key_ids: Guarded<HashMap<String, ()>>,
     journal: Option<Mutex<Journal>>,
 }
 
@@ -101,12 +103,73 @@ impl Default for RevocationList {
     }
 }
 
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(PoisonError::into_inner)
+/// A map behind a lock, with its length readable without the lock. Taking
+/// a read lock writes to the lock's word, which two threads then pass back
+/// and forth; while a map is empty (the key ids and sessions of most
+/// lists, every map of a list nothing was revoked in) a lookup skips the
+/// lock.
+#[derive(Debug, Default)]
+struct Guarded<M> {
+    map: RwLock<M>,
+    len: AtomicUsize,
 }
 
-fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(PoisonError::into_inner)
+impl<M: Len> Guarded<M> {
+    /// `true` when the map holds nothing. A writer stores the length
+    /// before it unlocks, so a lookup that sees 0 comes before any
+    /// revocation not yet stored, as it would with the lock.
+    fn is_empty(&self) -> bool {
+        self.len.load(Ordering::Acquire) == 0
+    }
+}
+
+/// The length of a map, for [`Guarded`].
+trait Len {
+    fn len(&self) -> usize;
+}
+
+impl<K, V, S> Len for HashMap<K, V, S> {
+    fn len(&self) -> usize {
+        HashMap::len(self)
+    }
+}
+
+/// A write lock on a [`Guarded`] map that records the map's length when
+/// it is released.
+struct GuardedWrite<'a, M: Len> {
+    guard: RwLockWriteGuard<'a, M>,
+    len: &'a AtomicUsize,
+}
+
+impl<M: Len> Drop for GuardedWrite<'_, M> {
+    fn drop(&mut self) {
+        // Runs before `guard` unlocks.
+        self.len.store(self.guard.len(), Ordering::Release);
+    }
+}
+
+impl<M: Len> Deref for GuardedWrite<'_, M> {
+    type Target = M;
+    fn deref(&self) -> &M {
+        &self.guard
+    }
+}
+
+impl<M: Len> DerefMut for GuardedWrite<'_, M> {
+    fn deref_mut(&mut self) -> &mut M {
+        &mut self.guard
+    }
+}
+
+fn read<M>(g: &Guarded<M>) -> RwLockReadGuard<'_, M> {
+    g.map.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<M: Len>(g: &Guarded<M>) -> GuardedWrite<'_, M> {
+    GuardedWrite {
+        guard: g.map.write().unwrap_or_else(PoisonError::into_inner),
+        len: &g.len,
+    }
 }
 
 impl RevocationList {
@@ -126,12 +189,10 @@ impl RevocationList {
             max_lifetime: None,
             keys,
             epoch,
-            jti: (0..SHARDS)
-                .map(|_| RwLock::new(HashedMap::default()))
-                .collect(),
-            sessions: RwLock::new(HashedMap::default()),
-            subjects: RwLock::new(HashMap::new()),
-            key_ids: RwLock::new(HashMap::new()),
+            jti: (0..SHARDS).map(|_| Guarded::default()).collect(),
+            sessions: Guarded::default(),
+            subjects: Guarded::default(),
+            key_ids: Guarded::default(),
             journal: None,
         }
     }
@@ -181,7 +242,7 @@ impl RevocationList {
         h.finish()
     }
 
-    fn jti_shard(&self, hash: u64) -> Option<&RwLock<HashedMap<i64>>> {
+    fn jti_shard(&self, hash: u64) -> Option<&Guarded<HashedMap<i64>>> {
         self.jti.get((hash >> 59) as usize % SHARDS)
     }
 
@@ -278,7 +339,8 @@ impl RevocationList {
 
     fn jti_revoked(&self, jti: &str) -> bool {
         let h = self.hash(0, jti);
-        self.jti_shard(h).is_some_and(|s| read(s).contains_key(&h))
+        self.jti_shard(h)
+            .is_some_and(|s| !s.is_empty() && read(s).contains_key(&h))
     }
 
     /// Records `value` for `key` unless a later one is held; `true` when
@@ -331,26 +393,24 @@ impl Revocation for RevocationList {
         if q.jti.is_some_and(|j| self.jti_revoked(j)) {
             return Ok(true);
         }
-        if let Some(sid) = q.session_id {
-            let h = self.hash(1, sid);
-            if read(&self.sessions).contains_key(&h) {
-                return Ok(true);
-            }
+        if let Some(sid) = q.session_id
+            && !self.sessions.is_empty()
+            && read(&self.sessions).contains_key(&self.hash(1, sid))
+        {
+            return Ok(true);
         }
-        if let Some(sub) = q.subject {
-            let subjects = read(&self.subjects);
-            if !subjects.is_empty()
-                && let Some(before) = subjects.get(sub)
-                && q.issued_at.is_none_or(|iat| iat < *before)
-            {
-                return Ok(true);
-            }
+        if let Some(sub) = q.subject
+            && !self.subjects.is_empty()
+            && let Some(before) = read(&self.subjects).get(sub).copied()
+            && q.issued_at.is_none_or(|iat| iat < before)
+        {
+            return Ok(true);
         }
-        if let Some(kid) = q.key_id {
-            let kids = read(&self.key_ids);
-            if !kids.is_empty() && kids.contains_key(kid) {
-                return Ok(true);
-            }
+        if let Some(kid) = q.key_id
+            && !self.key_ids.is_empty()
+            && read(&self.key_ids).contains_key(kid)
+        {
+            return Ok(true);
         }
         Ok(false)
     }
