@@ -20,15 +20,22 @@
 
 use std::hint::black_box;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ring::digest;
 use tokengate::testing::clock_at;
-use tokengate::{Algorithm, SigningKey, SingleKeyStore, TokenBuilder, Validator};
+use tokengate::{
+    Algorithm, ApiKeyFormat, ApiKeyIssuer, ApiKeyVerifier, InMemoryApiKeyStore, NewApiKey,
+    SigningKey, SingleKeyStore, TokenBuilder, Validator,
+};
 
 const NOW: i64 = 1_800_000_000;
 const ISS: &str = "https://auth.example.com";
 const AUD: &str = "https://api.example.com";
 
 /// The operations, by name.
-const OPS: [&str; 7] = [
+const OPS: [&str; 9] = [
     "hs256_verify",
     "hs256_verify_cached",
     "hs256_wrong_signature",
@@ -36,7 +43,14 @@ const OPS: [&str; 7] = [
     "garbage",
     "es256_verify",
     "eddsa_verify",
+    "api_key_verify",
+    "api_key_floor",
 ];
+
+/// Keys stored for the API key operations: the count of instructions of a
+/// hash-map lookup does not grow with the map (its time does, with cache
+/// misses: `cargo bench --bench hot_paths` times 10^6).
+const STORED_KEYS: usize = 10_000;
 
 struct Fixture {
     validator: Validator,
@@ -134,6 +148,45 @@ fn run(op: &str, n: u64) {
             );
             for _ in 0..n {
                 black_box(f.validator.validate(black_box(&garbage)).unwrap_err());
+            }
+        }
+        "api_key_verify" => {
+            let format = ApiKeyFormat::new("acme")
+                .unwrap()
+                .environment("live")
+                .unwrap();
+            let issuer = ApiKeyIssuer::new(format.clone());
+            let store = Arc::new(InMemoryApiKeyStore::new());
+            let mut probe = String::new();
+            for i in 0..STORED_KEYS {
+                let key = issuer
+                    .issue_into(&*store, NewApiKey::new(format!("owner-{}", i % 1000)))
+                    .unwrap();
+                if i == STORED_KEYS / 2 {
+                    probe = key.expose_secret().to_owned();
+                }
+            }
+            let verifier = ApiKeyVerifier::new(format, store);
+            for _ in 0..n {
+                black_box(verifier.verify(black_box(&probe)).unwrap());
+            }
+        }
+        "api_key_floor" => {
+            // One SHA-256 of what a stored digest covers (55 bytes: one
+            // block) and one lookup in a map of the same size.
+            let mut floor: HashMap<String, [u8; 32]> = HashMap::with_capacity(STORED_KEYS);
+            for i in 0..STORED_KEYS {
+                floor.insert(format!("{i:012}"), [0u8; 32]);
+            }
+            let id = format!("{:012}", STORED_KEYS / 2);
+            let covered = "acme_live_".to_owned() + &"x".repeat(45);
+            for _ in 0..n {
+                let d = digest::digest(&digest::SHA256, black_box(covered.as_bytes()));
+                black_box(
+                    floor
+                        .get(black_box(id.as_str()))
+                        .map(|s| s[0] == d.as_ref()[0]),
+                );
             }
         }
         other => panic!("unknown operation {other}; one of {OPS:?}"),

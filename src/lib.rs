@@ -184,6 +184,7 @@ pub mod api_key;
 pub mod authenticator;
 pub mod clock;
 mod crypto;
+mod ct;
 pub mod danger;
 mod encoding;
 pub mod error;

@@ -15,8 +15,7 @@ use std::fmt;
 use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use subtle::ConstantTimeEq;
-
+use crate::ct::bytes_eq;
 use crate::jws::Header;
 use crate::keys::VerifyingKey;
 
@@ -30,26 +29,6 @@ const SHARDS: usize = 16;
 /// How many of a token's last bytes are hashed: more than any signature's
 /// first bytes could share by chance, fewer than a whole token.
 const HASHED_TAIL: usize = 64;
-
-/// `a == b` in time that depends on the lengths only: eight bytes at a
-/// time folded into one word, then one constant-time test of the word.
-fn equal(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut diff = 0u64;
-    let (mut ca, mut cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    for (x, y) in ca.by_ref().zip(cb.by_ref()) {
-        let (mut wx, mut wy) = ([0u8; 8], [0u8; 8]);
-        wx.copy_from_slice(x);
-        wy.copy_from_slice(y);
-        diff |= u64::from_ne_bytes(wx) ^ u64::from_ne_bytes(wy);
-    }
-    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
-        diff |= u64::from(x ^ y);
-    }
-    bool::from(diff.ct_eq(&0))
-}
 
 type Shard = Mutex<HashMap<u64, Arc<Entry>>>;
 
@@ -129,7 +108,7 @@ impl VerifiedCache {
             .unwrap_or_else(PoisonError::into_inner)
             .get(&hash)
             .cloned()?;
-        equal(entry.token.as_bytes(), token.as_bytes()).then_some(entry)
+        bytes_eq(entry.token.as_bytes(), token.as_bytes()).then_some(entry)
     }
 
     /// Keeps `entry`, making room by dropping an arbitrary entry of its
@@ -198,19 +177,6 @@ mod tests {
             .verifying_key();
         let header = Header::parse(br#"{"alg":"HS256"}"#).unwrap();
         Entry::new(token, key, header, Claims::<()>::default(), b"{}")
-    }
-
-    #[test]
-    fn equal_compares_every_byte() {
-        let a: Vec<u8> = (0..=200u8).collect();
-        assert!(equal(&a, &a.clone()));
-        assert!(equal(b"", b""));
-        for i in 0..a.len() {
-            let mut b = a.clone();
-            b[i] ^= 0x80;
-            assert!(!equal(&a, &b), "byte {i}");
-        }
-        assert!(!equal(&a, &a[..200]));
     }
 
     #[test]
