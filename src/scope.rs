@@ -79,7 +79,7 @@ impl ScopeSet {
     }
 
     /// The tokens of `self` that `granted` lacks.
-    fn not_in<G: GrantedScopes + ?Sized>(&self, granted: &G) -> ScopeSet {
+    pub(crate) fn not_in<G: GrantedScopes + ?Sized>(&self, granted: &G) -> ScopeSet {
         ScopeSet {
             tokens: self
                 .tokens

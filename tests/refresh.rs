@@ -404,6 +404,52 @@ fn replaying_a_used_token_revokes_the_whole_family() {
 }
 
 #[test]
+fn a_refresh_may_narrow_the_access_token_s_scopes_but_never_widen_them() {
+    let e = env();
+    let grant =
+        Grant::new("alice").scopes(ScopeSet::parse("orders:read orders:write profile").unwrap());
+    let p1 = e.tokens.login(grant).unwrap();
+    let scopes = |token: &str| e.access(token).unwrap().claims().scope.clone();
+
+    // RFC 6749 §6: a narrower scope for this access token only.
+    let read = ScopeSet::parse("orders:read").unwrap();
+    let p2 = e
+        .tokens
+        .refresh_with_scope(p1.refresh_token.expose_secret(), None, Some(&read))
+        .unwrap();
+    assert_eq!(scopes(&p2.access_token).as_deref(), Some("orders:read"));
+    // The family keeps its scopes: the next refresh, asking nothing, gets
+    // all of them.
+    let p3 = e.refresh(&p2);
+    assert_eq!(
+        scopes(&p3.access_token).as_deref(),
+        Some("orders:read orders:write profile")
+    );
+
+    // Wider than the family: refused, naming what it lacks, and the token
+    // stays redeemable.
+    let wider = ScopeSet::parse("orders:read admin").unwrap();
+    let err = e
+        .tokens
+        .refresh_with_scope(p3.refresh_token.expose_secret(), None, Some(&wider))
+        .unwrap_err();
+    match &err {
+        Error::InsufficientScope { missing } => assert_eq!(missing.to_string(), "admin"),
+        other => panic!("{other:?}"),
+    }
+    let p4 = e.refresh(&p3);
+    assert_eq!(e.access_verdict(&p4.access_token), "ok");
+
+    // A reused token revokes its family whatever scope it asks for.
+    let err = e
+        .tokens
+        .refresh_with_scope(p1.refresh_token.expose_secret(), None, Some(&wider))
+        .unwrap_err();
+    assert!(matches!(err, Error::RefreshTokenReused), "{err:?}");
+    assert_eq!(e.access_verdict(&p4.access_token), "revoked");
+}
+
+#[test]
 fn replaying_the_latest_used_token_also_counts() {
     let e = env();
     let p1 = e.login("bob");

@@ -12,6 +12,7 @@ use super::service::RefreshTokens;
 use super::store::{Expected, RotateOutcome, RotateRequest};
 use crate::api_key::SecretDigest;
 use crate::error::Error;
+use crate::scope::ScopeSet;
 
 /// A presented refresh token that passed the format check (prefix, length,
 /// alphabet, checksum), with the client that presents it. Made by
@@ -22,12 +23,23 @@ pub struct RefreshAttempt {
     pub(super) id: String,
     pub(super) digest: SecretDigest,
     pub(super) client_id: Option<String>,
+    pub(super) scopes: Option<ScopeSet>,
 }
 
 impl RefreshAttempt {
     /// The public id of the presented token: fetch its record with it.
     pub fn token_id(&self) -> &str {
         &self.id
+    }
+
+    /// Asks for an access token with only `scopes`, each of which the
+    /// family must hold (RFC 6749 §6: the `scope` of a refresh request).
+    /// The new refresh token keeps the family's scopes, so a later
+    /// refresh can ask for all of them again.
+    #[must_use]
+    pub fn narrow_scopes(mut self, scopes: ScopeSet) -> Self {
+        self.scopes = Some(scopes);
+        self
     }
 }
 
@@ -202,6 +214,7 @@ impl RefreshTokens {
             id: parsed.id.to_owned(),
             digest: parsed.digest(),
             client_id: client_id.map(str::to_owned),
+            scopes: None,
         })
     }
 
@@ -215,7 +228,10 @@ impl RefreshTokens {
     /// [`Error::UnknownCredential`], [`Error::InvalidSecret`] (compared in
     /// constant time), [`Error::WrongClient`] for another client's token,
     /// [`Error::Expired`] past the idle timeout or the family's absolute
-    /// lifetime, [`Error::SigningFailed`], [`Error::RandomnessFailed`].
+    /// lifetime, [`Error::InsufficientScope`] when
+    /// [`RefreshAttempt::narrow_scopes`] asked for scopes the family does
+    /// not hold (a reused token revokes its family all the same),
+    /// [`Error::SigningFailed`], [`Error::RandomnessFailed`].
     pub fn plan_refresh(
         &self,
         attempt: &RefreshAttempt,
@@ -247,12 +263,19 @@ impl RefreshTokens {
                 now: now.unix_timestamp(),
             });
         }
+        if let Some(asked) = &attempt.scopes
+            && !record.scopes.contains_all(asked)
+        {
+            return Err(Error::InsufficientScope {
+                missing: asked.not_in(&record.scopes),
+            });
+        }
         let mut next = (*record).clone();
         next.parent = Some(record.id.clone());
         next.issued_at = now;
         next.used_at = None;
         next.successor = None;
-        let (successor, pair) = self.issue(next)?;
+        let (successor, pair) = self.issue(next, attempt.scopes.as_ref())?;
         Ok(RefreshStep::Rotate(RotationPlan {
             request: RotateRequest::new(record.id.clone(), expected, successor, now),
             pair,
@@ -310,7 +333,7 @@ impl RefreshTokens {
             used_at: None,
             successor: None,
         };
-        let (record, pair) = self.issue(record)?;
+        let (record, pair) = self.issue(record, None)?;
         Ok(LoginPlan { record, pair })
     }
 

@@ -18,6 +18,7 @@ use crate::error::Error;
 use crate::jwt::{TokenBuilder, ValidatorBuilder};
 use crate::keys::KeyRing;
 use crate::revocation::{Revocation, RevocationStore};
+use crate::scope::ScopeSet;
 
 /// Logs in, rotates refresh tokens and revokes families.
 ///
@@ -122,15 +123,17 @@ impl RefreshTokens {
     }
 
     /// Draws a new refresh token for `template` (whose id and digest are
-    /// replaced) and mints its access token. Writes nothing.
+    /// replaced) and mints its access token, with `scopes` instead of the
+    /// family's when given. Writes nothing.
     pub(super) fn issue(
         &self,
         mut template: RefreshRecord,
+        scopes: Option<&ScopeSet>,
     ) -> Result<(RefreshRecord, TokenPair), Error> {
         let (id, token, digest) = self.format.generate(&self.rng)?;
         template.secret_digest = digest;
         template.id.clone_from(&id);
-        let access_token = self.mint_access(&template)?;
+        let access_token = self.mint_access(&template, scopes.unwrap_or(&template.scopes))?;
         let pair = TokenPair {
             access_token,
             refresh_token: RefreshToken { token, id },
@@ -140,7 +143,7 @@ impl RefreshTokens {
         Ok((template, pair))
     }
 
-    fn mint_access(&self, r: &RefreshRecord) -> Result<String, Error> {
+    fn mint_access(&self, r: &RefreshRecord, scopes: &ScopeSet) -> Result<String, Error> {
         // Nothing of the template's grant claims or fixed jti reaches the
         // family's tokens: each gets this family's values and its own jti.
         let mut b = self
@@ -151,8 +154,8 @@ impl RefreshTokens {
             .subject(r.subject.clone())
             .session_id(r.family_id.clone())
             .lifetime(self.access_lifetime);
-        if !r.scopes.is_empty() {
-            b = b.scope(r.scopes.to_string());
+        if !scopes.is_empty() {
+            b = b.scope(scopes.to_string());
         }
         if let Some(c) = &r.client_id {
             b = b.client_id(c.clone());
@@ -183,7 +186,30 @@ impl RefreshTokens {
     /// [`Error::Expired`] past the idle timeout or the family's absolute
     /// lifetime; the stores' errors.
     pub fn refresh(&self, presented: &str, client_id: Option<&str>) -> Result<TokenPair, Error> {
-        let attempt = self.begin_refresh(presented, client_id)?;
+        self.refresh_with_scope(presented, client_id, None)
+    }
+
+    /// As [`RefreshTokens::refresh`], the new access token carrying only
+    /// `scopes` when given (RFC 6749 §6: the `scope` of a refresh
+    /// request, each of which the family must hold). The new refresh
+    /// token keeps the family's scopes.
+    ///
+    /// # Errors
+    ///
+    /// As [`RefreshTokens::refresh`], and [`Error::InsufficientScope`]
+    /// (naming what the family lacks) when `scopes` asks for more than
+    /// the family holds: nothing changes, the presented token stays
+    /// redeemable. A reused token revokes its family whatever it asks.
+    pub fn refresh_with_scope(
+        &self,
+        presented: &str,
+        client_id: Option<&str>,
+        scopes: Option<&ScopeSet>,
+    ) -> Result<TokenPair, Error> {
+        let mut attempt = self.begin_refresh(presented, client_id)?;
+        if let Some(scopes) = scopes {
+            attempt = attempt.narrow_scopes(scopes.clone());
+        }
         let mut record = self.store.get(attempt.token_id())?;
         for _ in 0..MAX_ROUNDS {
             let reuse = match self.plan_refresh(&attempt, record)? {

@@ -271,6 +271,73 @@ async fn token_endpoint_answers_503_when_the_client_store_is_down() {
 }
 
 #[tokio::test]
+async fn a_refresh_request_s_scope_narrows_the_access_token_and_never_widens_it() {
+    let w = World::new();
+    let key = w.api_key("web-client", "");
+    let base = serve(app(&w)).await;
+    let url = format!("{base}/oauth/token");
+    let basic = Some(("web-client", key.as_str()));
+    let first = w
+        .refresh
+        .login(
+            Grant::new("user-7")
+                .client_id("web-client")
+                .scopes(ScopeSet::parse("orders:read orders:write").unwrap()),
+        )
+        .unwrap();
+    let rt1 = first.refresh_token.expose_secret().to_owned();
+    let scope_of = |access_token: &str| -> Value {
+        let payload = access_token.split('.').nth(1).unwrap();
+        let claims: Value =
+            serde_json::from_slice(&tokengate::testing::b64_decode(payload.as_bytes()).unwrap())
+                .unwrap();
+        claims["scope"].clone()
+    };
+
+    // Wider than the family, or not a scope: invalid_scope, and the token
+    // stays redeemable.
+    for scope in ["orders%3Aread+admin", "bad%22scope"] {
+        let r = post_form(
+            &url,
+            basic,
+            &format!("grant_type=refresh_token&refresh_token={rt1}&scope={scope}"),
+        )
+        .await;
+        assert_eq!(r.status(), 400, "{scope}");
+        assert_eq!(error_of(r).await, "invalid_scope", "{scope}");
+    }
+
+    // Narrower: this access token only.
+    let r = post_form(
+        &url,
+        basic,
+        &format!("grant_type=refresh_token&refresh_token={rt1}&scope=orders%3Aread"),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        scope_of(body["access_token"].as_str().unwrap()),
+        "orders:read"
+    );
+    let rt2 = body["refresh_token"].as_str().unwrap().to_owned();
+
+    // The next refresh without `scope` has the family's scopes again.
+    let r = post_form(
+        &url,
+        basic,
+        &format!("grant_type=refresh_token&refresh_token={rt2}"),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        scope_of(body["access_token"].as_str().unwrap()),
+        "orders:read orders:write"
+    );
+}
+
+#[tokio::test]
 async fn refresh_rotates_and_a_reused_token_revokes_the_family_and_its_access_tokens() {
     let w = World::new();
     let key = w.api_key("web-client", "");

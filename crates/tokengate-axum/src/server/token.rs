@@ -44,8 +44,10 @@ pub const DEFAULT_CLIENT_TOKEN_LIFETIME: Duration = Duration::minutes(15);
 ///   [`RefreshTokens::refresh`] bound to the authenticated client: a new
 ///   access and refresh token; a used token presented again revokes its
 ///   whole family (`invalid_grant`), another client's token is
-///   `invalid_grant`. A `scope` parameter is ignored: a refresh keeps the
-///   family's scopes.
+///   `invalid_grant`. With `scope` (RFC 6749 §6), the new access token
+///   carries only those scopes, each of which the family must hold (else
+///   `invalid_scope`, and the token stays redeemable); the new refresh
+///   token keeps the family's scopes.
 ///
 /// # Answers
 ///
@@ -234,8 +236,16 @@ impl Inner {
         };
         let client = authenticate_client(&self.clients, headers, form)?;
         let presented = form.require("refresh_token", "refresh_token is required")?;
+        let narrowed = form
+            .get("scope")
+            .map(|asked| {
+                ScopeSet::parse(asked)
+                    .map_err(|_| OAuthError::new(StatusCode::BAD_REQUEST, "invalid_scope"))
+            })
+            .transpose()?;
         let pair = refresh
-            .refresh(presented, Some(client.owner()))
+            .refresh_with_scope(presented, Some(client.owner()), narrowed.as_ref())
+            // A scope the family lacks is `invalid_scope`.
             .map_err(|e| OAuthError::grant(&e))?;
         Ok(json(
             StatusCode::OK,
