@@ -247,16 +247,18 @@ impl Introspector {
                 }
                 Ok(IntrospectionResponse {
                     active: true,
-                    scope: c.scope,
-                    client_id: c.client_id,
+                    scope: c.scope.map(String::from),
+                    client_id: c.client_id.map(String::from),
                     token_type: Some("Bearer"),
                     exp: c.expires_at,
                     iat: c.issued_at,
                     nbf: c.not_before,
-                    sub: c.subject,
-                    aud: c.audience,
-                    iss: c.issuer,
-                    jti: c.jwt_id,
+                    sub: c.subject.map(String::from),
+                    aud: c
+                        .audience
+                        .map(|a| a.iter().map(|s| s.to_string()).collect()),
+                    iss: c.issuer.map(String::from),
+                    jti: c.jwt_id.map(String::from),
                 })
             }
             Err(e) if e.is_internal() => Err(e),

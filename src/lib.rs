@@ -213,7 +213,10 @@ pub use encoding::{DEFAULT_MAX_TOKEN_SIZE, MAX_TOKEN_SIZE_LIMIT};
 pub use error::{Error, ErrorKind, KeyError, Malformed};
 pub use introspection::{IntrospectionResponse, Introspector, IntrospectorBuilder};
 pub use jws::{Algorithm, AlgorithmSet, Header};
-pub use jwt::{Claim, Claims, NoCustomClaims, TokenBuilder, Validator, ValidatorBuilder, Verified};
+pub use jwt::{
+    Audience, Claim, ClaimStr, Claims, INLINE_CLAIM_BYTES, NoCustomClaims, TokenBuilder, Validator,
+    ValidatorBuilder, Verified,
+};
 pub use keys::{
     Jwk, JwkSet, JwkSetImport, JwkSetOptions, KeyQuery, KeyRing, KeySetPolicy, KeySetStatus,
     KeySetStore, KeyStore, RemoteKeySet, SigningKey, SingleKeyStore, SkipReason, SkippedJwk,

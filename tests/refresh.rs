@@ -273,7 +273,7 @@ fn login_then_a_chain_of_refreshes() {
     let mut jtis: HashSet<String> = HashSet::new();
     refresh_tokens.insert(first.refresh_token.expose_secret().to_owned());
     access_tokens.insert(first.access_token.clone());
-    jtis.insert(c.jwt_id.clone().unwrap());
+    jtis.insert(c.jwt_id.clone().unwrap().to_string());
 
     let mut pair = first;
     for step in 1..=6i64 {
@@ -296,7 +296,7 @@ fn login_then_a_chain_of_refreshes() {
         assert_eq!(c.scope.as_deref(), Some("orders:read profile"));
         assert_eq!(c.issued_at, Some(T0 + 30 * step));
         assert_eq!(c.expires_at, Some(T0 + 30 * step + ACCESS));
-        assert!(jtis.insert(c.jwt_id.clone().unwrap()));
+        assert!(jtis.insert(c.jwt_id.clone().unwrap().to_string()));
 
         // The store links each token to its parent.
         let rec = e.store.get(next.refresh_token.id()).unwrap().unwrap();
@@ -1382,6 +1382,6 @@ fn the_templates_grant_claims_and_fixed_jti_never_reach_a_familys_tokens() {
         assert_eq!(claims.session_id.as_deref(), Some(login.family_id.as_str()));
         ids.push(claims.jwt_id.unwrap());
     }
-    assert!(!ids.contains(&"fixed".to_owned()));
+    assert!(!ids.iter().any(|id| id == "fixed"));
     assert_ne!(ids[0], ids[1]);
 }

@@ -2,6 +2,7 @@ use std::borrow::Cow;
 
 use crate::error::{Error, Malformed};
 use crate::json::walk_object;
+use crate::jwt::ClaimStr;
 
 use super::Algorithm;
 
@@ -13,9 +14,9 @@ use super::Algorithm;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
     pub(crate) alg: Algorithm,
-    pub(crate) typ: Option<String>,
-    pub(crate) cty: Option<String>,
-    pub(crate) kid: Option<String>,
+    pub(crate) typ: Option<ClaimStr>,
+    pub(crate) cty: Option<ClaimStr>,
+    pub(crate) kid: Option<ClaimStr>,
 }
 
 impl Header {
@@ -156,9 +157,9 @@ impl<'a> HeaderRef<'a> {
     pub(crate) fn into_owned(self) -> Header {
         Header {
             alg: self.alg,
-            typ: self.typ.map(Cow::into_owned),
-            cty: self.cty.map(Cow::into_owned),
-            kid: self.kid.map(Cow::into_owned),
+            typ: self.typ.map(ClaimStr::from),
+            cty: self.cty.map(ClaimStr::from),
+            kid: self.kid.map(ClaimStr::from),
         }
     }
 }

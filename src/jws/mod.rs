@@ -15,6 +15,7 @@ pub(crate) use header::{HeaderRef, typ_matches};
 
 use crate::encoding::{DEFAULT_MAX_TOKEN_SIZE, b64_decode, b64_decode_in, b64_encode_into};
 use crate::error::{Error, Malformed};
+use crate::jwt::ClaimStr;
 use crate::keys::{SigningKey, VerifyingKey};
 
 /// The three segments of a compact JWS, still encoded.
@@ -79,9 +80,9 @@ impl<'a> Compact<'a> {
 pub fn sign(payload: &[u8], key: &SigningKey, typ: Option<&str>) -> Result<String, Error> {
     let header = Header {
         alg: key.algorithm(),
-        typ: typ.map(str::to_owned),
+        typ: typ.map(ClaimStr::from),
         cty: None,
-        kid: Some(key.key_id().to_owned()),
+        kid: Some(ClaimStr::from(key.key_id())),
     };
     sign_with_header(&header, payload, key)
 }

@@ -5,6 +5,7 @@ use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
 use super::claims::{Claims, ClaimsView, MAX_NUMERIC_DATE, NoCustomClaims, Registered};
+use super::text::{Audience, ClaimStr};
 use crate::clock::{Clock, SystemClock};
 use crate::encoding::b64_encode_slice;
 use crate::error::Error;
@@ -93,21 +94,21 @@ impl<T: Serialize> TokenBuilder<T> {
     /// Sets `iss`.
     #[must_use]
     pub fn issuer(mut self, iss: impl Into<String>) -> Self {
-        self.claims.issuer = Some(iss.into());
+        self.claims.issuer = Some(ClaimStr::from(iss.into()));
         self
     }
 
     /// Sets `sub`.
     #[must_use]
     pub fn subject(mut self, sub: impl Into<String>) -> Self {
-        self.claims.subject = Some(sub.into());
+        self.claims.subject = Some(ClaimStr::from(sub.into()));
         self
     }
 
     /// Sets `aud` to one audience (serialized as a string).
     #[must_use]
     pub fn audience(mut self, aud: impl Into<String>) -> Self {
-        self.claims.audience = Some(vec![aud.into()]);
+        self.claims.audience = Some(Audience::from(aud.into()));
         self
     }
 
@@ -119,7 +120,7 @@ impl<T: Serialize> TokenBuilder<T> {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.claims.audience = Some(aud.into_iter().map(Into::into).collect());
+        self.claims.audience = Some(aud.into_iter().map(Into::<String>::into).collect());
         self
     }
 
@@ -189,14 +190,14 @@ impl<T: Serialize> TokenBuilder<T> {
     /// Sets `scope` (space-delimited scope tokens).
     #[must_use]
     pub fn scope(mut self, scope: impl Into<String>) -> Self {
-        self.claims.scope = Some(scope.into());
+        self.claims.scope = Some(ClaimStr::from(scope.into()));
         self
     }
 
     /// Sets `client_id`.
     #[must_use]
     pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
-        self.claims.client_id = Some(client_id.into());
+        self.claims.client_id = Some(ClaimStr::from(client_id.into()));
         self
     }
 
@@ -204,7 +205,7 @@ impl<T: Serialize> TokenBuilder<T> {
     /// so that revoking the session revokes the token.
     #[must_use]
     pub fn session_id(mut self, sid: impl Into<String>) -> Self {
-        self.claims.session_id = Some(sid.into());
+        self.claims.session_id = Some(ClaimStr::from(sid.into()));
         self
     }
 
@@ -262,7 +263,7 @@ impl<T: Serialize> TokenBuilder<T> {
             expires_at: r.expires_at,
             not_before: r.not_before,
             issued_at: r.issued_at,
-            jwt_id: r.jwt_id.map(str::to_owned),
+            jwt_id: r.jwt_id.map(ClaimStr::from),
             scope: c.scope.clone(),
             client_id: c.client_id.clone(),
             session_id: c.session_id.clone(),

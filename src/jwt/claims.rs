@@ -5,8 +5,8 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::{Error, Malformed};
-use std::borrow::Cow;
 
+use super::text::{Audience, ClaimStr};
 use crate::json::{Number, Scalar, walk_object};
 
 /// The largest NumericDate accepted: 9999-12-31T23:59:59Z.
@@ -77,15 +77,21 @@ impl fmt::Display for Claim {
 /// so it sees registered claims too and must not use
 /// `#[serde(deny_unknown_fields)]`; when issuing, `T` must serialize to a
 /// JSON object whose members do not repeat a registered claim name.
+///
+/// Strings are [`ClaimStr`]s and `aud` an [`Audience`]: they read as `&str`
+/// and `&[ClaimStr]`, and those up to
+/// [`INLINE_CLAIM_BYTES`](super::INLINE_CLAIM_BYTES) bytes (one
+/// recipient, for `aud`) are kept without a heap allocation, so that
+/// validating a typical token allocates nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Claims<T = NoCustomClaims> {
     /// `iss`: who issued the token.
-    pub issuer: Option<String>,
+    pub issuer: Option<ClaimStr>,
     /// `sub`: whom the token is about.
-    pub subject: Option<String>,
+    pub subject: Option<ClaimStr>,
     /// `aud`: the recipients the token is for; `None` when absent (an empty
     /// list means the token carried `"aud":[]`).
-    pub audience: Option<Vec<String>>,
+    pub audience: Option<Audience>,
     /// `exp`: expiration time, seconds since the epoch.
     pub expires_at: Option<i64>,
     /// `nbf`: not valid before, seconds since the epoch.
@@ -93,19 +99,19 @@ pub struct Claims<T = NoCustomClaims> {
     /// `iat`: time of issue, seconds since the epoch.
     pub issued_at: Option<i64>,
     /// `jti`: unique token id.
-    pub jwt_id: Option<String>,
+    pub jwt_id: Option<ClaimStr>,
     /// The granted scopes, space-delimited: `scope` as RFC 8693 §4.2 and
     /// RFC 9068 §2.2.3 define it (a string), or as some providers send it
     /// (an array of strings, joined here with spaces). A validator
     /// configured with
     /// [`scope_claim`](crate::ValidatorBuilder::scope_claim) reads them from
     /// that claim instead (Okta's and Entra ID's `scp`), in either shape.
-    pub scope: Option<String>,
+    pub scope: Option<ClaimStr>,
     /// `client_id`: the OAuth client (RFC 8693 §4.3, RFC 9068 §2.2).
-    pub client_id: Option<String>,
+    pub client_id: Option<ClaimStr>,
     /// `sid`: the session, here the refresh token family the token was
     /// minted from (OpenID Connect session id).
-    pub session_id: Option<String>,
+    pub session_id: Option<ClaimStr>,
     /// The application's own claims.
     pub custom: T,
 }
@@ -113,9 +119,7 @@ pub struct Claims<T = NoCustomClaims> {
 impl<T> Claims<T> {
     /// `true` when `aud` contains `audience`.
     pub fn has_audience(&self, audience: &str) -> bool {
-        self.audience
-            .as_ref()
-            .is_some_and(|a| a.iter().any(|x| x == audience))
+        self.audience.as_ref().is_some_and(|a| a.contains(audience))
     }
 
     /// The space-separated scope tokens of `scope`.
@@ -173,7 +177,7 @@ impl<T: Serialize> Serialize for Claims<T> {
 pub(crate) struct Registered<'a> {
     pub(crate) issuer: Option<&'a str>,
     pub(crate) subject: Option<&'a str>,
-    pub(crate) audience: Option<&'a [String]>,
+    pub(crate) audience: Option<&'a [ClaimStr]>,
     pub(crate) expires_at: Option<i64>,
     pub(crate) not_before: Option<i64>,
     pub(crate) issued_at: Option<i64>,
@@ -336,18 +340,18 @@ fn numeric_date(value: Scalar<'_>, name: &'static str) -> Result<i64, Error> {
     Ok(secs)
 }
 
-fn string_claim(value: Scalar<'_>, name: &'static str) -> Result<String, Error> {
+fn string_claim(value: Scalar<'_>, name: &'static str) -> Result<ClaimStr, Error> {
     value
         .into_str()
-        .map(Cow::into_owned)
+        .map(ClaimStr::from)
         .ok_or_else(|| Error::claim(name))
 }
 
 /// `aud`: a string, or an array of strings (RFC 7519 §4.1.3).
-fn audience(value: Scalar<'_>) -> Result<Vec<String>, Error> {
+fn audience(value: Scalar<'_>) -> Result<Audience, Error> {
     match value {
-        Scalar::Str(one) => Ok(vec![one.into_owned()]),
-        Scalar::StrArray(many) => Ok(many.into_iter().map(Cow::into_owned).collect()),
+        Scalar::Str(one) => Ok(Audience::from(one)),
+        Scalar::StrArray(many) => Ok(many.into_iter().collect()),
         _ => Err(Error::claim("aud")),
     }
 }
@@ -360,7 +364,7 @@ fn audience(value: Scalar<'_>) -> Result<Vec<String>, Error> {
 /// as other scopes than the element; a number, an object, `null` or an
 /// array holding anything but strings is refused as well, never read as
 /// "no scopes".
-fn scope_claim(value: Scalar<'_>, name: &str) -> Result<String, Error> {
+fn scope_claim(value: Scalar<'_>, name: &str) -> Result<ClaimStr, Error> {
     let invalid = || {
         if name == Claim::Scope.name() {
             Error::claim(Claim::Scope.name())
@@ -369,7 +373,7 @@ fn scope_claim(value: Scalar<'_>, name: &str) -> Result<String, Error> {
         }
     };
     match value {
-        Scalar::Str(one) => Ok(one.into_owned()),
+        Scalar::Str(one) => Ok(ClaimStr::from(one)),
         Scalar::StrArray(many) => {
             let mut joined = String::new();
             for scope in &many {
@@ -381,7 +385,7 @@ fn scope_claim(value: Scalar<'_>, name: &str) -> Result<String, Error> {
                 }
                 joined.push_str(scope);
             }
-            Ok(joined)
+            Ok(ClaimStr::from(joined))
         }
         _ => Err(invalid()),
     }
@@ -503,13 +507,16 @@ mod tests {
     fn audience_forms() {
         assert_eq!(
             reg(r#"{"aud":"a"}"#).unwrap().audience,
-            Some(vec!["a".into()])
+            Some(Audience::from("a"))
         );
         assert_eq!(
             reg(r#"{"aud":["a","b"]}"#).unwrap().audience,
-            Some(vec!["a".into(), "b".into()])
+            Some(["a", "b"].into_iter().collect())
         );
-        assert_eq!(reg(r#"{"aud":[]}"#).unwrap().audience, Some(vec![]));
+        assert_eq!(
+            reg(r#"{"aud":[]}"#).unwrap().audience,
+            Some(Audience::new())
+        );
         for bad in [
             r#"{"aud":1}"#,
             r#"{"aud":{"a":1}}"#,
@@ -573,7 +580,7 @@ mod tests {
         }
         let c = Claims {
             issuer: Some("i".into()),
-            audience: Some(vec!["a".into()]),
+            audience: Some(Audience::from("a")),
             expires_at: Some(5),
             custom: Custom { role: "admin" },
             ..Claims::<()>::default().with_custom(Custom { role: "" })

@@ -6,10 +6,12 @@
 mod builder;
 mod cache;
 mod claims;
+mod text;
 mod validator;
 
 pub use builder::{ACCESS_TOKEN_TYPE, DEFAULT_LIFETIME, TokenBuilder};
 pub use claims::{Claim, Claims, NoCustomClaims};
+pub use text::{Audience, ClaimStr, INLINE_CLAIM_BYTES};
 pub use validator::{DEFAULT_LEEWAY, Validator, ValidatorBuilder, Verified};
 
 pub(crate) use claims::{parse_claims, parse_custom};

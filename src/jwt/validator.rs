@@ -491,7 +491,7 @@ impl Validator {
         match (&cfg.audience, &claims.audience) {
             (AudiencePolicy::Any, _) | (AudiencePolicy::NoneExpected, None) => {}
             (AudiencePolicy::AnyOf(accepted), Some(aud))
-                if aud.iter().any(|a| accepted.contains(a)) => {}
+                if aud.iter().any(|a| accepted.iter().any(|x| a == x)) => {}
             (AudiencePolicy::AllOf(needed), Some(aud))
                 if needed.iter().all(|n| aud.contains(n)) => {}
             _ => return Err(Error::InvalidAudience),

@@ -144,7 +144,7 @@ impl MultiIssuer {
             && token.contains('.')
             && let Ok(claims) = tokengate::danger::decode_claims_unverified::<NoCustomClaims>(token)
             && let Some(iss) = claims.issuer
-            && let Some(door) = self.by_issuer.get(&iss)
+            && let Some(door) = self.by_issuer.get(iss.as_str())
         {
             return Some(door);
         }
