@@ -86,7 +86,19 @@ pub struct VerifyingKey {
     kid: String,
     thumbprint: String,
     key: Public,
+    prepared: Prepared,
 }
+
+/// The public key parsed once for aws-lc-rs, whose `UnparsedPublicKey`
+/// parses the key anew on every verification (for RSA, a large part of
+/// the cost). Filled on the first verification; `None` inside if
+/// aws-lc-rs would not parse it ahead, and the key is then verified as
+/// before. ring's verifiers take the bytes as they are: on ring this holds
+/// nothing.
+#[derive(Clone, Default)]
+struct Prepared(
+    #[cfg(feature = "aws-lc-rs")] std::sync::OnceLock<Option<signature::ParsedPublicKey>>,
+);
 
 impl fmt::Debug for VerifyingKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -270,6 +282,7 @@ impl VerifyingKey {
             kid: String::new(),
             thumbprint: String::new(),
             key,
+            prepared: Prepared::default(),
         };
         k.thumbprint = jwk::export(&k).map(|j| j.thumbprint()).unwrap_or_default();
         k.kid.clone_from(&k.thumbprint);
@@ -296,6 +309,7 @@ impl VerifyingKey {
             thumbprint: kid.clone(),
             kid,
             key: Public::Hmac(Box::new(key)),
+            prepared: Prepared::default(),
         })
     }
 
@@ -484,6 +498,12 @@ impl VerifyingKey {
     /// [`Error::InvalidSignature`] when it does not verify. The error says
     /// nothing more (no side channel on why).
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), Error> {
+        #[cfg(feature = "aws-lc-rs")]
+        if let Some(parsed) = self.parsed() {
+            return parsed
+                .verify_sig(message, signature)
+                .map_err(|_| Error::InvalidSignature);
+        }
         let ok = match &self.key {
             Public::Hmac(key) => hmac::verify(key, message, signature),
             Public::Rsa { params, pkcs1, .. } => {
@@ -499,6 +519,26 @@ impl VerifyingKey {
             }
         };
         ok.map_err(|_| Error::InvalidSignature)
+    }
+
+    /// The public key parsed by aws-lc-rs, once; `None` for an HMAC key.
+    #[cfg(feature = "aws-lc-rs")]
+    fn parsed(&self) -> Option<&signature::ParsedPublicKey> {
+        self.prepared
+            .0
+            .get_or_init(|| match &self.key {
+                Public::Hmac(_) => None,
+                Public::Rsa { params, pkcs1, .. } => {
+                    signature::ParsedPublicKey::new(*params, pkcs1).ok()
+                }
+                Public::Ec { curve, point } => {
+                    signature::ParsedPublicKey::new(ecdsa_verify_params(*curve), point).ok()
+                }
+                Public::Ed25519(public) => {
+                    signature::ParsedPublicKey::new(&signature::ED25519, public).ok()
+                }
+            })
+            .as_ref()
     }
 
     pub(crate) fn rsa_components(&self) -> Option<(&[u8], &[u8])> {
@@ -522,6 +562,7 @@ impl VerifyingKey {
             kid: self.kid.clone(),
             thumbprint: self.thumbprint.clone(),
             key: self.key.clone(),
+            prepared: self.prepared.clone(),
         }
     }
 }
@@ -762,6 +803,7 @@ impl SigningKey {
             thumbprint: kid.clone(),
             kid,
             key: Public::Hmac(Box::new(key.clone())),
+            prepared: Prepared::default(),
         };
         Ok(Self::with_public(alg, Private::Hmac(Box::new(key)), public))
     }
@@ -1014,6 +1056,33 @@ impl SigningKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// On aws-lc-rs every public key is verified through its parsed form,
+    /// and verifies exactly what the unparsed form does.
+    #[cfg(feature = "aws-lc-rs")]
+    #[test]
+    fn public_keys_are_parsed_once_for_aws_lc_rs() {
+        for alg in [
+            Algorithm::ES256,
+            Algorithm::ES384,
+            Algorithm::ES512,
+            Algorithm::EdDSA,
+            Algorithm::RS256,
+            Algorithm::PS384,
+        ] {
+            let key = SigningKey::generate(alg).unwrap();
+            let public = key.verifying_key();
+            let signature = key.sign(b"message").unwrap();
+            public.verify(b"message", &signature).unwrap();
+            assert!(public.parsed().is_some(), "{alg:?}");
+            assert!(public.verify(b"messagf", &signature).is_err());
+            let mut bad = signature.clone();
+            bad[3] ^= 1;
+            assert!(public.verify(b"message", &bad).is_err());
+        }
+        let hmac = VerifyingKey::hmac(Algorithm::HS256, &[7; 32]).unwrap();
+        assert!(hmac.parsed().is_none());
+    }
 
     #[test]
     fn hmac_secret_minimums() {
