@@ -412,10 +412,9 @@ fn a_refresh_may_narrow_the_access_token_s_scopes_but_never_widen_them() {
     let scopes = |token: &str| e.access(token).unwrap().claims().scope.clone();
 
     // RFC 6749 §6: a narrower scope for this access token only.
-    let read = ScopeSet::parse("orders:read").unwrap();
     let p2 = e
         .tokens
-        .refresh_with_scope(p1.refresh_token.expose_secret(), None, Some(&read))
+        .refresh_with_scope(p1.refresh_token.expose_secret(), None, Some("orders:read"))
         .unwrap();
     assert_eq!(scopes(&p2.access_token).as_deref(), Some("orders:read"));
     // The family keeps its scopes: the next refresh, asking nothing, gets
@@ -428,25 +427,75 @@ fn a_refresh_may_narrow_the_access_token_s_scopes_but_never_widen_them() {
 
     // Wider than the family: refused, naming what it lacks, and the token
     // stays redeemable.
-    let wider = ScopeSet::parse("orders:read admin").unwrap();
+    let wider = "orders:read admin";
     let err = e
         .tokens
-        .refresh_with_scope(p3.refresh_token.expose_secret(), None, Some(&wider))
+        .refresh_with_scope(p3.refresh_token.expose_secret(), None, Some(wider))
         .unwrap_err();
     match &err {
         Error::InsufficientScope { missing } => assert_eq!(missing.to_string(), "admin"),
         other => panic!("{other:?}"),
     }
+    // Not a scope at all (RFC 6749 §3.3 excludes `"`): invalid_scope,
+    // and still nothing changes.
+    let err = e
+        .tokens
+        .refresh_with_scope(p3.refresh_token.expose_secret(), None, Some("bad\"scope"))
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidScope), "{err:?}");
     let p4 = e.refresh(&p3);
     assert_eq!(e.access_verdict(&p4.access_token), "ok");
 
     // A reused token revokes its family whatever scope it asks for.
     let err = e
         .tokens
-        .refresh_with_scope(p1.refresh_token.expose_secret(), None, Some(&wider))
+        .refresh_with_scope(p1.refresh_token.expose_secret(), None, Some(wider))
         .unwrap_err();
     assert!(matches!(err, Error::RefreshTokenReused), "{err:?}");
     assert_eq!(e.access_verdict(&p4.access_token), "revoked");
+}
+
+#[test]
+fn a_used_token_asking_for_a_scope_it_lacks_inside_the_grace_window_is_reuse() {
+    // Inside the grace window a used token is taken for a retry of a lost
+    // response, which asks for what was granted. Asking for more (or for
+    // something that is not a scope) is no retry: the family is revoked,
+    // as any reuse.
+    for scope in [None, Some("admin"), Some("bad\"scope")] {
+        let e = env_with_grace(Duration::seconds(5));
+        let grant = Grant::new("alice").scopes(ScopeSet::parse("orders:read").unwrap());
+        let p1 = e.tokens.login(grant).unwrap();
+        let p2 = e.refresh(&p1);
+        let p3 = e.refresh(&p2);
+        let err = e
+            .tokens
+            .refresh_with_scope(p1.refresh_token.expose_secret(), None, scope)
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::RefreshTokenReused),
+            "{scope:?}: {err:?}"
+        );
+        assert_eq!(e.access_verdict(&p3.access_token), "revoked", "{scope:?}");
+        assert_eq!(
+            e.refresh_verdict(p3.refresh_token.expose_secret()),
+            "revoked",
+            "{scope:?}"
+        );
+    }
+    // A true retry inside the window, asking for a granted scope, still
+    // gets the successor's tokens.
+    let e = env_with_grace(Duration::seconds(5));
+    let grant = Grant::new("alice").scopes(ScopeSet::parse("orders:read").unwrap());
+    let p1 = e.tokens.login(grant).unwrap();
+    let _lost = e
+        .tokens
+        .refresh_with_scope(p1.refresh_token.expose_secret(), None, Some("orders:read"))
+        .unwrap();
+    let retry = e
+        .tokens
+        .refresh_with_scope(p1.refresh_token.expose_secret(), None, Some("orders:read"))
+        .unwrap();
+    assert_eq!(e.access_verdict(&retry.access_token), "ok");
 }
 
 #[test]

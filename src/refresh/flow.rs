@@ -23,7 +23,10 @@ pub struct RefreshAttempt {
     pub(super) id: String,
     pub(super) digest: SecretDigest,
     pub(super) client_id: Option<String>,
-    pub(super) scopes: Option<ScopeSet>,
+    /// The `scope` of the request, if any: `Some(None)` when it is not a
+    /// valid scope, which is refused only once the token's state is known
+    /// (a used token must still revoke its family).
+    pub(super) scopes: Option<Option<ScopeSet>>,
 }
 
 impl RefreshAttempt {
@@ -32,13 +35,15 @@ impl RefreshAttempt {
         &self.id
     }
 
-    /// Asks for an access token with only `scopes`, each of which the
-    /// family must hold (RFC 6749 §6: the `scope` of a refresh request).
-    /// The new refresh token keeps the family's scopes, so a later
-    /// refresh can ask for all of them again.
+    /// Asks for an access token with only the space-delimited `scope` of
+    /// the request (RFC 6749 §6), each of which the family must hold. The
+    /// new refresh token keeps the family's scopes, so a later refresh
+    /// can ask for all of them again. A `scope` that is not valid RFC 6749
+    /// syntax is refused as [`Error::InvalidScope`], but only after a
+    /// reused token has revoked its family.
     #[must_use]
-    pub fn narrow_scopes(mut self, scopes: ScopeSet) -> Self {
-        self.scopes = Some(scopes);
+    pub fn narrow_scopes(mut self, scope: &str) -> Self {
+        self.scopes = Some(ScopeSet::parse(scope).ok());
         self
     }
 }
@@ -230,7 +235,7 @@ impl RefreshTokens {
     /// [`Error::Expired`] past the idle timeout or the family's absolute
     /// lifetime, [`Error::InsufficientScope`] when
     /// [`RefreshAttempt::narrow_scopes`] asked for scopes the family does
-    /// not hold (a reused token revokes its family all the same),
+    /// not hold ([`Error::InvalidScope`] for a scope that is not one),
     /// [`Error::SigningFailed`], [`Error::RandomnessFailed`].
     pub fn plan_refresh(
         &self,
@@ -263,19 +268,34 @@ impl RefreshTokens {
                 now: now.unix_timestamp(),
             });
         }
-        if let Some(asked) = &attempt.scopes
-            && !record.scopes.contains_all(asked)
-        {
-            return Err(Error::InsufficientScope {
-                missing: asked.not_in(&record.scopes),
-            });
+        // A scope the family lacks: refused for an unused token, with
+        // nothing changed. A used token (within the grace window, here)
+        // that asks for one is no retry of a lost response, which asked
+        // for scopes that were granted: it is reuse.
+        let refusal = match &attempt.scopes {
+            Some(None) => Some(Error::InvalidScope),
+            Some(Some(asked)) if !record.scopes.contains_all(asked) => {
+                Some(Error::InsufficientScope {
+                    missing: asked.not_in(&record.scopes),
+                })
+            }
+            _ => None,
+        };
+        if let Some(refusal) = refusal {
+            return match expected {
+                Expected::Unused => Err(refusal),
+                Expected::Superseding(_) => Ok(RefreshStep::RevokeFamily(
+                    self.family_revocation_at(&record.family_id, now),
+                )),
+            };
         }
         let mut next = (*record).clone();
         next.parent = Some(record.id.clone());
         next.issued_at = now;
         next.used_at = None;
         next.successor = None;
-        let (successor, pair) = self.issue(next, attempt.scopes.as_ref())?;
+        let (successor, pair) =
+            self.issue(next, attempt.scopes.as_ref().and_then(Option::as_ref))?;
         Ok(RefreshStep::Rotate(RotationPlan {
             request: RotateRequest::new(record.id.clone(), expected, successor, now),
             pair,

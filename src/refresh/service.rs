@@ -190,25 +190,29 @@ impl RefreshTokens {
     }
 
     /// As [`RefreshTokens::refresh`], the new access token carrying only
-    /// `scopes` when given (RFC 6749 §6: the `scope` of a refresh
-    /// request, each of which the family must hold). The new refresh
-    /// token keeps the family's scopes.
+    /// the space-delimited `scope` when given (RFC 6749 §6: the `scope`
+    /// parameter of a refresh request, each of which the family must
+    /// hold). The new refresh token keeps the family's scopes.
     ///
     /// # Errors
     ///
-    /// As [`RefreshTokens::refresh`], and [`Error::InsufficientScope`]
-    /// (naming what the family lacks) when `scopes` asks for more than
-    /// the family holds: nothing changes, the presented token stays
-    /// redeemable. A reused token revokes its family whatever it asks.
+    /// As [`RefreshTokens::refresh`], and, for an unused token,
+    /// [`Error::InsufficientScope`] (naming what the family lacks) when
+    /// `scope` asks for more than the family holds, or
+    /// [`Error::InvalidScope`] when it is not RFC 6749 scope syntax:
+    /// nothing changes, the presented token stays redeemable. A reused
+    /// token revokes its family whatever it asks, and so does a used one
+    /// inside the grace window that asks for more than the family holds
+    /// (a retry of a lost response asks for what was granted).
     pub fn refresh_with_scope(
         &self,
         presented: &str,
         client_id: Option<&str>,
-        scopes: Option<&ScopeSet>,
+        scope: Option<&str>,
     ) -> Result<TokenPair, Error> {
         let mut attempt = self.begin_refresh(presented, client_id)?;
-        if let Some(scopes) = scopes {
-            attempt = attempt.narrow_scopes(scopes.clone());
+        if let Some(scope) = scope {
+            attempt = attempt.narrow_scopes(scope);
         }
         let mut record = self.store.get(attempt.token_id())?;
         for _ in 0..MAX_ROUNDS {

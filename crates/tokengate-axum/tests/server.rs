@@ -335,6 +335,26 @@ async fn a_refresh_request_s_scope_narrows_the_access_token_and_never_widens_it(
         scope_of(body["access_token"].as_str().unwrap()),
         "orders:read orders:write"
     );
+    let rt3 = body["refresh_token"].as_str().unwrap().to_owned();
+
+    // A used token asking for what is not a scope is reuse all the same:
+    // the family is revoked, rt3 with it.
+    let r = post_form(
+        &url,
+        basic,
+        &format!("grant_type=refresh_token&refresh_token={rt1}&scope=bad%22scope"),
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(error_of(r).await, "invalid_grant");
+    let r = post_form(
+        &url,
+        basic,
+        &format!("grant_type=refresh_token&refresh_token={rt3}"),
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(error_of(r).await, "invalid_grant");
 }
 
 #[tokio::test]

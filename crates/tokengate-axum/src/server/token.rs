@@ -236,16 +236,11 @@ impl Inner {
         };
         let client = authenticate_client(&self.clients, headers, form)?;
         let presented = form.require("refresh_token", "refresh_token is required")?;
-        let narrowed = form
-            .get("scope")
-            .map(|asked| {
-                ScopeSet::parse(asked)
-                    .map_err(|_| OAuthError::new(StatusCode::BAD_REQUEST, "invalid_scope"))
-            })
-            .transpose()?;
+        // Parsed by the core, after a reused token has revoked its family.
         let pair = refresh
-            .refresh_with_scope(presented, Some(client.owner()), narrowed.as_ref())
-            // A scope the family lacks is `invalid_scope`.
+            .refresh_with_scope(presented, Some(client.owner()), form.get("scope"))
+            // A scope the family lacks, or no scope at all, is
+            // `invalid_scope`.
             .map_err(|e| OAuthError::grant(&e))?;
         Ok(json(
             StatusCode::OK,
