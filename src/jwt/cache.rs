@@ -9,8 +9,8 @@
 //! (the store must still hand out the very key that verified the token),
 //! `exp`/`nbf`/`iat`/age, issuer, audience, type, revocation and scopes.
 
-use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -30,7 +30,20 @@ const SHARDS: usize = 16;
 /// first bytes could share by chance, fewer than a whole token.
 const HASHED_TAIL: usize = 64;
 
-type Shard = Mutex<HashMap<u64, Arc<Entry>>>;
+/// Tokens longer than this are validated in full every time, never kept:
+/// an entry holds the token, its payload and its claims, several times
+/// the token's size.
+pub(crate) const MAX_CACHED_TOKEN: usize = 4096;
+
+type Shard = Mutex<Slots>;
+
+/// One shard: the entries, and their keys in the order they came in, the
+/// oldest first, so that a full shard drops its oldest entry.
+#[derive(Default)]
+struct Slots {
+    map: HashMap<u64, Arc<Entry>>,
+    order: VecDeque<u64>,
+}
 
 /// A validated token, as the cache keeps it.
 pub(crate) struct Entry {
@@ -71,12 +84,13 @@ pub(crate) struct VerifiedCache {
 }
 
 impl VerifiedCache {
-    /// A cache of at most `capacity` entries (at least one per shard).
+    /// A cache of at most `capacity` entries (at least one).
     pub(crate) fn new(capacity: usize) -> Self {
         let shards = SHARDS.min(capacity.max(1));
         Self {
-            shards: (0..shards).map(|_| Mutex::new(HashMap::new())).collect(),
-            per_shard: capacity.div_ceil(shards).max(1),
+            shards: (0..shards).map(|_| Mutex::default()).collect(),
+            // Rounded down, so the shards never hold more than `capacity`.
+            per_shard: capacity.checked_div(shards).unwrap_or(1).max(1),
             hasher: RandomState::new(),
         }
     }
@@ -106,38 +120,59 @@ impl VerifiedCache {
         let entry = shard
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+            .map
             .get(&hash)
             .cloned()?;
         bytes_eq(entry.token.as_bytes(), token.as_bytes()).then_some(entry)
     }
 
-    /// Keeps `entry`, making room by dropping an arbitrary entry of its
-    /// shard when the shard is full.
+    /// Keeps `entry` (unless its token is over [`MAX_CACHED_TOKEN`]
+    /// bytes), making room by dropping the oldest entry of its shard when
+    /// the shard is full: the one most likely expired, and never a token
+    /// that stays pinned while newer ones come and go.
     pub(crate) fn insert(&self, entry: Entry) {
+        if entry.token.len() > MAX_CACHED_TOKEN {
+            return;
+        }
         let hash = self.hash(&entry.token);
         let Some(shard) = self.shard(hash) else {
             return;
         };
-        let mut map = shard.lock().unwrap_or_else(PoisonError::into_inner);
-        if map.len() >= self.per_shard && !map.contains_key(&hash) {
-            // Iteration order follows the random hash key: an arbitrary
-            // victim, found without scanning the shard.
-            if let Some(victim) = map.keys().next().copied() {
-                map.remove(&victim);
-            }
+        let mut slots = shard.lock().unwrap_or_else(PoisonError::into_inner);
+        let Slots { map, order } = &mut *slots;
+        if map.insert(hash, Arc::new(entry)).is_some() {
+            // The slot was taken (the same token, or one sharing its
+            // tail): it keeps its place in the order.
+            return;
         }
-        map.insert(hash, Arc::new(entry));
+        order.push_back(hash);
+        while map.len() > self.per_shard {
+            // Keys whose entries were removed are skipped on the way.
+            let Some(oldest) = order.pop_front() else {
+                break;
+            };
+            map.remove(&oldest);
+        }
+        if order.len() > self.per_shard.saturating_mul(2) {
+            // Removals leave keys behind in the order: drop them.
+            order.retain(|h| map.contains_key(h));
+        }
     }
 
     /// Forgets the entry for these bytes (it failed a check on a hit that
-    /// it can never pass again, or its key is gone).
+    /// it can never pass again, or its key is gone), and not another
+    /// token's that took the slot since.
     pub(crate) fn remove(&self, token: &str) {
         let hash = self.hash(token);
         if let Some(shard) = self.shard(hash) {
-            shard
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&hash);
+            let mut slots = shard.lock().unwrap_or_else(PoisonError::into_inner);
+            if slots
+                .map
+                .get(&hash)
+                .is_some_and(|e| bytes_eq(e.token.as_bytes(), token.as_bytes()))
+            {
+                slots.map.remove(&hash);
+            }
         }
     }
 
@@ -145,7 +180,7 @@ impl VerifiedCache {
     pub(crate) fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).len())
+            .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).map.len())
             .sum()
     }
 
@@ -207,8 +242,62 @@ mod tests {
             cache.insert(entry(&format!("t.{i}.s")));
             assert!(cache.len() <= cache.capacity());
         }
-        assert!(cache.capacity() >= 40 && cache.capacity() < 40 + SHARDS);
+        assert!(cache.capacity() <= 40 && cache.capacity() > 40 - SHARDS);
         assert!(cache.len() >= 20, "{}", cache.len());
+    }
+
+    #[test]
+    fn a_full_cache_drops_its_oldest_entries_first() {
+        let cache = VerifiedCache::new(1_600);
+        let token = |i: usize| format!("t.{i}.signature-{i:08}");
+        for i in 0..100_000 {
+            cache.insert(entry(&token(i)));
+        }
+        assert!(cache.len() <= cache.capacity());
+        let kept = |range: std::ops::Range<usize>| {
+            range.filter(|i| cache.get(&token(*i)).is_some()).count()
+        };
+        // The newest stay, the oldest went.
+        assert_eq!(kept(0..1_600), 0);
+        assert!(kept(99_900..100_000) == 100, "{}", kept(99_900..100_000));
+        assert!(kept(98_400..100_000) > 1_200, "{}", kept(98_400..100_000));
+        // Removals leave the order bounded.
+        for i in 99_000..100_000 {
+            cache.remove(&token(i));
+        }
+        for i in 100_000..101_000 {
+            cache.insert(entry(&token(i)));
+        }
+        for shard in cache.shards.iter() {
+            let slots = shard.lock().unwrap();
+            assert!(
+                slots.order.len() <= 2 * cache.per_shard + 1,
+                "{}",
+                slots.order.len()
+            );
+        }
+    }
+
+    #[test]
+    fn tokens_over_the_limit_are_never_kept() {
+        let cache = VerifiedCache::new(8);
+        let long = format!("a.b.{}", "s".repeat(MAX_CACHED_TOKEN));
+        cache.insert(entry(&long));
+        assert!(cache.get(&long).is_none());
+        let at_limit = format!("a.b.{}", "s".repeat(MAX_CACHED_TOKEN - 4));
+        cache.insert(entry(&at_limit));
+        assert!(cache.get(&at_limit).is_some());
+    }
+
+    #[test]
+    fn removing_a_token_leaves_another_in_its_slot() {
+        let cache = VerifiedCache::new(8);
+        let tail = "s".repeat(HASHED_TAIL);
+        let (a, b) = (format!("a.b.{tail}"), format!("a.c.{tail}"));
+        cache.insert(entry(&a));
+        cache.insert(entry(&b));
+        cache.remove(&a);
+        assert!(cache.get(&b).is_some());
     }
 
     #[test]

@@ -287,8 +287,10 @@ fn serialize_claims<S: Serializer, T: Serialize>(
 }
 
 /// The custom claims type for tokens that carry none the application
-/// reads. Deserializes from any claims object (skipped, unread) and
-/// serializes to nothing.
+/// reads. Deserializes from any claims object and serializes to nothing.
+/// The crate's own paths for it ([`Validator::validate`](crate::Validator::validate),
+/// [`Authenticator::authenticate`](crate::Authenticator::authenticate))
+/// do not run serde at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub struct NoCustomClaims;
 
@@ -310,14 +312,8 @@ impl<'de> Deserialize<'de> for NoCustomClaims {
                 while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
                 Ok(NoCustomClaims)
             }
-            // What a format answers once it has skipped the value.
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(NoCustomClaims)
-            }
         }
-        // The claims object was read strictly before custom claims are:
-        // skipped here as one value, without reading its member names.
-        d.deserialize_ignored_any(V)
+        d.deserialize_map(V)
     }
 }
 

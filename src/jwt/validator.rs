@@ -752,10 +752,11 @@ impl ValidatorBuilder {
     /// checked again on every hit. Only tokens that passed every check
     /// enter; a forged or failed token never does. Entries are keyed by a
     /// SipHash of the token under a random key and compared in constant
-    /// time; a full cache drops an arbitrary entry to make room. Memory is
-    /// bounded by `capacity` times about twice the token size. A hit is
-    /// faster than a miss, so the response time tells whether a token
-    /// was used recently; only its bearer can ask.
+    /// time; a full cache drops its oldest entry to make room. An entry
+    /// holds the token, its decoded payload and its claims, a few times the
+    /// token's size; tokens over 4 KiB are validated in full every time and
+    /// never kept. A hit is faster than a miss, so the response time tells
+    /// whether a token was used recently; only its bearer can ask.
     pub fn cache_verified(mut self, capacity: usize) -> Self {
         self.cache = Some(capacity);
         self
