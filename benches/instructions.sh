@@ -23,7 +23,7 @@ count() {
 
 n=2000
 printf '%-24s %s\n' operation instructions/op
-for op in hs256_verify hs256_verify_cached hs256_wrong_signature hs256_sign garbage es256_verify eddsa_verify api_key_verify api_key_floor; do
+for op in hs256_verify hs256_verify_cached hs256_wrong_signature hs256_sign garbage garbage_no_dots es256_verify eddsa_verify api_key_verify api_key_floor; do
     one=$(count "$op" "$n")
     two=$(count "$op" "$((2 * n))")
     printf '%-24s %s\n' "$op" "$(((two - one) / n))"

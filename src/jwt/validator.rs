@@ -336,6 +336,21 @@ impl Validator {
             }
         }
         let compact = Compact::split(token, cfg.max_size)?;
+        self.verify_compact(token, &compact, requirement, custom)
+    }
+
+    /// The checks after the shape's: kept out of [`Validator::verify`] so
+    /// that garbage, refused by the shape, costs no frame with the
+    /// decoding buffers.
+    #[inline(never)]
+    fn verify_compact<T, H: HeaderOut>(
+        &self,
+        token: &str,
+        compact: &Compact<'_>,
+        requirement: Option<&ScopeRequirement>,
+        custom: impl FnOnce(&[u8]) -> Result<T, Error>,
+    ) -> Result<(H, Claims<T>), Error> {
+        let cfg = &*self.config;
         let mut header_stack = [0u8; 512];
         let mut header_heap = Vec::new();
         let header = HeaderRef::parse(b64_decode_in(
