@@ -343,3 +343,9 @@ pub(crate) fn token_with(
 pub(crate) fn garbage() -> String {
     "x".repeat(300)
 }
+
+/// 300 bytes of garbage in three segments: the shape of a token, a header
+/// that is base64url but not JSON, a signature that is not base64url.
+pub(crate) fn garbage_segments() -> String {
+    format!("{}.{}.{}", "x".repeat(99), "y".repeat(99), "z!".repeat(50))
+}

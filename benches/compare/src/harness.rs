@@ -25,9 +25,9 @@ pub(crate) enum Col {
     TokengateAws,
     /// oxitoken 0.1 (aws-lc-rs 1.14): a worker process (`oxitoken/`).
     Oxitoken,
-    /// jsonwebtoken 11, aws-lc-rs backend.
+    /// jsonwebtoken 12, aws-lc-rs backend.
     JwtAws,
-    /// jsonwebtoken 11, RustCrypto backend.
+    /// jsonwebtoken 12, RustCrypto backend.
     JwtRust,
     /// jwt-simple 0.15, pure Rust.
     JwtSimple,

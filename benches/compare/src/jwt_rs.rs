@@ -1,4 +1,4 @@
-//! jsonwebtoken 11 with both crypto backends in one process.
+//! jsonwebtoken 12 with both crypto backends in one process.
 //!
 //! Cargo refuses two renamed dependency entries that resolve to the same
 //! crate version, and features unify anyway, so the crate is built once with
@@ -109,7 +109,7 @@ fn algorithm(alg: Alg) -> Algorithm {
 /// requires them).
 pub(crate) fn verifier(alg: Alg) -> Res<(DecodingKey, Validation)> {
     let key = match alg {
-        Alg::Hs256 => DecodingKey::from_secret(&HMAC_KEY),
+        Alg::Hs256 => DecodingKey::from_secret(&HMAC_KEY)?,
         Alg::Es256 | Alg::Es384 => DecodingKey::from_ec_pem(pem_bytes(alg.public_pem())?)?,
         Alg::EdDsa => DecodingKey::from_ed_pem(pem_bytes(alg.public_pem())?)?,
         Alg::Rs256 | Alg::Ps256 => DecodingKey::from_rsa_pem(pem_bytes(alg.public_pem())?)?,
@@ -143,7 +143,7 @@ pub(crate) fn verify(alg: Alg, backend: Backend, token: &str, expect: bool) -> R
 /// before the call).
 pub(crate) fn signer(alg: Alg, nbf: i64) -> Res<Signer> {
     let key = match alg.private_pem() {
-        None => EncodingKey::from_secret(&HMAC_KEY),
+        None => EncodingKey::from_secret(&HMAC_KEY)?,
         Some(pem) => match alg {
             Alg::Es256 | Alg::Es384 => EncodingKey::from_ec_pem(pem.as_bytes())?,
             Alg::EdDsa => EncodingKey::from_ed_pem(pem.as_bytes())?,

@@ -1,7 +1,7 @@
 //! Side-by-side comparison, in one run, on identical tokens and keys:
 //! ring alone, the ring + base64 + serde_json floor, tokengate (ring, and
 //! aws-lc-rs in a worker process), oxitoken 0.1 (a worker process),
-//! jsonwebtoken 11 (aws-lc-rs and RustCrypto backends) and jwt-simple 0.15
+//! jsonwebtoken 12 (aws-lc-rs and RustCrypto backends) and jwt-simple 0.15
 //! (pure Rust); median time per operation and, with `--callgrind`,
 //! instructions per operation.
 //!

@@ -2,7 +2,9 @@
 
 use std::rc::Rc;
 
-use crate::fixtures::{Alg, ClaimsRef, RingKeys, SUB, Token, garbage, run_nbf, token, token_with};
+use crate::fixtures::{
+    Alg, ClaimsRef, RingKeys, SUB, Token, garbage, garbage_segments, run_nbf, token, token_with,
+};
 use crate::harness::{Cell, Col, Row, cell};
 use crate::jwt_rs::Backend;
 use crate::shared::{Kind, ROWS, RowSpec};
@@ -18,6 +20,7 @@ pub(crate) fn inputs(keys: &RingKeys, run_start: i64) -> Res<Vec<(RowSpec, Strin
         let input = match (spec.kind, spec.key) {
             (Kind::Sign, _) => "-".to_owned(),
             (_, "garbage") => garbage(),
+            (_, "garbage-segments") => garbage_segments(),
             (_, "hs256-wrong-signature") => {
                 let claims = ClaimsRef {
                     exp: run_start + 86_400,
@@ -41,7 +44,9 @@ pub(crate) fn build(keys: &Rc<RingKeys>, spec: RowSpec, input: &str, nbf: i64) -
     let alg = alg(spec)?;
     let cells = match spec.kind {
         Kind::Sign => sign_cells(spec.name, keys, alg, nbf)?,
-        Kind::Verify | Kind::Reject if spec.key == "garbage" => garbage_cells(keys, input)?,
+        Kind::Verify | Kind::Reject if spec.key.starts_with("garbage") => {
+            garbage_cells(keys, input)?
+        }
         Kind::Verify | Kind::Reject => verify_cells(
             keys,
             alg,

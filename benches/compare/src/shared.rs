@@ -68,7 +68,7 @@ pub(crate) struct RowSpec {
 }
 
 /// Every row, in table order.
-pub(crate) const ROWS: [RowSpec; 10] = [
+pub(crate) const ROWS: [RowSpec; 11] = [
     row("hs256-verify", "HS256 verify+decode", "HS256", Kind::Verify),
     row("hs256-sign", "HS256 sign", "HS256", Kind::Sign),
     row("es256-sign", "ES256 sign", "ES256", Kind::Sign),
@@ -80,6 +80,12 @@ pub(crate) const ROWS: [RowSpec; 10] = [
     row(
         "garbage",
         "reject garbage (300 B, no dots)",
+        "HS256",
+        Kind::Reject,
+    ),
+    row(
+        "garbage-segments",
+        "reject garbage (300 B, 3 segments)",
         "HS256",
         Kind::Reject,
     ),
