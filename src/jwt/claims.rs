@@ -131,10 +131,6 @@ impl<T> Claims<T> {
             .filter(|s| !s.is_empty())
     }
 
-    pub(crate) fn has(&self, claim: Claim) -> bool {
-        Registered::of(self).has(claim)
-    }
-
     pub(crate) fn with_custom<U>(self, custom: U) -> Claims<U> {
         Claims {
             issuer: self.issuer,

@@ -5,7 +5,7 @@ use time::Duration;
 
 use super::builder::ACCESS_TOKEN_TYPE;
 use super::cache::{self, Entry, VerifiedCache};
-use super::claims::{Claim, Claims, NoCustomClaims, parse_custom, parse_registered};
+use super::claims::{Claim, Claims, NoCustomClaims, Registered, parse_custom, parse_registered};
 use crate::clock::{Clock, SystemClock};
 use crate::encoding::{DEFAULT_MAX_TOKEN_SIZE, MAX_TOKEN_SIZE_LIMIT, b64_check, b64_decode_in};
 use crate::error::Error;
@@ -460,8 +460,9 @@ impl Validator {
 
     fn check_claims<T>(&self, typ: Option<&str>, claims: &Claims<T>) -> Result<(), Error> {
         let cfg = &*self.config;
+        let registered = Registered::of(claims);
         for claim in ALL_CLAIMS {
-            if cfg.required & claim.bit() != 0 && !claims.has(claim) {
+            if cfg.required & claim.bit() != 0 && !registered.has(claim) {
                 return Err(Error::MissingClaim(match claim {
                     Claim::Scope if *cfg.scope_claim != *Claim::Scope.name() => {
                         cfg.scope_claim.to_string().into()
