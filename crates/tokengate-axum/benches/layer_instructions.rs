@@ -17,69 +17,30 @@
 )]
 
 use std::hint::black_box;
-use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use axum::routing::get;
-use tokengate::{
-    Algorithm, ApiKeyFormat, ApiKeyIssuer, ApiKeyVerifier, Authenticator, InMemoryApiKeyStore,
-    KeyRing, NewApiKey, ScopeSet, SigningKey, TokenBuilder, Validator,
-};
+use tokengate::{Algorithm, SigningKey};
 use tokengate_axum::{Auth, AuthLayer};
 use tower::ServiceExt;
 
-const ISSUER: &str = "https://auth.bench";
-const AUDIENCE: &str = "https://api.bench";
+mod common;
 
 /// The cases, by name.
 const CASES: [&str; 4] = ["open", "hs256", "hs256_cached", "api_key"];
 
 /// A protected router, its token and its API key.
 fn protected(cache: bool) -> (Router, String, String) {
-    let ring = Arc::new(KeyRing::new(
-        SigningKey::hmac(Algorithm::HS256, &[7; 32]).unwrap(),
-    ));
-    let mut validator = Validator::builder(Arc::clone(&ring))
-        .access_token_profile()
-        .issuer(ISSUER)
-        .audience(AUDIENCE);
-    if cache {
-        validator = validator.cache_verified(1_000);
-    }
-    let format = ApiKeyFormat::new("bench").unwrap();
-    let store = Arc::new(InMemoryApiKeyStore::new());
-    let api_key = ApiKeyIssuer::new(format.clone())
-        .issue_into(
-            &*store,
-            NewApiKey::new("svc").scopes(ScopeSet::parse("orders:read").unwrap()),
-        )
-        .unwrap()
-        .expose_secret()
-        .to_owned();
-    let token = TokenBuilder::new()
-        .access_token()
-        .issuer(ISSUER)
-        .audience(AUDIENCE)
-        .subject("user-1")
-        .client_id("web")
-        .scope("orders:read")
-        .not_before(tokengate::time::OffsetDateTime::now_utc())
-        .lifetime(tokengate::time::Duration::hours(1))
-        .sign(&ring.current())
-        .unwrap();
-    let door = Authenticator::builder()
-        .access_tokens(validator.build().unwrap())
-        .api_keys(ApiKeyVerifier::new(format, store))
-        .build()
-        .unwrap();
+    let (door, token, api_key) =
+        common::door(SigningKey::hmac(Algorithm::HS256, &[7; 32]).unwrap(), cache);
     let router = Router::new()
         .route(
             "/orders",
             get(|Auth(p): Auth| async move { p.subject().unwrap_or("-").to_owned() }),
         )
-        .layer(AuthLayer::new(Arc::new(door)));
+        .layer(AuthLayer::new(door));
     (router, token, api_key)
 }
 

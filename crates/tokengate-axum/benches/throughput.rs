@@ -44,14 +44,13 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
-use tokengate::{
-    Algorithm, ApiKeyFormat, ApiKeyIssuer, ApiKeyVerifier, Authenticator, InMemoryApiKeyStore,
-    KeyRing, NewApiKey, ScopeSet, SigningKey, TokenBuilder, Validator,
-};
+use tokengate::{Algorithm, Authenticator, SigningKey};
 use tokengate_axum::{Auth, AuthLayer};
 
-const ISSUER: &str = "https://auth.bench";
-const AUDIENCE: &str = "https://api.bench";
+use common::{AUDIENCE, ISSUER, door};
+
+mod common;
+
 /// The HS256 secret, shared with the peer process; as a string, since
 /// jwt-authorizer takes one.
 const HS256_SECRET: &str = "tokengate-axum throughput benchmark, HS256 secret";
@@ -61,48 +60,6 @@ fn env(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// A door over a key ring of `key` and API keys, its validator caching
-/// verified tokens when `cache` is set; a token and a key.
-fn door(key: SigningKey, cache: bool) -> (Arc<Authenticator>, String, String) {
-    let ring = Arc::new(KeyRing::new(key));
-    let mut validator = Validator::builder(Arc::clone(&ring))
-        .access_token_profile()
-        .issuer(ISSUER)
-        .audience(AUDIENCE);
-    if cache {
-        validator = validator.cache_verified(10_000);
-    }
-    let validator = validator.build().unwrap();
-    let format = ApiKeyFormat::new("bench").unwrap();
-    let store = Arc::new(InMemoryApiKeyStore::new());
-    let key = ApiKeyIssuer::new(format.clone())
-        .issue_into(
-            &*store,
-            NewApiKey::new("svc").scopes(ScopeSet::parse("orders:read").unwrap()),
-        )
-        .unwrap()
-        .expose_secret()
-        .to_owned();
-    let token = TokenBuilder::new()
-        .access_token()
-        .issuer(ISSUER)
-        .audience(AUDIENCE)
-        .subject("user-1")
-        .client_id("web")
-        .scope("orders:read")
-        // iss, aud, exp and nbf: what the peer checks too.
-        .not_before(tokengate::time::OffsetDateTime::now_utc())
-        .lifetime(tokengate::time::Duration::hours(1))
-        .sign(&ring.current())
-        .unwrap();
-    let door = Authenticator::builder()
-        .access_tokens(validator)
-        .api_keys(ApiKeyVerifier::new(format, store))
-        .build()
-        .unwrap();
-    (Arc::new(door), token, key)
 }
 
 /// A row: name, server (URL and CPU), bearer, and the row it is compared
