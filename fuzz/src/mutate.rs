@@ -773,10 +773,15 @@ pub fn claims_pass(payload: &[u8]) -> bool {
     if !unique_names(&m) || !unique_names_at_every_depth(payload) {
         return false;
     }
-    for name in ["iss", "sub", "jti", "scope", "client_id", "sid"] {
+    for name in ["iss", "sub", "jti", "client_id", "sid"] {
         if !member(&m, name).is_none_or(Value::is_string) {
             return false;
         }
+    }
+    // `scope`: a string, or an array of strings each non-empty and without
+    // a space (joined with spaces, it must read as the same scopes).
+    if member(&m, "scope").is_some_and(|v| scope_text(v).is_none()) {
+        return false;
     }
     let mut dates = [None; 3];
     for (slot, name) in dates.iter_mut().zip(["exp", "nbf", "iat"]) {
@@ -816,12 +821,28 @@ pub fn claims_pass(payload: &[u8]) -> bool {
 /// space-separated tokens.
 pub fn scope_grants(payload: &[u8]) -> bool {
     members(payload)
-        .and_then(|m| {
-            member(&m, "scope")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
+        .and_then(|m| member(&m, "scope").and_then(scope_text))
         .is_some_and(|s| s.split(' ').any(|t| t == REQUIRED_SCOPE))
+}
+
+/// The granted scopes of a `scope` value as one space-separated text, or
+/// `None` when the validator refuses its shape.
+fn scope_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(items) => {
+            let mut scopes = Vec::with_capacity(items.len());
+            for item in items {
+                let s = item.as_str()?;
+                if s.is_empty() || s.contains(' ') {
+                    return None;
+                }
+                scopes.push(s);
+            }
+            Some(scopes.join(" "))
+        }
+        _ => None,
+    }
 }
 
 /// Builds the token an input describes, validates it, and checks the
