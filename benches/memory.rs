@@ -13,15 +13,15 @@ use std::alloc::System;
 
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 
+use common::NOW;
+use tokengate::RevocationList;
 use tokengate::RevocationStore;
 use tokengate::api_key::{ApiKeyFormat, ApiKeyIssuer, InMemoryApiKeyStore, NewApiKey};
-use tokengate::testing::clock_at;
-use tokengate::{Algorithm, RevocationList, SigningKey, SingleKeyStore, TokenBuilder, Validator};
+
+mod common;
 
 #[global_allocator]
 static ALLOC: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
-
-const NOW: i64 = 1_800_000_000;
 
 /// Heap bytes currently allocated.
 fn live() -> isize {
@@ -73,23 +73,7 @@ fn main() {
     let per_jti_feed = per_revoked_jti(RevocationList::new().with_change_feed());
 
     // Allocations per validation.
-    let key = SigningKey::hmac(Algorithm::HS256, &[0x42; 32]).unwrap();
-    let validator = Validator::builder(SingleKeyStore::new(key.verifying_key()))
-        .danger_accept_any_type()
-        .issuer("https://auth.example.com")
-        .audience("https://api.example.com")
-        .clock(clock_at(NOW))
-        .build()
-        .unwrap();
-    let token = TokenBuilder::new()
-        .issuer("https://auth.example.com")
-        .subject("user-1234567890")
-        .audience("https://api.example.com")
-        .scope("orders:read orders:write profile")
-        .clock(clock_at(NOW - 5))
-        .sign(&key)
-        .unwrap();
-    validator.validate(&token).unwrap();
+    let (validator, token) = common::hs256(None);
     let start_calls = calls();
     let rounds = 1000;
     for _ in 0..rounds {

@@ -14,10 +14,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokengate::testing::clock_at;
-use tokengate::{Algorithm, RevocationList, SigningKey, SingleKeyStore, TokenBuilder, Validator};
+use tokengate::RevocationList;
 
-const NOW: i64 = 1_750_000_000;
+mod common;
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
@@ -26,24 +25,7 @@ fn main() {
     } else {
         (Duration::from_millis(50), 1)
     };
-    let key = SigningKey::hmac(Algorithm::HS256, &[0x42; 32]).unwrap();
-    let validator = Validator::builder(SingleKeyStore::new(key.verifying_key()))
-        .danger_accept_any_type()
-        .issuer("https://auth.example.com")
-        .audience("https://api.example.com")
-        .revocation(Arc::new(RevocationList::new()))
-        .clock(clock_at(NOW))
-        .build()
-        .unwrap();
-    let token = TokenBuilder::new()
-        .issuer("https://auth.example.com")
-        .subject("user-1234567890")
-        .audience("https://api.example.com")
-        .scope("orders:read orders:write profile")
-        .clock(clock_at(NOW - 5))
-        .sign(&key)
-        .unwrap();
-    validator.validate(&token).unwrap();
+    let (validator, token) = common::hs256(Some(Arc::new(RevocationList::new())));
 
     let run = |threads: usize| -> f64 {
         let start = Instant::now();

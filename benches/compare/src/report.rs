@@ -69,20 +69,26 @@ fn header(out: &mut String, first: &str, cols: &[&str]) {
     );
 }
 
-/// Medians: rows × libraries.
-pub(crate) fn medians_table(r: &Results) -> String {
+/// A table of rows × the libraries measured, each cell `cell` of its
+/// stats, or a dash for a library without that row.
+fn per_library(r: &Results, first: &str, cell: impl Fn(&Stats) -> String) -> String {
     let mut out = String::new();
     let shown = r.cols();
     let cols: Vec<&str> = shown.iter().map(|c| c.label()).collect();
-    header(&mut out, "operation", &cols);
+    header(&mut out, first, &cols);
     for row in &r.rows {
         let cells: Vec<String> = shown
             .iter()
-            .map(|c| row.median(*c).map_or(MISSING.to_owned(), format_ns))
+            .map(|c| row.get(*c).map_or(MISSING.to_owned(), &cell))
             .collect();
         let _ = writeln!(out, "| {} | {} |", row.name, cells.join(" | "));
     }
     out
+}
+
+/// Medians: rows × libraries.
+pub(crate) fn medians_table(r: &Results) -> String {
+    per_library(r, "operation", |s| format_ns(s.median_ns))
 }
 
 /// An instruction count, in thousands above 10,000.
@@ -98,22 +104,10 @@ pub(crate) fn format_instructions(n: f64) -> String {
 
 /// Instructions per operation: rows × libraries.
 pub(crate) fn instructions_table(r: &Results) -> String {
-    let mut out = String::new();
-    let shown = r.cols();
-    let cols: Vec<&str> = shown.iter().map(|c| c.label()).collect();
-    header(&mut out, "operation", &cols);
-    for row in &r.rows {
-        let cells: Vec<String> = shown
-            .iter()
-            .map(|c| {
-                row.get(*c)
-                    .and_then(|s| s.instructions)
-                    .map_or(MISSING.to_owned(), format_instructions)
-            })
-            .collect();
-        let _ = writeln!(out, "| {} | {} |", row.name, cells.join(" | "));
-    }
-    out
+    per_library(r, "operation", |s| {
+        s.instructions
+            .map_or(MISSING.to_owned(), format_instructions)
+    })
 }
 
 fn ratio(a: Option<f64>, b: Option<f64>) -> String {
@@ -197,42 +191,16 @@ fn count(v: f64) -> String {
 
 /// Allocator calls and bytes per operation.
 pub(crate) fn allocs_table(r: &Results) -> String {
-    let mut out = String::new();
-    let shown = r.cols();
-    let cols: Vec<&str> = shown.iter().map(|c| c.label()).collect();
-    header(&mut out, "allocations per op (bytes)", &cols);
-    for row in &r.rows {
-        let cells: Vec<String> = shown
-            .iter()
-            .map(|c| {
-                row.get(*c).map_or(MISSING.to_owned(), |s| {
-                    format!("{} ({} B)", count(s.allocs), count(s.alloc_bytes))
-                })
-            })
-            .collect();
-        let _ = writeln!(out, "| {} | {} |", row.name, cells.join(" | "));
-    }
-    out
+    per_library(r, "allocations per op (bytes)", |s| {
+        format!("{} ({} B)", count(s.allocs), count(s.alloc_bytes))
+    })
 }
 
 /// Interquartile range over median, per cell: how noisy each number is.
 pub(crate) fn spread_table(r: &Results) -> String {
-    let mut out = String::new();
-    let shown = r.cols();
-    let cols: Vec<&str> = shown.iter().map(|c| c.label()).collect();
-    header(&mut out, "IQR ÷ median (iterations per sample)", &cols);
-    for row in &r.rows {
-        let cells: Vec<String> = shown
-            .iter()
-            .map(|c| {
-                row.get(*c).map_or(MISSING.to_owned(), |s| {
-                    format!("{:.1}% ({})", s.rel_iqr * 100.0, s.per_batch)
-                })
-            })
-            .collect();
-        let _ = writeln!(out, "| {} | {} |", row.name, cells.join(" | "));
-    }
-    out
+    per_library(r, "IQR ÷ median (iterations per sample)", |s| {
+        format!("{:.1}% ({})", s.rel_iqr * 100.0, s.per_batch)
+    })
 }
 
 /// The CPU model and logical processor count, from /proc/cpuinfo.
