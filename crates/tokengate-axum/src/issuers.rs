@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use tokengate::{Authenticator, NoCustomClaims};
+use tokengate::Authenticator;
 
 use crate::refetch::KeyRefresh;
 
@@ -137,13 +137,16 @@ impl MultiIssuer {
             .or_else(|| self.first.as_ref().and_then(|iss| self.by_issuer.get(iss)))
     }
 
-    /// The door for a request's `Authorization` value.
+    /// The door for a request's `Authorization` value. The token's `iss`
+    /// is read (unverified, and nothing else of it) only when there is a
+    /// choice to make.
     pub(crate) fn select(&self, authorization: Option<&str>) -> Option<&Door> {
-        if !self.by_issuer.is_empty()
+        let choice =
+            self.by_issuer.len() > 1 || (self.default.is_some() && !self.by_issuer.is_empty());
+        if choice
             && let Some(token) = authorization.and_then(bearer_credential)
             && token.contains('.')
-            && let Ok(claims) = tokengate::danger::decode_claims_unverified::<NoCustomClaims>(token)
-            && let Some(iss) = claims.issuer
+            && let Ok(Some(iss)) = tokengate::danger::issuer_unverified(token)
             && let Some(door) = self.by_issuer.get(iss.as_str())
         {
             return Some(door);

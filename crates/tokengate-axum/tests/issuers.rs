@@ -122,6 +122,54 @@ async fn multi_issuer_picks_the_door_by_iss_and_never_trusts_it_for_the_keys() {
     assert_eq!(r.status(), 401);
 }
 
+#[tokio::test]
+async fn the_door_is_chosen_by_iss_alone_so_each_issuer_s_own_rules_decide_the_rest() {
+    // Issuer A allows 32 KiB tokens and reads scopes from `scp`; its
+    // tokens carry a `scope` member of another shape. Choosing the door
+    // reads `iss` only: neither the size nor the `scope` shape may send
+    // the token to the default door.
+    let (ring_a, ring_b) = (ring(), ring());
+    let validator = Validator::builder(ring_a.clone())
+        .access_token_profile()
+        .issuer(A)
+        .audience(AUDIENCE)
+        .max_token_size(32 * 1024)
+        .scope_claim("scp")
+        .build()
+        .unwrap();
+    let door_a = Arc::new(
+        Authenticator::builder()
+            .access_tokens(validator)
+            .realm("api")
+            .build()
+            .unwrap(),
+    );
+    let w = World::new();
+    let issuers = MultiIssuer::new()
+        .issuer(A, door_a)
+        .issuer(B, door_for(B, ring_b))
+        .default_door(w.door.clone());
+    let base = serve(api(AuthLayer::multi(issuers))).await;
+
+    // Signed by hand: the token builder refuses a custom `scope`.
+    let now = tokengate::time::OffsetDateTime::now_utc().unix_timestamp();
+    let claims = serde_json::json!({
+        "iss": A, "sub": "alice", "aud": AUDIENCE, "client_id": "web",
+        "jti": "big-1", "iat": now, "exp": now + 300,
+        "scope": 7, "pad": "x".repeat(12 * 1024),
+    });
+    let big = tokengate::jws::sign(
+        claims.to_string().as_bytes(),
+        &ring_a.current(),
+        Some("at+jwt"),
+    )
+    .unwrap();
+    assert!(big.len() > tokengate::DEFAULT_MAX_TOKEN_SIZE);
+    let r = me(&base, &big).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "alice from https://a.test");
+}
+
 /// An identity provider: its key ring published at the JWKS path.
 async fn identity_provider() -> (Arc<KeyRing>, String) {
     let ring = ring();
