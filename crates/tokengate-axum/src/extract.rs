@@ -36,12 +36,11 @@ use crate::response::{AuthRejection, missing_layer};
 #[derive(Debug, Clone)]
 pub struct Auth<T = NoCustomClaims>(pub Principal<T>);
 
-fn principal<T: ClaimsType>(parts: &Parts) -> Result<Principal<T>, AuthRejection> {
+fn principal<T: ClaimsType>(parts: &Parts) -> Result<&Principal<T>, AuthRejection> {
     Caller::require_principal(parts)?;
     parts
         .extensions
         .get::<Principal<T>>()
-        .cloned()
         .ok_or_else(|| {
             missing_layer("the AuthLayer reads another claims type than this extractor asks for")
         })
@@ -51,7 +50,7 @@ impl<S: Send + Sync, T: ClaimsType> FromRequestParts<S> for Auth<T> {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AuthRejection> {
-        principal(parts).map(Auth)
+        principal(parts).map(|p| Auth(p.clone()))
     }
 }
 
@@ -64,7 +63,7 @@ impl<S: Send + Sync, T: ClaimsType> OptionalFromRequestParts<S> for Auth<T> {
     ) -> Result<Option<Self>, AuthRejection> {
         match parts.extensions.get::<Caller>() {
             Some(Caller::Anonymous { .. }) => Ok(None),
-            _ => principal(parts).map(|p| Some(Auth(p))),
+            _ => principal(parts).map(|p| Some(Auth(p.clone()))),
         }
     }
 }
@@ -98,7 +97,7 @@ fn claims<T: ClaimsType>(parts: &Parts) -> Result<Claims<T>, AuthRejection> {
         .extensions
         .get::<Caller>()
         .ok_or_else(|| missing_layer("no AuthLayer in front of this route"))?;
-    caller.claims(&p).cloned()
+    caller.claims(p).cloned()
 }
 
 impl<S: Send + Sync, T: ClaimsType> FromRequestParts<S> for VerifiedClaims<T> {
