@@ -37,18 +37,23 @@ pub(crate) const MAX_CACHED_TOKEN: usize = 4096;
 
 type Shard = Mutex<Slots>;
 
-/// One shard: the entries, and their keys in the order they came in, the
-/// oldest first, so that a full shard drops its oldest entry.
+/// One shard: the entries, each with the number it came in as, and those
+/// numbers' keys in the order they came in, the oldest first, so that a
+/// full shard drops its oldest entry. A key removed and inserted again is
+/// in the order twice; only the copy with its entry's number evicts it.
 #[derive(Default)]
 struct Slots {
-    map: HashMap<u64, Arc<Entry>>,
-    order: VecDeque<u64>,
+    map: HashMap<u64, (u64, Arc<Entry>)>,
+    order: VecDeque<(u64, u64)>,
+    next: u64,
 }
 
-/// A validated token, as the cache keeps it.
+/// A validated token, as the cache keeps it. The key that verified it is
+/// known by its RFC 7638 thumbprint, not held: a key the store drops
+/// leaves memory with it.
 pub(crate) struct Entry {
     token: Box<str>,
-    pub(crate) key: Arc<VerifyingKey>,
+    pub(crate) key_thumbprint: Box<str>,
     pub(crate) header: Header,
     pub(crate) claims: Claims<()>,
     /// The decoded payload, for an application's own claims type.
@@ -58,14 +63,14 @@ pub(crate) struct Entry {
 impl Entry {
     pub(crate) fn new(
         token: &str,
-        key: Arc<VerifyingKey>,
+        key: &VerifyingKey,
         header: Header,
         claims: Claims<()>,
         payload: &[u8],
     ) -> Self {
         Self {
             token: token.into(),
-            key,
+            key_thumbprint: key.thumbprint().into(),
             header,
             claims,
             payload: payload.into(),
@@ -122,7 +127,7 @@ impl VerifiedCache {
             .unwrap_or_else(PoisonError::into_inner)
             .map
             .get(&hash)
-            .cloned()?;
+            .map(|(_, e)| Arc::clone(e))?;
         bytes_eq(entry.token.as_bytes(), token.as_bytes()).then_some(entry)
     }
 
@@ -131,7 +136,7 @@ impl VerifiedCache {
     /// the shard is full: the one most likely expired, and never a token
     /// that stays pinned while newer ones come and go.
     pub(crate) fn insert(&self, entry: Entry) {
-        if entry.token.len() > MAX_CACHED_TOKEN {
+        if entry.token.len() > MAX_CACHED_TOKEN || entry.key_thumbprint.is_empty() {
             return;
         }
         let hash = self.hash(&entry.token);
@@ -139,23 +144,30 @@ impl VerifiedCache {
             return;
         };
         let mut slots = shard.lock().unwrap_or_else(PoisonError::into_inner);
-        let Slots { map, order } = &mut *slots;
-        if map.insert(hash, Arc::new(entry)).is_some() {
+        let Slots { map, order, next } = &mut *slots;
+        let number = *next;
+        *next = next.wrapping_add(1);
+        if let Some((_, held)) = map.get_mut(&hash) {
             // The slot was taken (the same token, or one sharing its
             // tail): it keeps its place in the order.
+            *held = Arc::new(entry);
             return;
         }
-        order.push_back(hash);
+        map.insert(hash, (number, Arc::new(entry)));
+        order.push_back((hash, number));
         while map.len() > self.per_shard {
-            // Keys whose entries were removed are skipped on the way.
-            let Some(oldest) = order.pop_front() else {
+            let Some((oldest, n)) = order.pop_front() else {
                 break;
             };
-            map.remove(&oldest);
+            // A key whose entry was removed, or removed and inserted
+            // again since, is skipped.
+            if map.get(&oldest).is_some_and(|(m, _)| *m == n) {
+                map.remove(&oldest);
+            }
         }
         if order.len() > self.per_shard.saturating_mul(2) {
             // Removals leave keys behind in the order: drop them.
-            order.retain(|h| map.contains_key(h));
+            order.retain(|(h, n)| map.get(h).is_some_and(|(m, _)| m == n));
         }
     }
 
@@ -169,7 +181,7 @@ impl VerifiedCache {
             if slots
                 .map
                 .get(&hash)
-                .is_some_and(|e| bytes_eq(e.token.as_bytes(), token.as_bytes()))
+                .is_some_and(|(_, e)| bytes_eq(e.token.as_bytes(), token.as_bytes()))
             {
                 slots.map.remove(&hash);
             }
@@ -211,7 +223,7 @@ mod tests {
             .unwrap()
             .verifying_key();
         let header = Header::parse(br#"{"alg":"HS256"}"#).unwrap();
-        Entry::new(token, key, header, Claims::<()>::default(), b"{}")
+        Entry::new(token, &key, header, Claims::<()>::default(), b"{}")
     }
 
     #[test]

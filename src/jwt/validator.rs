@@ -388,13 +388,7 @@ impl Validator {
                 // route's requirement is checked again on every hit.
                 let owned = header.into_owned();
                 let out = H::from_owned(&owned);
-                cache.insert(Entry::new(
-                    token,
-                    Arc::clone(&key),
-                    owned,
-                    claims.clone(),
-                    payload,
-                ));
+                cache.insert(Entry::new(token, &key, owned, claims.clone(), payload));
                 out
             }
             None => H::from_ref(header),
@@ -420,7 +414,11 @@ impl Validator {
             .config
             .store
             .find_key(&KeyQuery::new(alg, entry.header.kid.as_deref()))?;
-        if !Arc::ptr_eq(&key, &entry.key) {
+        // The same key material (a thumbprint covers it, an HMAC secret
+        // included), bound to the same algorithm: a store that rebuilt its
+        // keys from the same JWK Set keeps its hits; another key under the
+        // same `kid` does not.
+        if key.algorithm() != alg || key.thumbprint() != &*entry.key_thumbprint {
             return Ok(false);
         }
         self.check_claims(entry.header.typ.as_deref(), &entry.claims)?;

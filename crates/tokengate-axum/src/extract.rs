@@ -38,12 +38,9 @@ pub struct Auth<T = NoCustomClaims>(pub Principal<T>);
 
 fn principal<T: ClaimsType>(parts: &Parts) -> Result<&Principal<T>, AuthRejection> {
     Caller::require_principal(parts)?;
-    parts
-        .extensions
-        .get::<Principal<T>>()
-        .ok_or_else(|| {
-            missing_layer("the AuthLayer reads another claims type than this extractor asks for")
-        })
+    parts.extensions.get::<Principal<T>>().ok_or_else(|| {
+        missing_layer("the AuthLayer reads another claims type than this extractor asks for")
+    })
 }
 
 impl<S: Send + Sync, T: ClaimsType> FromRequestParts<S> for Auth<T> {
