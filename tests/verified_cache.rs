@@ -302,6 +302,7 @@ fn the_debug_form_shows_no_token() {
 #[derive(Debug, Clone)]
 enum Step {
     Validate(usize),
+    FrontDoor(usize),
     Tampered(usize),
     RequireAdmin(usize),
     Advance(i64),
@@ -313,6 +314,7 @@ enum Step {
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         6 => (0..4usize).prop_map(Step::Validate),
+        2 => (0..4usize).prop_map(Step::FrontDoor),
         1 => (0..4usize).prop_map(Step::Tampered),
         1 => (0..4usize).prop_map(Step::RequireAdmin),
         2 => (0..400i64).prop_map(Step::Advance),
@@ -342,6 +344,17 @@ proptest! {
             .build()
             .unwrap();
         let admin = ScopeRequirement::all("admin").unwrap();
+        let door = |v: &Validator| {
+            tokengate::Authenticator::builder()
+                .access_tokens(v.clone())
+                .build()
+                .unwrap()
+        };
+        let (plain_door, cached_door) = (door(&plain), door(&cached));
+        let answer = |d: &tokengate::Authenticator, t: &str| match d.authenticate(Some(&format!("Bearer {t}"))) {
+            Ok(p) => (200, p.subject().map(str::to_owned).unwrap_or_default()),
+            Err(e) => (e.status(), e.www_authenticate()),
+        };
         let mut signer = ring.current();
         let mut tokens: Vec<String> = (0..4)
             .map(|i| builder(&clock).jwt_id(format!("t-{i}")).sign(&signer).unwrap())
@@ -350,6 +363,9 @@ proptest! {
             match step {
                 Step::Validate(i) => {
                     prop_assert_eq!(kind(&cached.validate(&tokens[i])), kind(&plain.validate(&tokens[i])));
+                }
+                Step::FrontDoor(i) => {
+                    prop_assert_eq!(answer(&cached_door, &tokens[i]), answer(&plain_door, &tokens[i]));
                 }
                 Step::Tampered(i) => {
                     let t = &tokens[i];

@@ -26,11 +26,12 @@ use crate::scope::ScopeSet;
 /// hold the digest of the secret alone: they no longer verify (their
 /// credentials fail as `invalid_secret`) and must be reissued.
 ///
-/// **Compared only in constant time**, through [`subtle::ConstantTimeEq`].
-/// There is deliberately no `PartialEq`: a derived `==` stops at the
-/// first differing byte. The records that hold a digest
-/// ([`ApiKeyRecord`], [`RefreshRecord`](crate::RefreshRecord)) implement
-/// `PartialEq` by hand, comparing the digest with `ConstantTimeEq`.
+/// **Compared only in constant time**, through [`subtle::ConstantTimeEq`]
+/// (one word-wise comparison, the crate's own, behind it). There is
+/// deliberately no `PartialEq`: a derived `==` stops at the first
+/// differing byte. The records that hold a digest ([`ApiKeyRecord`],
+/// [`RefreshRecord`](crate::RefreshRecord)) implement `PartialEq` by hand,
+/// comparing the digest in constant time.
 #[derive(Clone)]
 pub struct SecretDigest([u8; 32]);
 
@@ -61,7 +62,7 @@ impl SecretDigest {
 
 impl ConstantTimeEq for SecretDigest {
     fn ct_eq(&self, other: &Self) -> Choice {
-        self.0.ct_eq(&other.0)
+        Choice::from(u8::from(self.matches(other)))
     }
 }
 
