@@ -210,6 +210,31 @@ async fn token_endpoint_errors_follow_rfc6749_section_5_2() {
         assert_eq!(r.status(), 401);
         assert_eq!(error_of(r).await, "invalid_client");
     }
+    // The same in the form: another client's key under this client's id.
+    let r = post_form(
+        &url,
+        None,
+        &format!("grant_type=client_credentials&client_id=reporting&client_secret={other}"),
+    )
+    .await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(error_of(r).await, "invalid_client");
+    // A form client_id naming another client than the Basic credentials,
+    // and a client_secret without its client_id: invalid_request.
+    for (auth, body) in [
+        (
+            basic,
+            "grant_type=client_credentials&client_id=someone-else".to_owned(),
+        ),
+        (
+            None,
+            format!("grant_type=client_credentials&client_secret={key}"),
+        ),
+    ] {
+        let r = post_form(&url, auth, &body).await;
+        assert_eq!(r.status(), 400, "{body}");
+        assert_eq!(error_of(r).await, "invalid_request", "{body}");
+    }
     let r = client()
         .post(&url)
         .header(AUTHORIZATION, format!("Bearer {key}"))
