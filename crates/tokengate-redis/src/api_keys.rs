@@ -68,6 +68,7 @@ use tokengate::{ApiKeyRecord, ApiKeyStore, Error, StalePolicy};
 use crate::config::RedisConfig;
 use crate::conn::{RedisClient, RedisConnection, bad_data, redis_error};
 use crate::refresh::{Connections, opt_string, unix};
+use crate::revocation::{DEFAULT_MAX_STALENESS, DEFAULT_STREAM_MAX_LEN};
 
 const SHARDS: usize = 32;
 /// Replica states.
@@ -386,9 +387,9 @@ impl RedisApiKeyStore {
     pub fn builder(config: &RedisConfig) -> RedisApiKeyStoreBuilder {
         RedisApiKeyStoreBuilder {
             config: config.clone(),
-            max_staleness: Duration::from_secs(30),
+            max_staleness: DEFAULT_MAX_STALENESS.unsigned_abs(),
             policy: StalePolicy::FailClosed,
-            stream_max_len: 100_000,
+            stream_max_len: DEFAULT_STREAM_MAX_LEN as u64,
             write_sync: Duration::from_secs(2),
         }
     }

@@ -377,29 +377,25 @@ impl RefreshStore for RedisRefreshStore {
 
     fn rotate(&self, request: &RotateRequest) -> Result<RotateOutcome, Error> {
         let (json, new_used, new_succ) = split(&request.successor)?;
+        let (mode, earlier) = match &request.expected {
+            Expected::Unused => ("u", ""),
+            Expected::Superseding(s) => ("s", s.as_str()),
+            _ => return Err(invalid("an expected state this store does not know")),
+        };
+        // The successor carries its family: the script answers `unknown`
+        // when the presented token is not in it, so no lookup of the
+        // presented token's family comes first.
+        let family = &request.successor.family_id;
         self.once(|conn| {
-            let Some(family) = self.family_of(conn, &request.presented)? else {
-                return Ok(RotateOutcome::Unknown);
-            };
-            if request.successor.family_id != family {
-                return Err(invalid(
-                    "a rotation's successor must belong to the presented token's family",
-                ));
-            }
             let exp = self.expire_at(request.successor.family_started_at);
             let new_id = &request.successor.id;
-            let claimed = self.claim(conn, new_id, &family, exp)?;
-            let (mode, earlier) = match &request.expected {
-                Expected::Unused => ("u", ""),
-                Expected::Superseding(s) => ("s", s.as_str()),
-                _ => return Err(invalid("an expected state this store does not know")),
-            };
+            let claimed = self.claim(conn, new_id, family, exp)?;
             // An error here may come after the script ran: the claim then
             // stays (a dangling claim only reserves a random id).
             let reply: Vec<Value> = self
                 .scripts
                 .rotate
-                .key(self.family_key(&family))
+                .key(self.family_key(family))
                 .arg(&request.presented)
                 .arg(mode)
                 .arg(earlier)
