@@ -1,10 +1,8 @@
 //! The tower layer that authenticates every request.
 
-use std::any::{Any, TypeId};
 use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
-use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -57,14 +55,19 @@ impl<T: DeserializeOwned + Clone + Send + Sync + 'static> ClaimsType for T {}
 /// ([`KeyRefresh`]), which is awaited, never blocked on.
 pub struct AuthLayer<T = NoCustomClaims> {
     gate: Arc<Gate>,
-    _claims: PhantomData<fn() -> T>,
+    read: Read<T>,
 }
+
+/// How a layer's door reads a request's credential into a `Principal<T>`:
+/// chosen with the claims type, so the default type reads no custom
+/// claims from the payload at all.
+type Read<T> = fn(&Authenticator, Option<&str>) -> Result<Principal<T>, AuthError>;
 
 impl<T> Clone for AuthLayer<T> {
     fn clone(&self) -> Self {
         Self {
             gate: Arc::clone(&self.gate),
-            _claims: PhantomData,
+            read: self.read,
         }
     }
 }
@@ -103,7 +106,7 @@ impl AuthLayer<NoCustomClaims> {
                 responder: Responder::default(),
                 optional: false,
             }),
-            _claims: PhantomData,
+            read: |door, header| door.authenticate(header),
         }
     }
 }
@@ -123,7 +126,7 @@ impl<T> AuthLayer<T> {
     pub fn claims<U: ClaimsType>(self) -> AuthLayer<U> {
         AuthLayer {
             gate: self.gate,
-            _claims: PhantomData,
+            read: |door, header| door.authenticate_with::<U>(header, None),
         }
     }
 
@@ -320,19 +323,19 @@ impl Gate {
         }
     }
 
-    async fn authenticate<T: ClaimsType>(&self, header: Option<&str>) -> Outcome<T> {
+    async fn authenticate<T: ClaimsType>(&self, read: Read<T>, header: Option<&str>) -> Outcome<T> {
         let Some(door) = self.issuers.select(header) else {
             return Outcome::Refused(
                 missing_layer("the AuthLayer has no authenticator").into_response(),
             );
         };
         let seen = door.refresh.as_ref().map(|r| r.generation());
-        let mut result = authenticate::<T>(&door.authenticator, header);
+        let mut result = read(&door.authenticator, header);
         if let (Err(e), Some(refresh), Some(seen)) = (&result, &door.refresh, seen)
             && matches!(e.cause(), Some(Error::UnknownKey { .. }))
             && refresh.refresh_after(seen).await
         {
-            result = authenticate::<T>(&door.authenticator, header);
+            result = read(&door.authenticator, header);
         }
         match result {
             Ok(principal) => Outcome::Known(principal, Arc::clone(&door.authenticator)),
@@ -344,26 +347,6 @@ impl Gate {
     }
 }
 
-/// `door.authenticate_with::<T>`; for the default [`NoCustomClaims`],
-/// `door.authenticate`, which reads no custom claims from the payload at
-/// all instead of skipping them with the JSON reader.
-fn authenticate<T: ClaimsType>(
-    door: &Authenticator,
-    header: Option<&str>,
-) -> Result<Principal<T>, AuthError> {
-    if TypeId::of::<T>() == TypeId::of::<NoCustomClaims>() {
-        let mut plain = Some(door.authenticate(header));
-        // `T` is `NoCustomClaims`, so this is the same type.
-        if let Some(result) = (&mut plain as &mut dyn Any)
-            .downcast_mut::<Option<Result<Principal<T>, AuthError>>>()
-            .and_then(Option::take)
-        {
-            return result;
-        }
-    }
-    door.authenticate_with::<T>(header, None)
-}
-
 impl<S, T> Layer<S> for AuthLayer<T> {
     type Service = AuthService<S, T>;
 
@@ -371,7 +354,7 @@ impl<S, T> Layer<S> for AuthLayer<T> {
         AuthService {
             inner,
             gate: Arc::clone(&self.gate),
-            _claims: PhantomData,
+            read: self.read,
         }
     }
 }
@@ -380,7 +363,7 @@ impl<S, T> Layer<S> for AuthLayer<T> {
 pub struct AuthService<S, T = NoCustomClaims> {
     inner: S,
     gate: Arc<Gate>,
-    _claims: PhantomData<fn() -> T>,
+    read: Read<T>,
 }
 
 impl<S: Clone, T> Clone for AuthService<S, T> {
@@ -388,7 +371,7 @@ impl<S: Clone, T> Clone for AuthService<S, T> {
         Self {
             inner: self.inner.clone(),
             gate: Arc::clone(&self.gate),
-            _claims: PhantomData,
+            read: self.read,
         }
     }
 }
@@ -419,6 +402,7 @@ where
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
         let gate = Arc::clone(&self.gate);
+        let read = self.read;
         // The clone that was driven to readiness serves this request.
         let fresh = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, fresh);
@@ -434,7 +418,7 @@ where
                 return Ok(gate.refuse_malformed());
             }
             let text = header.text();
-            match gate.authenticate::<T>(text.as_deref()).await {
+            match gate.authenticate(read, text.as_deref()).await {
                 Outcome::Known(principal, door) => {
                     let caller = Caller::Known {
                         door,
