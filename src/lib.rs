@@ -188,6 +188,7 @@ mod ct;
 pub mod danger;
 mod encoding;
 pub mod error;
+mod hashed;
 pub mod introspection;
 mod json;
 pub mod jws;

@@ -9,13 +9,14 @@
 //! (the store must still hand out the very key that verified the token),
 //! `exp`/`nbf`/`iat`/age, issuer, audience, type, revocation and scopes.
 
+use std::collections::VecDeque;
 use std::collections::hash_map::RandomState;
-use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::ct::bytes_eq;
+use crate::hashed::{HashedMap, shard_of};
 use crate::jws::Header;
 use crate::keys::VerifyingKey;
 
@@ -43,7 +44,7 @@ type Shard = Mutex<Slots>;
 /// in the order twice; only the copy with its entry's number evicts it.
 #[derive(Default)]
 struct Slots {
-    map: HashMap<u64, (u64, Arc<Entry>)>,
+    map: HashedMap<(u64, Arc<Entry>)>,
     order: VecDeque<(u64, u64)>,
     next: u64,
 }
@@ -101,10 +102,7 @@ impl VerifiedCache {
     }
 
     fn shard(&self, hash: u64) -> Option<&Shard> {
-        // The low bits pick the shard; the map rehashes the whole value.
-        let len = u64::try_from(self.shards.len()).ok()?;
-        let index = usize::try_from(hash.checked_rem(len)?).ok()?;
-        self.shards.get(index)
+        self.shards.get(shard_of(hash, self.shards.len()))
     }
 
     /// The map key of `token`: a keyed hash of its last bytes, which hold

@@ -2,7 +2,7 @@
 
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::hash::{BuildHasher, Hasher};
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -14,26 +14,7 @@ use super::{
     Snapshot,
 };
 use crate::error::Error;
-
-/// A `Hasher` for keys that are already keyed 64-bit hashes.
-#[derive(Default)]
-struct PassThrough(u64);
-
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-type HashedMap<V> = HashMap<u64, V, BuildHasherDefault<PassThrough>>;
+use crate::hashed::{HashedMap, shard_of};
 
 const SHARDS: usize = 16;
 
@@ -243,7 +224,7 @@ impl RevocationList {
     }
 
     fn jti_shard(&self, hash: u64) -> Option<&Guarded<HashedMap<i64>>> {
-        self.jti.get((hash >> 59) as usize % SHARDS)
+        self.jti.get(shard_of(hash, SHARDS))
     }
 
     fn journal(&self, change: RevocationChange) {
