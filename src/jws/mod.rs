@@ -15,7 +15,6 @@ pub(crate) use header::{HeaderRef, typ_matches};
 
 use crate::encoding::{DEFAULT_MAX_TOKEN_SIZE, b64_decode, b64_decode_in, b64_encode_into};
 use crate::error::{Error, Malformed};
-use crate::jwt::ClaimStr;
 use crate::keys::{SigningKey, VerifyingKey};
 
 /// The three segments of a compact JWS, still encoded.
@@ -78,37 +77,8 @@ impl<'a> Compact<'a> {
 ///
 /// [`Error::SigningFailed`] if the crypto library fails.
 pub fn sign(payload: &[u8], key: &SigningKey, typ: Option<&str>) -> Result<String, Error> {
-    let header = Header {
-        alg: key.algorithm(),
-        typ: typ.map(ClaimStr::from),
-        cty: None,
-        kid: Some(ClaimStr::from(key.key_id())),
-    };
-    sign_with_header(&header, payload, key)
-}
-
-pub(crate) fn sign_with_header(
-    header: &Header,
-    payload: &[u8],
-    key: &SigningKey,
-) -> Result<String, Error> {
-    sign_json_header(&header.to_json()?, payload, key)
-}
-
-/// Signs `payload` under a header of `alg`, `typ` and `kid` built from
-/// borrowed values (the token builder's path: no copies of them).
-pub(crate) fn sign_parts(
-    alg: Algorithm,
-    typ: Option<&str>,
-    kid: &str,
-    payload: &[u8],
-    key: &SigningKey,
-) -> Result<String, Error> {
-    sign_json_header(
-        &header::header_json(alg, typ, None, Some(kid))?,
-        payload,
-        key,
-    )
+    let header = header::header_json(key.algorithm(), typ, None, Some(key.key_id()))?;
+    sign_json_header(&header, payload, key)
 }
 
 fn sign_json_header(header_json: &[u8], payload: &[u8], key: &SigningKey) -> Result<String, Error> {

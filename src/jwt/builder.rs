@@ -333,13 +333,7 @@ impl<T: Serialize> TokenBuilder<T> {
         };
         let payload = serde_json::to_vec(&view)
             .map_err(|e| Error::InvalidConfiguration(e.to_string().into()))?;
-        jws::sign_parts(
-            key.algorithm(),
-            Some(&self.typ),
-            key.key_id(),
-            &payload,
-            key,
-        )
+        jws::sign(&payload, key, Some(&self.typ))
     }
 }
 
