@@ -23,10 +23,18 @@ pub struct RefreshAttempt {
     pub(super) id: String,
     pub(super) digest: SecretDigest,
     pub(super) client_id: Option<String>,
-    /// The `scope` of the request, if any: `Some(None)` when it is not a
-    /// valid scope, which is refused only once the token's state is known
-    /// (a used token must still revoke its family).
-    pub(super) scopes: Option<Option<ScopeSet>>,
+    /// What the request's `scope` asked for, if it had one.
+    pub(super) scopes: Option<Asked>,
+}
+
+/// A refresh request's `scope`.
+#[derive(Debug)]
+pub(super) enum Asked {
+    /// These scopes only.
+    Narrow(ScopeSet),
+    /// Not RFC 6749 scope syntax: refused only once the token's state is
+    /// known (a used token must still revoke its family).
+    Invalid,
 }
 
 impl RefreshAttempt {
@@ -43,7 +51,7 @@ impl RefreshAttempt {
     /// reused token has revoked its family.
     #[must_use]
     pub fn narrow_scopes(mut self, scope: &str) -> Self {
-        self.scopes = Some(ScopeSet::parse(scope).ok());
+        self.scopes = Some(ScopeSet::parse(scope).map_or(Asked::Invalid, Asked::Narrow));
         self
     }
 }
@@ -273,8 +281,8 @@ impl RefreshTokens {
         // that asks for one is no retry of a lost response, which asked
         // for scopes that were granted: it is reuse.
         let refusal = match &attempt.scopes {
-            Some(None) => Some(Error::InvalidScope),
-            Some(Some(asked)) if !record.scopes.contains_all(asked) => {
+            Some(Asked::Invalid) => Some(Error::InvalidScope),
+            Some(Asked::Narrow(asked)) if !record.scopes.contains_all(asked) => {
                 Some(Error::InsufficientScope {
                     missing: asked.not_in(&record.scopes),
                 })
@@ -294,8 +302,11 @@ impl RefreshTokens {
         next.issued_at = now;
         next.used_at = None;
         next.successor = None;
-        let (successor, pair) =
-            self.issue(next, attempt.scopes.as_ref().and_then(Option::as_ref))?;
+        let narrowed = match &attempt.scopes {
+            Some(Asked::Narrow(scopes)) => Some(scopes),
+            _ => None,
+        };
+        let (successor, pair) = self.issue(next, narrowed)?;
         Ok(RefreshStep::Rotate(RotationPlan {
             request: RotateRequest::new(record.id.clone(), expected, successor, now),
             pair,
