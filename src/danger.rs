@@ -8,7 +8,7 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::encoding::{DEFAULT_MAX_TOKEN_SIZE, MAX_TOKEN_SIZE_LIMIT, b64_decode, b64_decode_in};
+use crate::encoding::{DEFAULT_MAX_TOKEN_SIZE, DecodeBuf, MAX_TOKEN_SIZE_LIMIT, b64_decode};
 use crate::error::Error;
 use crate::json::walk_object;
 use crate::jws::{Compact, Header};
@@ -50,9 +50,8 @@ pub fn decode_claims_unverified<T: DeserializeOwned>(token: &str) -> Result<Clai
 /// `iss` that is not a string.
 pub fn issuer_unverified(token: &str) -> Result<Option<ClaimStr>, Error> {
     let compact = Compact::split(token, MAX_TOKEN_SIZE_LIMIT)?;
-    let mut stack = [0u8; 2048];
-    let mut heap = Vec::new();
-    let payload = b64_decode_in(compact.payload, &mut stack, &mut heap)?;
+    let mut payload = DecodeBuf::<2048>::new();
+    let payload = payload.decode(compact.payload)?;
     let mut issuer = None;
     walk_object(
         payload,

@@ -13,7 +13,7 @@ pub use header::Header;
 pub(crate) use algorithm::Family;
 pub(crate) use header::{HeaderRef, typ_matches};
 
-use crate::encoding::{DEFAULT_MAX_TOKEN_SIZE, b64_decode, b64_decode_in, b64_encode_into};
+use crate::encoding::{DEFAULT_MAX_TOKEN_SIZE, DecodeBuf, b64_decode, b64_encode_into};
 use crate::error::{Error, Malformed};
 use crate::keys::{SigningKey, VerifyingKey};
 
@@ -64,9 +64,7 @@ impl<'a> Compact<'a> {
     }
 
     pub(crate) fn header(&self) -> Result<Header, Error> {
-        let mut stack = [0u8; 512];
-        let mut heap = Vec::new();
-        Header::parse(b64_decode_in(self.header, &mut stack, &mut heap)?)
+        Header::parse(DecodeBuf::<512>::new().decode(self.header)?)
     }
 }
 

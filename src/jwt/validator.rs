@@ -7,7 +7,7 @@ use super::builder::ACCESS_TOKEN_TYPE;
 use super::cache::{self, Entry, VerifiedCache};
 use super::claims::{Claim, Claims, NoCustomClaims, Registered, parse_custom, parse_registered};
 use crate::clock::{Clock, SystemClock};
-use crate::encoding::{DEFAULT_MAX_TOKEN_SIZE, MAX_TOKEN_SIZE_LIMIT, b64_check, b64_decode_in};
+use crate::encoding::{DEFAULT_MAX_TOKEN_SIZE, DecodeBuf, MAX_TOKEN_SIZE_LIMIT, b64_check};
 use crate::error::Error;
 use crate::jws::{Algorithm, AlgorithmSet, Compact, Header, HeaderRef, typ_matches};
 use crate::keys::{KeyQuery, KeyStore, VerifyingKey};
@@ -351,19 +351,13 @@ impl Validator {
         custom: impl FnOnce(&[u8]) -> Result<T, Error>,
     ) -> Result<(H, Claims<T>), Error> {
         let cfg = &*self.config;
-        let mut header_stack = [0u8; 512];
-        let mut header_heap = Vec::new();
-        let header = HeaderRef::parse(b64_decode_in(
-            compact.header,
-            &mut header_stack,
-            &mut header_heap,
-        )?)?;
+        let mut header = DecodeBuf::<512>::new();
+        let header = HeaderRef::parse(header.decode(compact.header)?)?;
         if !self.algorithms().contains(header.alg) {
             return Err(Error::AlgorithmNotAllowed(header.alg));
         }
-        let mut sig_stack = [0u8; 1024];
-        let mut sig_heap = Vec::new();
-        let signature = b64_decode_in(compact.signature, &mut sig_stack, &mut sig_heap)?;
+        let mut signature = DecodeBuf::<1024>::new();
+        let signature = signature.decode(compact.signature)?;
         // Checked (not decoded) before the key lookup, so a payload that is
         // not base64url costs no lookup and no crypto; decoded only after
         // the signature verified, so a wrong signature costs no decode.
@@ -375,9 +369,8 @@ impl Validator {
             return Err(Error::unknown_key(header.kid.as_deref()));
         }
         key.verify(compact.signing_input, signature)?;
-        let mut payload_stack = [0u8; 2048];
-        let mut payload_heap = Vec::new();
-        let payload = b64_decode_in(compact.payload, &mut payload_stack, &mut payload_heap)?;
+        let mut payload = DecodeBuf::<2048>::new();
+        let payload = payload.decode(compact.payload)?;
         // Everything below reads bytes that the key holder signed.
         let claims = parse_registered(payload, &cfg.scope_claim)?;
         self.check_claims(header.typ.as_deref(), &claims)?;
