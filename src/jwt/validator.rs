@@ -364,7 +364,7 @@ impl Validator {
         b64_check(compact.payload)?;
         let key = cfg
             .store
-            .find_key(&KeyQuery::new(header.alg, header.kid.as_deref()))?;
+            .find_key_ref(&KeyQuery::new(header.alg, header.kid.as_deref()))?;
         if key.algorithm() != header.alg {
             return Err(Error::unknown_key(header.kid.as_deref()));
         }
@@ -406,7 +406,7 @@ impl Validator {
         let key = self
             .config
             .store
-            .find_key(&KeyQuery::new(alg, entry.header.kid.as_deref()))?;
+            .find_key_ref(&KeyQuery::new(alg, entry.header.kid.as_deref()))?;
         // The same key material (a thumbprint covers it, an HMAC secret
         // included), bound to the same algorithm: a store that rebuilt its
         // keys from the same JWK Set keeps its hits; another key under the

@@ -1,5 +1,6 @@
 //! Where a validator finds the key for a token.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -63,6 +64,21 @@ pub trait KeyStore: Debug + Send + Sync {
     /// rejected).
     fn find_key(&self, query: &KeyQuery<'_>) -> Result<Arc<VerifyingKey>, Error>;
 
+    /// The key for `query`, borrowed from the store when it can be: what a
+    /// validator calls on every token. The default returns
+    /// [`find_key`](Self::find_key)'s own handle. A store whose keys cannot
+    /// change while it is shared, such as [`SingleKeyStore`], lends its
+    /// key instead, so that threads validating at the same time do not all
+    /// write to one reference count (a cache line the cores would pass
+    /// back and forth).
+    ///
+    /// # Errors
+    ///
+    /// As [`find_key`](Self::find_key), which it must agree with.
+    fn find_key_ref(&self, query: &KeyQuery<'_>) -> Result<Cow<'_, Arc<VerifyingKey>>, Error> {
+        self.find_key(query).map(Cow::Owned)
+    }
+
     /// The algorithms of the keys the store holds now. A validator never
     /// allows an algorithm outside this set.
     fn algorithms(&self) -> AlgorithmSet;
@@ -71,6 +87,9 @@ pub trait KeyStore: Debug + Send + Sync {
 impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
     fn find_key(&self, query: &KeyQuery<'_>) -> Result<Arc<VerifyingKey>, Error> {
         (**self).find_key(query)
+    }
+    fn find_key_ref(&self, query: &KeyQuery<'_>) -> Result<Cow<'_, Arc<VerifyingKey>>, Error> {
+        (**self).find_key_ref(query)
     }
     fn algorithms(&self) -> AlgorithmSet {
         (**self).algorithms()
@@ -100,9 +119,13 @@ impl SingleKeyStore {
 
 impl KeyStore for SingleKeyStore {
     fn find_key(&self, query: &KeyQuery<'_>) -> Result<Arc<VerifyingKey>, Error> {
+        self.find_key_ref(query).map(Cow::into_owned)
+    }
+
+    fn find_key_ref(&self, query: &KeyQuery<'_>) -> Result<Cow<'_, Arc<VerifyingKey>>, Error> {
         let kid_ok = query.kid.is_none_or(|kid| kid == self.key.key_id());
         if self.key.algorithm() == query.alg && kid_ok {
-            Ok(Arc::clone(&self.key))
+            Ok(Cow::Borrowed(&self.key))
         } else {
             Err(query.unknown_key())
         }
@@ -695,6 +718,11 @@ mod tests {
     fn single_key_store_matches_alg_and_kid() {
         let store = SingleKeyStore::new(hs("k1", 1));
         assert!(store.find_key(&q(Algorithm::HS256, Some("k1"))).is_ok());
+        // Lent, not cloned: validating threads share no reference count.
+        assert!(matches!(
+            store.find_key_ref(&q(Algorithm::HS256, Some("k1"))),
+            Ok(Cow::Borrowed(_))
+        ));
         assert!(store.find_key(&q(Algorithm::HS256, None)).is_ok());
         assert!(matches!(
             store.find_key(&q(Algorithm::HS256, Some("k2"))),

@@ -12,10 +12,15 @@ fn found(
     alg: Algorithm,
     kid: Option<&str>,
 ) -> Result<(String, Algorithm), ErrorKind> {
-    store
-        .find_key(&KeyQuery::new(alg, kid))
-        .map(|k| (k.key_id().to_owned(), k.algorithm()))
-        .map_err(|e| e.kind())
+    let query = KeyQuery::new(alg, kid);
+    let owned = store.find_key(&query).map_err(|e| e.kind());
+    let lent = store.find_key_ref(&query).map_err(|e| e.kind());
+    assert_eq!(
+        owned.as_ref().map(|k| k.thumbprint()),
+        lent.as_ref().map(|k| k.thumbprint()),
+        "find_key_ref must find what find_key finds ({alg:?}, kid {kid:?})"
+    );
+    owned.map(|k| (k.key_id().to_owned(), k.algorithm()))
 }
 
 fn key(alg: Algorithm, kid: &str) -> SigningKey {
