@@ -108,11 +108,15 @@ where
     if first != Some(&b'{') {
         return Err(Error::Malformed(Malformed::Json));
     }
+    // UTF-8 is checked once over the whole document (a vectorized scan of
+    // ASCII), and serde_json then reads text it need not check again: read
+    // as bytes, it checks every string it meets, one call per string.
+    let text = std::str::from_utf8(bytes).map_err(|_| Error::Malformed(Malformed::Json))?;
     let mut walk = Walk {
         names: Vec::new(),
         failure: None,
     };
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let mut de = serde_json::Deserializer::from_str(text);
     let walked = de.deserialize_map(ObjectVisitor {
         known,
         on,
@@ -756,6 +760,35 @@ mod tests {
         })
         .unwrap();
         assert_eq!(delivered.len(), 70);
+    }
+
+    /// Bytes that are not UTF-8, anywhere in the document (a name, a value
+    /// read or skipped, between tokens), make it malformed; UTF-8 beyond
+    /// ASCII is read as such.
+    #[test]
+    fn only_utf8_is_json() {
+        for json in [
+            &b"{\"x\":\"\xff\"}"[..],
+            b"{\"\xc3\":1}",
+            b"{\"a\":\"\xc0\xaf\"}",     // overlong '/'
+            b"{\"a\":\"\xed\xa0\x80\"}", // a surrogate, UTF-8 encoded
+            b"{\"a\":[\"ok\",\"\xf8\x88\x80\x80\x80\"]}",
+            b"{\"x\":1}\xff",
+        ] {
+            assert!(
+                matches!(collect(json), Err(Error::Malformed(Malformed::Json))),
+                "{}",
+                String::from_utf8_lossy(json)
+            );
+        }
+        let ok = "{\"a\":\"gr\u{fc}\u{df} \u{1f600}\",\"\u{e9}\":1}";
+        assert_eq!(
+            collect(ok.as_bytes()).unwrap(),
+            vec![(
+                "a".to_owned(),
+                Scalar::Str("gr\u{fc}\u{df} \u{1f600}".into())
+            )]
+        );
     }
 
     /// Repeated names inside nested objects are as malformed as at the top
