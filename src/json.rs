@@ -86,7 +86,9 @@ impl<'de> Scalar<'de> {
 /// returns is returned once the whole object has been read (a repeated
 /// member or malformed JSON later in the object wins over it). Known
 /// members are checked for repeats with a bit mask (by name for an index
-/// past 63), the others by name.
+/// past 63), the others by name. Bytes that are not UTF-8 are found before
+/// anything is read: such a document is [`Malformed::Json`] even when it
+/// also repeats a member.
 ///
 /// # Errors
 ///
@@ -781,6 +783,11 @@ mod tests {
                 String::from_utf8_lossy(json)
             );
         }
+        // Checked before the walk: not UTF-8 wins over a repeat before it.
+        assert!(matches!(
+            collect(b"{\"a\":1,\"a\":2,\"b\":\"\xff\"}"),
+            Err(Error::Malformed(Malformed::Json))
+        ));
         let ok = "{\"a\":\"gr\u{fc}\u{df} \u{1f600}\",\"\u{e9}\":1}";
         assert_eq!(
             collect(ok.as_bytes()).unwrap(),

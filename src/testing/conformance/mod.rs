@@ -21,6 +21,10 @@
 //! a message naming the rule. The `make` closure is called once per group
 //! of checks and must return an empty store each time (a backend can give
 //! each call its own key prefix or database).
+//!
+//! The [`KeyStore`](crate::KeyStore) suites ask each question through both
+//! `find_key` and `find_key_ref` and require the same key from both, so a
+//! store that counts its lookups sees each one twice.
 
 // The suites report a broken rule the way tests do: by panicking with a
 // message that names it.
