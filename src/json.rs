@@ -35,6 +35,7 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
+use arrayvec::ArrayVec;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
@@ -197,8 +198,7 @@ impl<'de> NestedNames<'de> {
 /// drop), then, or from the first name that had to be unescaped, a hash
 /// set.
 struct TopNames<'de> {
-    few: [&'de str; LINEAR_SCAN_MAX],
-    count: usize,
+    few: ArrayVec<&'de str, LINEAR_SCAN_MAX>,
     many: Option<HashSet<Cow<'de, str>>>,
 }
 
@@ -208,20 +208,14 @@ impl<'de> TopNames<'de> {
         if let Some(set) = self.many.as_mut() {
             return !set.insert(name);
         }
-        let seen = self.few.get(..self.count).unwrap_or_default();
-        if seen.contains(&name.as_ref()) {
+        if self.few.contains(&name.as_ref()) {
             return true;
         }
-        let count = self.count;
-        match (name, self.few.get_mut(count)) {
-            (Cow::Borrowed(borrowed), Some(slot)) => {
-                *slot = borrowed;
-                self.count = count.saturating_add(1);
-            }
-            (name, _) => {
-                let seen = self.few.get(..count).unwrap_or_default();
+        match name {
+            Cow::Borrowed(borrowed) if !self.few.is_full() => self.few.push(borrowed),
+            name => {
                 let mut set: HashSet<Cow<'de, str>> =
-                    seen.iter().map(|n| Cow::Borrowed(*n)).collect();
+                    self.few.iter().map(|n| Cow::Borrowed(*n)).collect();
                 set.insert(name);
                 self.many = Some(set);
             }
@@ -254,8 +248,7 @@ where
         let mut pending: Option<Error> = None;
         let mut seen_known: u64 = 0;
         let mut others = TopNames {
-            few: [""; LINEAR_SCAN_MAX],
-            count: 0,
+            few: ArrayVec::new(),
             many: None,
         };
         while let Some(JsonStr(key)) = map.next_key::<JsonStr<'de>>()? {
