@@ -73,7 +73,7 @@ fn main() {
     let per_jti_feed = per_revoked_jti(RevocationList::new().with_change_feed());
 
     // Allocations per validation.
-    let (validator, token) = common::hs256(None);
+    let (validator, token) = common::hs256_in(common::Store::Single, None);
     let start_calls = calls();
     let rounds = 1000;
     for _ in 0..rounds {

@@ -1,10 +1,11 @@
 //! HS256 validations per second with one and with two threads sharing one
-//! validator (one key store, one revocation list), with the system
+//! validator (one key store, one revocation list), for each of the key
+//! stores an HS256 key can live in, with the system
 //! allocator: `benches/memory.rs` counts every allocation in shared
 //! counters, which two threads would fight over.
 //!
-//! `cargo bench --bench scaling` runs five rounds of one thread then two,
-//! two seconds each, and reports the median of each and their ratio
+//! `cargo bench --bench scaling` runs, per store, five rounds of one thread
+//! then two, two seconds each, and reports the median of each and their ratio
 //! (rounds interleave, so a change in the machine's load over the run
 //! falls on both). Under `cargo test --benches` it runs briefly, as a
 //! smoke test. Not a test of time: it asserts nothing about speed.
@@ -18,6 +19,8 @@ use tokengate::RevocationList;
 
 mod common;
 
+use common::Store;
+
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let (window, rounds) = if full {
@@ -25,7 +28,20 @@ fn main() {
     } else {
         (Duration::from_millis(50), 1)
     };
-    let (validator, token) = common::hs256(Some(Arc::new(RevocationList::new())));
+    println!(
+        "| key store | 1 thread, validations/s (median of {rounds}) | 2 threads | 2 threads ÷ 1 |"
+    );
+    println!("|---|---:|---:|---:|");
+    for store in [Store::Single, Store::KeySet, Store::Ring] {
+        let (one, two) = measure(store, window, rounds);
+        println!("| {store:?} | {one:.0} | {two:.0} | {:.2}x |", two / one);
+    }
+}
+
+/// Median validations per second with one and with two threads, over
+/// `rounds` interleaved rounds of `window` each.
+fn measure(store: Store, window: Duration, rounds: usize) -> (f64, f64) {
+    let (validator, token) = common::hs256_in(store, Some(Arc::new(RevocationList::new())));
 
     let run = |threads: usize| -> f64 {
         let start = Instant::now();
@@ -57,10 +73,5 @@ fn main() {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    let (one, two) = (median(&mut one), median(&mut two));
-    println!("| measure | value |");
-    println!("|---|---|");
-    println!("| HS256 validations/s, 1 thread (median of {rounds}) | {one:.0} |");
-    println!("| HS256 validations/s, 2 threads (median of {rounds}) | {two:.0} |");
-    println!("| 2-thread / 1-thread throughput | {:.2}x |", two / one);
+    (median(&mut one), median(&mut two))
 }

@@ -4,16 +4,42 @@
 use std::sync::Arc;
 
 use tokengate::testing::clock_at;
-use tokengate::{Algorithm, Revocation, SigningKey, SingleKeyStore, TokenBuilder, Validator};
+use tokengate::{
+    Algorithm, KeyRing, KeySetStore, Revocation, SigningKey, SingleKeyStore, TokenBuilder,
+    Validator,
+};
 
 /// The benchmarks' clock, seconds since the epoch.
 pub(crate) const NOW: i64 = 1_800_000_000;
 
-/// A validator over one HS256 key (consulting `revocation` when given) and
-/// a token it accepts, checked once.
-pub(crate) fn hs256(revocation: Option<Arc<dyn Revocation>>) -> (Validator, String) {
+/// Which key store holds the HS256 key.
+#[allow(dead_code)] // each benchmark uses some of them
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Store {
+    /// `SingleKeyStore`: lends its key.
+    Single,
+    /// `KeySetStore`: its keys can be replaced, so a lookup takes a read lock.
+    KeySet,
+    /// `KeyRing`: rotation, a read lock and the ring's state per lookup.
+    Ring,
+}
+
+/// A validator over one HS256 key held by `store` (consulting
+/// `revocation` when given) and a token it accepts, checked once.
+pub(crate) fn hs256_in(
+    store: Store,
+    revocation: Option<Arc<dyn Revocation>>,
+) -> (Validator, String) {
     let key = SigningKey::hmac(Algorithm::HS256, &[0x42; 32]).unwrap();
-    let mut builder = Validator::builder(SingleKeyStore::new(key.verifying_key()))
+    let builder = match store {
+        Store::Single => Validator::builder(SingleKeyStore::new(key.verifying_key())),
+        Store::KeySet => Validator::builder(KeySetStore::new([key.verifying_key()]).unwrap()),
+        Store::Ring => Validator::builder(KeyRing::with_clock(
+            SigningKey::hmac(Algorithm::HS256, &[0x42; 32]).unwrap(),
+            clock_at(NOW),
+        )),
+    };
+    let mut builder = builder
         .danger_accept_any_type()
         .issuer("https://auth.example.com")
         .audience("https://api.example.com")

@@ -201,6 +201,16 @@ impl AlgorithmSet {
         Self(alg.bit())
     }
 
+    /// The set as bits, for keeping it in an atomic.
+    pub(crate) const fn bits(self) -> u16 {
+        self.0
+    }
+
+    /// The set of [`AlgorithmSet::bits`].
+    pub(crate) const fn from_bits(bits: u16) -> Self {
+        Self(bits)
+    }
+
     /// Adds `alg`.
     pub fn insert(&mut self, alg: Algorithm) {
         self.0 |= alg.bit();

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Debug;
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use time::Duration;
@@ -209,6 +210,10 @@ impl KeyIndex {
 #[derive(Debug, Default)]
 pub struct KeySetStore {
     index: RwLock<Arc<KeyIndex>>,
+    /// The index's algorithms, stored before the write lock that swaps the
+    /// index is released: a validator asks for them on every token, and
+    /// an atomic load costs no shared write.
+    algorithms: AtomicU16,
 }
 
 impl KeySetStore {
@@ -223,9 +228,7 @@ impl KeySetStore {
     where
         K: Into<Arc<VerifyingKey>>,
     {
-        Ok(Self {
-            index: RwLock::new(Arc::new(KeyIndex::build(keys.into_iter().map(Into::into))?)),
-        })
+        Ok(Self::of(KeyIndex::build(keys.into_iter().map(Into::into))?))
     }
 
     /// A store of the signature keys of a JWK Set document, such as an
@@ -267,9 +270,7 @@ impl KeySetStore {
     ///
     /// As [`VerifyingKey::from_jwk_set_with`].
     pub fn from_jwks_with(json: &str, options: JwkSetOptions) -> Result<Self, Error> {
-        Ok(Self {
-            index: RwLock::new(Arc::new(index_of_jwks(json, options)?)),
-        })
+        Ok(Self::of(index_of_jwks(json, options)?))
     }
 
     /// Atomically replaces every key. On error the previous keys stay.
@@ -281,8 +282,7 @@ impl KeySetStore {
     where
         K: Into<Arc<VerifyingKey>>,
     {
-        let index = Arc::new(KeyIndex::build(keys.into_iter().map(Into::into))?);
-        *self.index.write().unwrap_or_else(PoisonError::into_inner) = index;
+        self.swap_index(KeyIndex::build(keys.into_iter().map(Into::into))?);
         Ok(())
     }
 
@@ -316,9 +316,7 @@ impl KeySetStore {
         json: &str,
         options: JwkSetOptions,
     ) -> Result<Vec<SkippedJwk>, Error> {
-        let index = Arc::new(index_of_jwks(json, options)?);
-        let skipped = index.skipped.clone();
-        *self.index.write().unwrap_or_else(PoisonError::into_inner) = index;
+        let (_, skipped) = self.swap_index(index_of_jwks(json, options)?);
         Ok(skipped)
     }
 
@@ -347,8 +345,18 @@ impl KeySetStore {
     /// Swaps in a built index; returns its key count and skipped members.
     pub(super) fn swap_index(&self, index: KeyIndex) -> (usize, Vec<SkippedJwk>) {
         let out = (index.len, index.skipped.clone());
-        *self.index.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(index);
+        let mut slot = self.index.write().unwrap_or_else(PoisonError::into_inner);
+        self.algorithms
+            .store(index.algorithms.bits(), Ordering::Release);
+        *slot = Arc::new(index);
         out
+    }
+
+    fn of(index: KeyIndex) -> Self {
+        Self {
+            algorithms: AtomicU16::new(index.algorithms.bits()),
+            index: RwLock::new(Arc::new(index)),
+        }
     }
 
     fn snapshot(&self) -> Arc<KeyIndex> {
@@ -387,10 +395,7 @@ impl KeyStore for KeySetStore {
     }
 
     fn algorithms(&self) -> AlgorithmSet {
-        self.index
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .algorithms
+        AlgorithmSet::from_bits(self.algorithms.load(Ordering::Acquire))
     }
 }
 
@@ -665,9 +670,11 @@ impl KeyRing {
 impl KeyStore for KeyRing {
     fn find_key(&self, query: &KeyQuery<'_>) -> Result<Arc<VerifyingKey>, Error> {
         let now = self.clock.now_unix();
-        let state = self.snapshot();
-        let current = state.current.verifying_key();
-        let live = std::iter::once(&current).chain(
+        // Searched under the read lock, borrowing: only the key found is
+        // cloned, so concurrent lookups write to as few shared reference
+        // counts as they can.
+        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        let live = std::iter::once(&state.current.public).chain(
             state
                 .previous
                 .iter()
@@ -688,7 +695,7 @@ impl KeyStore for KeyRing {
 
     fn algorithms(&self) -> AlgorithmSet {
         let now = self.clock.now_unix();
-        let state = self.snapshot();
+        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
         let mut set = AlgorithmSet::only(state.current.algorithm());
         for (k, until) in &state.previous {
             if *until > now {
@@ -761,6 +768,39 @@ mod tests {
             Err(Error::UnknownKey { .. })
         ));
         assert_eq!(store.jwks().keys().len(), 1);
+    }
+
+    /// The algorithms a validator asks for on every token follow each
+    /// replacement of the keys, and a failed one changes nothing.
+    #[test]
+    fn key_set_algorithms_follow_replace() {
+        let es = || {
+            SigningKey::generate(Algorithm::ES256)
+                .unwrap()
+                .verifying_key()
+        };
+        let store = KeySetStore::new([hs("a", 1)]).unwrap();
+        assert_eq!(store.algorithms(), AlgorithmSet::only(Algorithm::HS256));
+        store.replace([es()]).unwrap();
+        assert_eq!(store.algorithms(), AlgorithmSet::only(Algorithm::ES256));
+        assert!(store.replace([hs("x", 1), hs("x", 2)]).is_err());
+        assert_eq!(store.algorithms(), AlgorithmSet::only(Algorithm::ES256));
+        store.replace(Vec::<VerifyingKey>::new()).unwrap();
+        assert_eq!(store.algorithms(), AlgorithmSet::empty());
+        assert_eq!(KeySetStore::default().algorithms(), AlgorithmSet::empty());
+        let ed = SigningKey::generate(Algorithm::EdDSA)
+            .unwrap()
+            .verifying_key();
+        let ed_jwks = SingleKeyStore::new(ed).jwks().to_json();
+        store.replace_from_jwks(&ed_jwks, None).unwrap();
+        assert_eq!(store.algorithms(), AlgorithmSet::only(Algorithm::EdDSA));
+        assert!(store.replace_from_jwks("{\"keys\":[]}", None).is_err());
+        assert_eq!(store.algorithms(), AlgorithmSet::only(Algorithm::EdDSA));
+        let jwks = KeySetStore::from_jwks(&SingleKeyStore::new(es()).jwks().to_json(), None);
+        assert_eq!(
+            jwks.unwrap().algorithms(),
+            AlgorithmSet::only(Algorithm::ES256)
+        );
     }
 
     #[test]
