@@ -4,18 +4,24 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use arrayvec::ArrayVec;
+
 use crate::error::Error;
 
 /// A set of scope tokens, such as `orders:read profile`.
 ///
 /// Scope tokens are non-empty runs of the characters RFC 6749 §3.3 allows
 /// (`%x21 / %x23-5B / %x5D-7E`: printable ASCII except space, `"` and `\`).
-/// The set keeps its tokens sorted and unique, so membership is a binary
-/// search and needs no allocation.
+/// The set keeps its tokens sorted and unique, joined by single spaces
+/// (the canonical `scope` string) in one allocation. Membership is a scan
+/// that stops at the first larger token, and needs no allocation.
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
 pub struct ScopeSet {
-    tokens: Vec<Box<str>>,
+    text: Box<str>,
 }
+
+/// Up to this many tokens are sorted on the stack while a set is built.
+const STACK_TOKENS: usize = 16;
 
 /// `true` for a valid RFC 6749 scope token.
 pub fn is_scope_token(token: &str) -> bool {
@@ -53,24 +59,66 @@ impl ScopeSet {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut out: Vec<Box<str>> = Vec::new();
+        let mut few: ArrayVec<S, STACK_TOKENS> = ArrayVec::new();
+        let mut many: Vec<S> = Vec::new();
         for t in tokens {
-            let t = t.as_ref();
-            if !is_scope_token(t) {
+            if !is_scope_token(t.as_ref()) {
                 return Err(Error::InvalidScope);
             }
-            out.push(t.into());
+            if many.is_empty() {
+                if let Err(full) = few.try_push(t) {
+                    many.extend(few.drain(..));
+                    many.push(full.element());
+                }
+            } else {
+                many.push(t);
+            }
         }
-        out.sort_unstable();
-        out.dedup();
-        Ok(Self { tokens: out })
+        Ok(if many.is_empty() {
+            Self::of_unsorted(&mut few)
+        } else {
+            Self::of_unsorted(&mut many)
+        })
+    }
+
+    fn of_unsorted<S: AsRef<str>>(tokens: &mut [S]) -> Self {
+        tokens.sort_unstable_by(|a, b| a.as_ref().cmp(b.as_ref()));
+        Self::of_sorted(tokens.iter().map(AsRef::as_ref))
+    }
+
+    /// The set of `tokens`, valid and in ascending order; repeats are
+    /// skipped. Measured first, so the text is allocated once, at its size.
+    fn of_sorted<'t, I>(tokens: I) -> Self
+    where
+        I: Iterator<Item = &'t str> + Clone,
+    {
+        let unique = |tokens: I| {
+            let mut last: Option<&str> = None;
+            tokens.filter(move |t| {
+                let repeat = last == Some(*t);
+                last = Some(t);
+                !repeat
+            })
+        };
+        let len = unique(tokens.clone())
+            .map(|t| t.len().saturating_add(1))
+            .sum::<usize>()
+            .saturating_sub(1);
+        let mut text = String::with_capacity(len);
+        for t in unique(tokens) {
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            text.push_str(t);
+        }
+        Self {
+            text: text.into_boxed_str(),
+        }
     }
 
     /// `true` when the set holds `token`.
     pub fn contains(&self, token: &str) -> bool {
-        self.tokens
-            .binary_search_by(|t| t.as_ref().cmp(token))
-            .is_ok()
+        self.iter().take_while(|t| *t <= token).any(|t| t == token)
     }
 
     /// `true` when every token of `other` is in `self`.
@@ -80,42 +128,29 @@ impl ScopeSet {
 
     /// The tokens of `self` that `granted` lacks.
     pub(crate) fn not_in<G: GrantedScopes + ?Sized>(&self, granted: &G) -> ScopeSet {
-        ScopeSet {
-            tokens: self
-                .tokens
-                .iter()
-                .filter(|t| !granted.has_scope(t))
-                .cloned()
-                .collect(),
-        }
+        Self::of_sorted(self.iter().filter(|t| !granted.has_scope(t)))
     }
 
     /// The tokens, sorted.
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.tokens.iter().map(AsRef::as_ref)
+    pub fn iter(&self) -> impl Iterator<Item = &str> + Clone {
+        self.text.split(' ').filter(|t| !t.is_empty())
     }
 
     /// The number of tokens.
     pub fn len(&self) -> usize {
-        self.tokens.len()
+        self.iter().count()
     }
 
     /// `true` when the set is empty.
     pub fn is_empty(&self) -> bool {
-        self.tokens.is_empty()
+        self.text.is_empty()
     }
 }
 
 impl fmt::Display for ScopeSet {
     /// The space-delimited form, as carried in a `scope` claim.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, t) in self.tokens.iter().enumerate() {
-            if i > 0 {
-                f.write_str(" ")?;
-            }
-            f.write_str(t)?;
-        }
-        Ok(())
+        f.write_str(&self.text)
     }
 }
 
@@ -245,16 +280,15 @@ impl ScopeRequirement {
     /// Every scope the requirement mentions: what a client should ask for
     /// to meet it (the `scope` of an RFC 6750 §3 challenge).
     pub fn scopes(&self) -> ScopeSet {
-        let mut tokens: Vec<Box<str>> = Vec::new();
+        let mut tokens: Vec<&str> = Vec::new();
         self.collect(&mut tokens);
         tokens.sort_unstable();
-        tokens.dedup();
-        ScopeSet { tokens }
+        ScopeSet::of_sorted(tokens.into_iter())
     }
 
-    fn collect(&self, out: &mut Vec<Box<str>>) {
+    fn collect<'s>(&'s self, out: &mut Vec<&'s str>) {
         match self {
-            Self::All(set) | Self::Any(set) => out.extend(set.tokens.iter().cloned()),
+            Self::All(set) | Self::Any(set) => out.extend(set.iter()),
             Self::AllOf(list) | Self::AnyOf(list) => list.iter().for_each(|r| r.collect(out)),
         }
     }
@@ -307,14 +341,14 @@ impl ScopeRequirement {
             Self::All(set) => set.not_in(granted),
             Self::Any(set) => set.clone(),
             Self::AllOf(list) => {
-                let mut tokens: Vec<Box<str>> = list
+                let parts: Vec<ScopeSet> = list
                     .iter()
                     .filter(|r| !r.is_satisfied_by(granted))
-                    .flat_map(|r| r.missing(granted).tokens)
+                    .map(|r| r.missing(granted))
                     .collect();
+                let mut tokens: Vec<&str> = parts.iter().flat_map(ScopeSet::iter).collect();
                 tokens.sort_unstable();
-                tokens.dedup();
-                ScopeSet { tokens }
+                ScopeSet::of_sorted(tokens.into_iter())
             }
             Self::AnyOf(list) => list
                 .iter()
@@ -419,6 +453,49 @@ mod tests {
         assert_eq!(s.len(), 3);
         assert!(s.contains("c:read") && !s.contains("c"));
         assert!(ScopeSet::parse("").unwrap().is_empty());
+    }
+
+    /// Any number of tokens, inline or on the heap, sorted on the stack or
+    /// not: the same set as a sorted, deduplicated list of the tokens.
+    #[test]
+    fn sets_of_every_size_match_a_sorted_list() {
+        for n in [0_usize, 1, 2, 3, 15, 16, 17, 40, 200] {
+            for repeat in [false, true] {
+                let tokens: Vec<String> = (0..n)
+                    .rev()
+                    .map(|i| format!("s{}", (i * 7919) % (n.max(1) * 3)))
+                    .flat_map(|t| if repeat { vec![t.clone(), t] } else { vec![t] })
+                    .collect();
+                let mut want: Vec<&str> = tokens.iter().map(String::as_str).collect();
+                want.sort_unstable();
+                want.dedup();
+                let set = ScopeSet::from_tokens(&tokens).unwrap();
+                assert_eq!(set.iter().collect::<Vec<_>>(), want, "{n}");
+                assert_eq!(set.len(), want.len());
+                assert_eq!(set.is_empty(), want.is_empty());
+                assert_eq!(set.to_string(), want.join(" "));
+                assert_eq!(ScopeSet::parse(&tokens.join(" ")).unwrap(), set);
+                for t in &want {
+                    assert!(set.contains(t), "{t}");
+                }
+                for absent in ["", "s", "r9", "t0", "s00", "s0x"] {
+                    assert!(!set.contains(absent), "{absent}");
+                }
+            }
+        }
+        // Which tokens come first does not matter, nor their repeats.
+        assert_eq!(
+            ScopeSet::parse("b a a").unwrap(),
+            ScopeSet::from_tokens(["a", "b"]).unwrap()
+        );
+    }
+
+    /// A set is one allocation of exactly its text's size, none when empty.
+    #[test]
+    fn a_set_is_its_canonical_text() {
+        let set = ScopeSet::parse(" profile orders:write  orders:read profile").unwrap();
+        assert_eq!(&*set.text, "orders:read orders:write profile");
+        assert_eq!(ScopeSet::parse("").unwrap().text.len(), 0);
     }
 
     #[test]
