@@ -62,9 +62,6 @@ impl ScopeSet {
         let mut few: ArrayVec<S, STACK_TOKENS> = ArrayVec::new();
         let mut many: Vec<S> = Vec::new();
         for t in tokens {
-            if !is_scope_token(t.as_ref()) {
-                return Err(Error::InvalidScope);
-            }
             if many.is_empty() {
                 if let Err(full) = few.try_push(t) {
                     many.extend(few.drain(..));
@@ -74,16 +71,26 @@ impl ScopeSet {
                 many.push(t);
             }
         }
-        Ok(if many.is_empty() {
-            Self::of_unsorted(&mut few)
+        if many.is_empty() {
+            Self::of_texts(
+                &mut few
+                    .iter()
+                    .map(AsRef::as_ref)
+                    .collect::<ArrayVec<&str, STACK_TOKENS>>(),
+            )
         } else {
-            Self::of_unsorted(&mut many)
-        })
+            Self::of_texts(&mut many.iter().map(AsRef::as_ref).collect::<Vec<&str>>())
+        }
     }
 
-    fn of_unsorted<S: AsRef<str>>(tokens: &mut [S]) -> Self {
-        tokens.sort_unstable_by(|a, b| a.as_ref().cmp(b.as_ref()));
-        Self::of_sorted(tokens.iter().map(AsRef::as_ref))
+    /// The set of `tokens`, each read once: checked, sorted and joined as
+    /// the same `&str`.
+    fn of_texts(tokens: &mut [&str]) -> Result<Self, Error> {
+        if !tokens.iter().all(|t| is_scope_token(t)) {
+            return Err(Error::InvalidScope);
+        }
+        tokens.sort_unstable();
+        Ok(Self::of_sorted(tokens.iter().copied()))
     }
 
     /// The set of `tokens`, valid and in ascending order; repeats are
@@ -121,9 +128,13 @@ impl ScopeSet {
         self.iter().take_while(|t| *t <= token).any(|t| t == token)
     }
 
-    /// `true` when every token of `other` is in `self`.
+    /// `true` when every token of `other` is in `self`: one walk over both
+    /// sorted lists.
     pub fn contains_all(&self, other: &ScopeSet) -> bool {
-        other.iter().all(|t| self.contains(t))
+        let mut mine = self.iter();
+        other
+            .iter()
+            .all(|wanted| mine.by_ref().find(|t| *t >= wanted) == Some(wanted))
     }
 
     /// The tokens of `self` that `granted` lacks.
@@ -174,7 +185,7 @@ impl<'de> serde::Deserialize<'de> for ScopeSet {
 }
 
 /// Scopes a caller was granted, checked without allocating: a parsed
-/// [`ScopeSet`] (binary search) or a raw space-delimited `scope` string (a
+/// [`ScopeSet`] (a scan of its sorted tokens) or a raw space-delimited `scope` string (a
 /// scan).
 pub trait GrantedScopes {
     /// `true` when `token` was granted.
@@ -488,6 +499,43 @@ mod tests {
             ScopeSet::parse("b a a").unwrap(),
             ScopeSet::from_tokens(["a", "b"]).unwrap()
         );
+    }
+
+    #[test]
+    fn contains_all_agrees_with_contains() {
+        let sets: Vec<ScopeSet> = [
+            "", "a", "b", "a b", "a c", "a b c", "b c d", "c", "aa b", "a ab",
+        ]
+        .iter()
+        .map(|s| ScopeSet::parse(s).unwrap())
+        .collect();
+        for x in &sets {
+            for y in &sets {
+                assert_eq!(
+                    x.contains_all(y),
+                    y.iter().all(|t| x.contains(t)),
+                    "{x} ⊇ {y}"
+                );
+            }
+        }
+    }
+
+    /// Each token's text is read once: a token whose `as_ref` changes
+    /// between calls cannot put an unchecked or unsorted token in a set.
+    #[test]
+    fn each_token_is_read_once() {
+        struct Shifty(std::cell::Cell<u32>);
+        impl AsRef<str> for Shifty {
+            fn as_ref(&self) -> &str {
+                let n = self.0.get();
+                self.0.set(n + 1);
+                if n == 0 { "ok" } else { "b a" }
+            }
+        }
+        let set = ScopeSet::from_tokens([Shifty(0.into()), Shifty(0.into())]).unwrap();
+        assert_eq!(set.to_string(), "ok");
+        let bad = ScopeSet::from_tokens([Shifty(1.into())]);
+        assert!(matches!(bad, Err(Error::InvalidScope)));
     }
 
     /// A set is one allocation of exactly its text's size, none when empty.

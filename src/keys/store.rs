@@ -210,9 +210,13 @@ impl KeyIndex {
 #[derive(Debug, Default)]
 pub struct KeySetStore {
     index: RwLock<Arc<KeyIndex>>,
-    /// The index's algorithms, stored before the write lock that swaps the
-    /// index is released: a validator asks for them on every token, and
-    /// an atomic load costs no shared write.
+    /// The index's algorithms, kept apart from the lock: a validator asks
+    /// for them on every token, and an atomic load costs no shared write.
+    /// Written under the write lock that swaps the index, so swaps keep
+    /// them in step; a reader racing a swap may pair the old set with the
+    /// new index, as two lock acquisitions always could, which moves a
+    /// token between `AlgorithmNotAllowed` and `UnknownKey` and never lets
+    /// one through (the key found must have the token's algorithm).
     algorithms: AtomicU16,
 }
 
@@ -347,7 +351,7 @@ impl KeySetStore {
         let out = (index.len, index.skipped.clone());
         let mut slot = self.index.write().unwrap_or_else(PoisonError::into_inner);
         self.algorithms
-            .store(index.algorithms.bits(), Ordering::Release);
+            .store(index.algorithms.bits(), Ordering::Relaxed);
         *slot = Arc::new(index);
         out
     }
@@ -395,7 +399,7 @@ impl KeyStore for KeySetStore {
     }
 
     fn algorithms(&self) -> AlgorithmSet {
-        AlgorithmSet::from_bits(self.algorithms.load(Ordering::Acquire))
+        AlgorithmSet::from_bits(self.algorithms.load(Ordering::Relaxed))
     }
 }
 
