@@ -71,6 +71,22 @@ async fn post_form(url: &str, basic: Option<(&str, &str)>, body: &str) -> reqwes
     req.send().await.unwrap()
 }
 
+/// A `refresh_token` grant for `rt`, narrowed to `scope` (form-encoded)
+/// when given.
+async fn post_refresh(
+    url: &str,
+    basic: Option<(&str, &str)>,
+    rt: &str,
+    scope: Option<&str>,
+) -> reqwest::Response {
+    let mut body = format!("grant_type=refresh_token&refresh_token={rt}");
+    if let Some(scope) = scope {
+        body.push_str("&scope=");
+        body.push_str(scope);
+    }
+    post_form(url, basic, &body).await
+}
+
 async fn error_of(r: reqwest::Response) -> String {
     assert_eq!(r.headers()["cache-control"].to_str().unwrap(), "no-store");
     let v: Value = r.json().await.unwrap();
@@ -322,23 +338,13 @@ async fn a_refresh_request_s_scope_narrows_the_access_token_and_never_widens_it(
     // Wider than the family, or not a scope: invalid_scope, and the token
     // stays redeemable.
     for scope in ["orders%3Aread+admin", "bad%22scope"] {
-        let r = post_form(
-            &url,
-            basic,
-            &format!("grant_type=refresh_token&refresh_token={rt1}&scope={scope}"),
-        )
-        .await;
+        let r = post_refresh(&url, basic, &rt1, Some(scope)).await;
         assert_eq!(r.status(), 400, "{scope}");
         assert_eq!(error_of(r).await, "invalid_scope", "{scope}");
     }
 
     // Narrower: this access token only.
-    let r = post_form(
-        &url,
-        basic,
-        &format!("grant_type=refresh_token&refresh_token={rt1}&scope=orders%3Aread"),
-    )
-    .await;
+    let r = post_refresh(&url, basic, &rt1, Some("orders%3Aread")).await;
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
     assert_eq!(
@@ -348,12 +354,7 @@ async fn a_refresh_request_s_scope_narrows_the_access_token_and_never_widens_it(
     let rt2 = body["refresh_token"].as_str().unwrap().to_owned();
 
     // The next refresh without `scope` has the family's scopes again.
-    let r = post_form(
-        &url,
-        basic,
-        &format!("grant_type=refresh_token&refresh_token={rt2}"),
-    )
-    .await;
+    let r = post_refresh(&url, basic, &rt2, None).await;
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
     assert_eq!(
@@ -364,20 +365,10 @@ async fn a_refresh_request_s_scope_narrows_the_access_token_and_never_widens_it(
 
     // A used token asking for what is not a scope is reuse all the same:
     // the family is revoked, rt3 with it.
-    let r = post_form(
-        &url,
-        basic,
-        &format!("grant_type=refresh_token&refresh_token={rt1}&scope=bad%22scope"),
-    )
-    .await;
+    let r = post_refresh(&url, basic, &rt1, Some("bad%22scope")).await;
     assert_eq!(r.status(), 400);
     assert_eq!(error_of(r).await, "invalid_grant");
-    let r = post_form(
-        &url,
-        basic,
-        &format!("grant_type=refresh_token&refresh_token={rt3}"),
-    )
-    .await;
+    let r = post_refresh(&url, basic, &rt3, None).await;
     assert_eq!(r.status(), 400);
     assert_eq!(error_of(r).await, "invalid_grant");
 }
@@ -402,22 +393,12 @@ async fn refresh_rotates_and_a_reused_token_revokes_the_family_and_its_access_to
     let rt1 = first.refresh_token.expose_secret().to_owned();
 
     // Another client cannot use it, and nothing changes.
-    let r = post_form(
-        &url,
-        Some(("other-client", &thief)),
-        &format!("grant_type=refresh_token&refresh_token={rt1}"),
-    )
-    .await;
+    let r = post_refresh(&url, Some(("other-client", &thief)), &rt1, None).await;
     assert_eq!(r.status(), 400);
     assert_eq!(error_of(r).await, "invalid_grant");
 
     // The client rotates it.
-    let r = post_form(
-        &url,
-        basic,
-        &format!("grant_type=refresh_token&refresh_token={rt1}"),
-    )
-    .await;
+    let r = post_refresh(&url, basic, &rt1, None).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["cache-control"].to_str().unwrap(), "no-store");
     let body: Value = r.json().await.unwrap();
@@ -441,24 +422,14 @@ async fn refresh_rotates_and_a_reused_token_revokes_the_family_and_its_access_to
     assert_eq!(r.text().await.unwrap(), "user-7");
 
     // rt2 rotates once more; rt1 is a used token presented again.
-    let r = post_form(
-        &url,
-        basic,
-        &format!("grant_type=refresh_token&refresh_token={rt2}"),
-    )
-    .await;
+    let r = post_refresh(&url, basic, &rt2, None).await;
     let at3 = r.json::<Value>().await.unwrap()["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
     // rt1 again: its successor was used already, so no grace window
     // applies (whatever the clock says): reuse.
-    let r = post_form(
-        &url,
-        basic,
-        &format!("grant_type=refresh_token&refresh_token={rt1}"),
-    )
-    .await;
+    let r = post_refresh(&url, basic, &rt1, None).await;
     assert_eq!(r.status(), 400);
     assert_eq!(error_of(r).await, "invalid_grant");
 
@@ -676,10 +647,11 @@ async fn revoking_a_refresh_token_ends_its_family_for_every_endpoint() {
     assert_eq!(r.status(), 200);
     assert_eq!(introspect(rt.clone()).await["active"], false);
     assert_eq!(introspect(pair.access_token.clone()).await["active"], false);
-    let r = post_form(
+    let r = post_refresh(
         &format!("{base}/oauth/token"),
         Some(("web-client", &key)),
-        &format!("grant_type=refresh_token&refresh_token={rt}"),
+        &rt,
+        None,
     )
     .await;
     assert_eq!(r.status(), 400);
