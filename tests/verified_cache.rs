@@ -204,6 +204,52 @@ fn a_kid_republished_with_other_material_is_checked_against_the_new_key() {
     v.validate(&token).unwrap();
 }
 
+/// A store that hands out its one key for any query and says it holds
+/// both HS256 and HS384 keys: the allow-list lets an HS256 token reach
+/// the key lookup whatever the key is bound to.
+#[derive(Debug)]
+struct AnyHmac(RwLock<Arc<VerifyingKey>>);
+
+impl KeyStore for AnyHmac {
+    fn find_key(&self, _: &KeyQuery<'_>) -> Result<Arc<VerifyingKey>, Error> {
+        Ok(self.0.read().unwrap().clone())
+    }
+
+    fn algorithms(&self) -> AlgorithmSet {
+        [Algorithm::HS256, Algorithm::HS384].into_iter().collect()
+    }
+}
+
+/// An HMAC key's thumbprint covers its secret and not its algorithm: a
+/// `kid` republished with the same secret bound to HS384 has the same
+/// thumbprint, and a cached HS256 token must still be refused as a fresh
+/// validation refuses it.
+#[test]
+fn the_same_secret_bound_to_another_algorithm_takes_its_cached_tokens_with_it() {
+    let clock = clock();
+    let secret = [7u8; 64];
+    let hs256 = SigningKey::hmac(Algorithm::HS256, &secret)
+        .unwrap()
+        .with_key_id("k");
+    let hs384 = VerifyingKey::hmac(Algorithm::HS384, &secret)
+        .unwrap()
+        .with_key_id("k");
+    assert_eq!(hs256.verifying_key().thumbprint(), hs384.thumbprint());
+    let store = Arc::new(AnyHmac(RwLock::new(hs256.verifying_key())));
+    let cached = validator(store.clone(), &clock)
+        .cache_verified(100)
+        .build()
+        .unwrap();
+    let fresh = validator(store.clone(), &clock).build().unwrap();
+    let token = builder(&clock).sign(&hs256).unwrap();
+    cached.validate(&token).unwrap();
+    assert_eq!(cached.cached_tokens(), 1);
+    *store.0.write().unwrap() = Arc::new(hs384);
+    assert_eq!(kind(&fresh.validate(&token)), "unknown_key");
+    assert_eq!(kind(&cached.validate(&token)), "unknown_key");
+    assert_eq!(cached.cached_tokens(), 0, "the entry is dropped");
+}
+
 #[test]
 fn each_call_s_scope_requirement_applies_to_a_cached_token() {
     let clock = clock();

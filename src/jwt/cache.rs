@@ -116,8 +116,19 @@ impl VerifiedCache {
         self.hasher.hash_one(tail)
     }
 
-    /// The entry for exactly these bytes, if any.
+    /// `true` when a token of these bytes, verified with a key of this
+    /// thumbprint, would be kept: at most [`MAX_CACHED_TOKEN`] bytes, and a
+    /// key whose material a hit can check again.
+    pub(crate) fn keeps(token: &str, key_thumbprint: &str) -> bool {
+        token.len() <= MAX_CACHED_TOKEN && !key_thumbprint.is_empty()
+    }
+
+    /// The entry for exactly these bytes, if any. A token too long to be
+    /// kept costs no hashing and no lock.
     pub(crate) fn get(&self, token: &str) -> Option<Arc<Entry>> {
+        if token.len() > MAX_CACHED_TOKEN {
+            return None;
+        }
         let hash = self.hash(token);
         let shard = self.shard(hash)?;
         let entry = shard
@@ -134,7 +145,7 @@ impl VerifiedCache {
     /// the shard is full: the one most likely expired, and never a token
     /// that stays pinned while newer ones come and go.
     pub(crate) fn insert(&self, entry: Entry) {
-        if entry.token.len() > MAX_CACHED_TOKEN || entry.key_thumbprint.is_empty() {
+        if !Self::keeps(&entry.token, &entry.key_thumbprint) {
             return;
         }
         let hash = self.hash(&entry.token);

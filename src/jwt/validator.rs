@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
@@ -362,12 +363,7 @@ impl Validator {
         // not base64url costs no lookup and no crypto; decoded only after
         // the signature verified, so a wrong signature costs no decode.
         b64_check(compact.payload)?;
-        let key = cfg
-            .store
-            .find_key_ref(&KeyQuery::new(header.alg, header.kid.as_deref()))?;
-        if key.algorithm() != header.alg {
-            return Err(Error::unknown_key(header.kid.as_deref()));
-        }
+        let key = self.key_for(header.alg, header.kid.as_deref())?;
         key.verify(compact.signing_input, signature)?;
         let mut payload = DecodeBuf::<2048>::new();
         let payload = payload.decode(compact.payload)?;
@@ -376,7 +372,7 @@ impl Validator {
         self.check_claims(header.typ.as_deref(), &claims)?;
         self.check_revocation(&claims, &key)?;
         let header = match &cfg.cache {
-            Some(cache) => {
+            Some(cache) if VerifiedCache::keeps(token, key.thumbprint()) => {
                 // Kept before the scope check: the token is valid, and a
                 // route's requirement is checked again on every hit.
                 let owned = header.into_owned();
@@ -384,7 +380,7 @@ impl Validator {
                 cache.insert(Entry::new(token, &key, owned, claims.clone(), payload));
                 out
             }
-            None => H::from_ref(header),
+            _ => H::from_ref(header),
         };
         self.check_scopes(&claims, requirement)?;
         let custom = custom(payload)?;
@@ -403,21 +399,32 @@ impl Validator {
         if !self.algorithms().contains(alg) {
             return Err(Error::AlgorithmNotAllowed(alg));
         }
-        let key = self
-            .config
-            .store
-            .find_key_ref(&KeyQuery::new(alg, entry.header.kid.as_deref()))?;
+        let key = self.key_for(alg, entry.header.kid.as_deref())?;
         // The same key material (a thumbprint covers it, an HMAC secret
-        // included), bound to the same algorithm: a store that rebuilt its
-        // keys from the same JWK Set keeps its hits; another key under the
-        // same `kid` does not.
-        if key.algorithm() != alg || key.thumbprint() != &*entry.key_thumbprint {
+        // included), bound to the same algorithm (`key_for`): a store that
+        // rebuilt its keys from the same JWK Set keeps its hits; another
+        // key under the same `kid` does not.
+        if key.thumbprint() != &*entry.key_thumbprint {
             return Ok(false);
         }
         self.check_claims(entry.header.typ.as_deref(), &entry.claims)?;
         self.check_revocation(&entry.claims, &key)?;
         self.check_scopes(&entry.claims, requirement)?;
         Ok(true)
+    }
+
+    /// The store's key for a token's `alg` and `kid`, refused unless it is
+    /// bound to that very algorithm.
+    fn key_for(
+        &self,
+        alg: Algorithm,
+        kid: Option<&str>,
+    ) -> Result<Cow<'_, Arc<VerifyingKey>>, Error> {
+        let key = self.config.store.find_key_ref(&KeyQuery::new(alg, kid))?;
+        if key.algorithm() != alg {
+            return Err(Error::unknown_key(kid));
+        }
+        Ok(key)
     }
 
     fn check_revocation(&self, claims: &Claims<()>, key: &VerifyingKey) -> Result<(), Error> {
