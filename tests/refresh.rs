@@ -436,13 +436,16 @@ fn a_refresh_may_narrow_the_access_token_s_scopes_but_never_widen_them() {
         Error::InsufficientScope { missing } => assert_eq!(missing.to_string(), "admin"),
         other => panic!("{other:?}"),
     }
-    // Not a scope at all (RFC 6749 §3.3 excludes `"`): invalid_scope,
-    // and still nothing changes.
-    let err = e
-        .tokens
-        .refresh_with_scope(p3.refresh_token.expose_secret(), None, Some("bad\"scope"))
-        .unwrap_err();
-    assert!(matches!(err, Error::InvalidScope), "{err:?}");
+    // Not a scope at all (RFC 6749 §3.3 excludes `"`, and a scope has at
+    // least one token): invalid_scope, and still nothing changes; an
+    // access token with no scope is never minted.
+    for bad in ["bad\"scope", "", " ", "   "] {
+        let err = e
+            .tokens
+            .refresh_with_scope(p3.refresh_token.expose_secret(), None, Some(bad))
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidScope), "{bad:?}: {err:?}");
+    }
     let p4 = e.refresh(&p3);
     assert_eq!(e.access_verdict(&p4.access_token), "ok");
 
@@ -461,7 +464,7 @@ fn a_used_token_asking_for_a_scope_it_lacks_inside_the_grace_window_is_reuse() {
     // response, which asks for what was granted. Asking for more (or for
     // something that is not a scope) is no retry: the family is revoked,
     // as any reuse.
-    for scope in [None, Some("admin"), Some("bad\"scope")] {
+    for scope in [None, Some("admin"), Some("bad\"scope"), Some(" ")] {
         let e = env_with_grace(Duration::seconds(5));
         let grant = Grant::new("alice").scopes(ScopeSet::parse("orders:read").unwrap());
         let p1 = e.tokens.login(grant).unwrap();

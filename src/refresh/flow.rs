@@ -47,11 +47,16 @@ impl RefreshAttempt {
     /// the request (RFC 6749 §6), each of which the family must hold. The
     /// new refresh token keeps the family's scopes, so a later refresh
     /// can ask for all of them again. A `scope` that is not valid RFC 6749
-    /// syntax is refused as [`Error::InvalidScope`], but only after a
-    /// reused token has revoked its family.
+    /// syntax (an empty or all-space `scope` included: RFC 6749 §3.3
+    /// gives a scope at least one token) is refused as
+    /// [`Error::InvalidScope`], but only after a reused token has revoked
+    /// its family.
     #[must_use]
     pub fn narrow_scopes(mut self, scope: &str) -> Self {
-        self.scopes = Some(ScopeSet::parse(scope).map_or(Asked::Invalid, Asked::Narrow));
+        self.scopes = Some(match ScopeSet::parse(scope) {
+            Ok(set) if !set.is_empty() => Asked::Narrow(set),
+            _ => Asked::Invalid,
+        });
         self
     }
 }

@@ -337,7 +337,7 @@ async fn a_refresh_request_s_scope_narrows_the_access_token_and_never_widens_it(
 
     // Wider than the family, or not a scope: invalid_scope, and the token
     // stays redeemable.
-    for scope in ["orders%3Aread+admin", "bad%22scope"] {
+    for scope in ["orders%3Aread+admin", "bad%22scope", "+", "%20%20"] {
         let r = post_refresh(&url, basic, &rt1, Some(scope)).await;
         assert_eq!(r.status(), 400, "{scope}");
         assert_eq!(error_of(r).await, "invalid_scope", "{scope}");
