@@ -73,7 +73,11 @@ impl RefreshStore for InMemoryRefreshStore {
 
     fn rotate(&self, request: &RotateRequest) -> Result<RotateOutcome, Error> {
         let mut records = self.records();
-        let Some(old) = records.get(&request.presented) else {
+        // The presented token, in the successor's family.
+        let Some(old) = records
+            .get(&request.presented)
+            .filter(|old| old.family_id == request.successor.family_id)
+        else {
             return Ok(RotateOutcome::Unknown);
         };
         if self.revoked(&old.family_id) {

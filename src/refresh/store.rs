@@ -70,7 +70,7 @@ pub enum RotateOutcome {
     SuccessorUsed,
     /// The presented token's family is revoked. Nothing changed.
     FamilyRevoked,
-    /// No such token. Nothing changed.
+    /// No such token in the successor's family. Nothing changed.
     Unknown,
 }
 

@@ -141,6 +141,23 @@ fn rotation_outcomes(store: &dyn RefreshStore) {
         get(store, "x").is_none(),
         "rotate: Unknown must insert nothing"
     );
+    // A successor of another family: the presented token is not in it.
+    let mut stranger = child("y", &r1, T0);
+    stranger.family_id = "f9".to_owned();
+    same(
+        "rotate: a successor of another family is Unknown",
+        rotate(store, "r1", Expected::Unused, stranger, T0),
+        RotateOutcome::Unknown,
+    );
+    assert!(
+        get(store, "y").is_none(),
+        "rotate: a successor of another family must not be inserted"
+    );
+    same(
+        "rotate: a successor of another family leaves the presented token unused",
+        get(store, "r1").as_deref(),
+        Some(&r1),
+    );
 
     // A successor id that exists: an error, and nothing changes.
     let r2 = record("r2", "f2");
