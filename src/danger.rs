@@ -12,7 +12,7 @@ use crate::encoding::{DEFAULT_MAX_TOKEN_SIZE, DecodeBuf, MAX_TOKEN_SIZE_LIMIT, b
 use crate::error::Error;
 use crate::json::walk_object;
 use crate::jws::{Compact, Header};
-use crate::jwt::{ClaimStr, Claims, parse_claims};
+use crate::jwt::{ClaimStr, Claims, parse_claims, string_claim};
 
 /// Decodes the header of `token` without verifying anything.
 ///
@@ -57,8 +57,7 @@ pub fn issuer_unverified(token: &str) -> Result<Option<ClaimStr>, Error> {
         payload,
         |name| (name == "iss").then_some(0),
         |_, value| {
-            let iss = value.into_str().ok_or_else(|| Error::claim("iss"))?;
-            issuer = Some(ClaimStr::from(iss));
+            issuer = Some(string_claim(value, "iss")?);
             Ok(())
         },
     )?;

@@ -332,7 +332,8 @@ fn numeric_date(value: Scalar<'_>, name: &'static str) -> Result<i64, Error> {
     Ok(secs)
 }
 
-fn string_claim(value: Scalar<'_>, name: &'static str) -> Result<ClaimStr, Error> {
+#[inline]
+pub(crate) fn string_claim(value: Scalar<'_>, name: &'static str) -> Result<ClaimStr, Error> {
     value
         .into_str()
         .map(ClaimStr::from)

@@ -14,4 +14,4 @@ pub use claims::{Claim, Claims, NoCustomClaims};
 pub use text::{Audience, ClaimStr, INLINE_CLAIM_BYTES};
 pub use validator::{DEFAULT_LEEWAY, Validator, ValidatorBuilder, Verified};
 
-pub(crate) use claims::{parse_claims, parse_custom};
+pub(crate) use claims::{parse_claims, parse_custom, string_claim};
