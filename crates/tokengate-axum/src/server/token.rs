@@ -170,11 +170,8 @@ impl Inner {
         let granted = match form.get("scope") {
             None => client.scopes().clone(),
             Some(asked) => {
-                // A scope has at least one token (RFC 6749 §3.3).
                 let asked = ScopeSet::parse(asked)
-                    .ok()
-                    .filter(|set| !set.is_empty())
-                    .ok_or_else(|| OAuthError::new(StatusCode::BAD_REQUEST, "invalid_scope"))?;
+                    .map_err(|_| OAuthError::new(StatusCode::BAD_REQUEST, "invalid_scope"))?;
                 if !client.scopes().contains_all(&asked) {
                     return Err(OAuthError::new(StatusCode::BAD_REQUEST, "invalid_scope")
                         .describe("the client may not request these scopes"));
